@@ -1,0 +1,288 @@
+"""The artifacts folder: vectors, metadata and Annoy index, committed atomically.
+
+Layout (default ``artifacts/``)::
+
+    manifest.json                       what was built, how, and which files
+    vectors-<build>.npy                 (n, 2048) float32, L2-normalised
+    colours-<build>.npy                 (n, 64) float32 colour signatures
+    metadata-<build>.csv                one row per vector, same order
+    annoy-<build>-<space>-<metric>-t<n_trees>.ann
+    .work-<key>/                        resumable build chunks (removed when done)
+
+Every data file carries the build id in its name and is complete before the
+manifest names it.  ``manifest.json`` is replaced in one ``os.replace``: a
+reader sees the old build or the new one, never a mix, and a crashed build
+leaves only files that no manifest names.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import secrets
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .index import DEFAULT_METRIC, DEFAULT_N_TREES, VectorIndex
+
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+# Settings whose change makes stored vectors incomparable with new queries.
+FEATURE_KEYS = ("weights_sha256", "input_size", "resize", "pooling", "dimension", "normalisation")
+
+
+class ArtifactError(RuntimeError):
+    """Artifacts that cannot be used; the message names the file and the fix."""
+
+
+@dataclass
+class Artifacts:
+    """A loaded, checked artifacts folder.
+
+    Attributes
+    ----------
+    root : Path
+    manifest : dict
+    vectors : ndarray (n, d), memory-mapped
+    colours : ndarray (n, 64), memory-mapped
+    metadata : DataFrame, n rows, strings
+    """
+
+    root: Path
+    manifest: dict
+    vectors: np.ndarray
+    colours: np.ndarray
+    metadata: pd.DataFrame
+    spaces: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def build_id(self) -> str:
+        """The id carried by every file of this build."""
+        return self.manifest["build_id"]
+
+    def space_vectors(self, space: str) -> np.ndarray:
+        """Vectors of an embedding space (``"imagenet"`` or one added by training)."""
+        if space == "imagenet":
+            return self.vectors
+        if space not in self.spaces:
+            known = ["imagenet", *self.spaces]
+            raise ArtifactError(f"Expected space in {known}, got {space!r}")
+        return self.spaces[space]
+
+    def index(self, *, space: str = "imagenet", n_trees: int | None = None,
+              metric: str | None = None) -> VectorIndex:
+        """The Annoy index for these settings, built from the stored vectors if missing."""
+        settings = self.manifest["index"]
+        n_trees = n_trees or settings["n_trees"]
+        metric = metric or settings["metric"]
+        vectors = self.space_vectors(space)
+        path = self.root / index_file_name(self.build_id, space, metric, n_trees)
+        index = VectorIndex(vectors.shape[1], metric=metric, n_trees=n_trees, seed=settings.get("seed", 0))
+        if path.is_file():
+            try:
+                return index.load(path, expected_items=len(vectors))
+            except ValueError as error:
+                raise ArtifactError(f"{error}. Delete it to rebuild, or run `python -m recommender reindex`.") \
+                    from None
+        return index.build(vectors, path)
+
+
+def index_file_name(build_id: str, space: str, metric: str, n_trees: int) -> str:
+    """File name of an Annoy index of one build."""
+    return f"annoy-{build_id}-{space}-{metric}-t{n_trees}.ann"
+
+
+def new_build_id() -> str:
+    """A sortable, unique build id: UTC time plus random bits."""
+    return time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + "-" + secrets.token_hex(3)
+
+
+def quick_digest(path: Path) -> str:
+    """sha256 of a file's size, first and last MiB: catches truncation and swaps cheaply."""
+    size = path.stat().st_size
+    digest = hashlib.sha256(str(size).encode())
+    with open(path, "rb") as handle:
+        digest.update(handle.read(1 << 20))
+        if size > 1 << 20:
+            handle.seek(max(size - (1 << 20), 1 << 20))
+            digest.update(handle.read())
+    return digest.hexdigest()
+
+
+def write_json_atomic(path: Path, data: dict) -> None:
+    """Write JSON to a temporary file, fsync it, and rename it over ``path``."""
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    with open(partial, "w") as handle:
+        json.dump(data, handle, indent=2, sort_keys=True)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(partial, path)
+
+
+def save_npy_atomic(path: Path, array: np.ndarray) -> None:
+    """``np.save`` to a temporary name, fsync, then rename into place."""
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    with open(partial, "wb") as handle:
+        np.save(handle, np.ascontiguousarray(array), allow_pickle=False)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(partial, path)
+
+
+def _save_csv_atomic(path: Path, frame: pd.DataFrame) -> None:
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    frame.to_csv(partial, index=False)
+    os.replace(partial, path)
+
+
+def _file_entry(path: Path) -> dict:
+    return {"name": path.name, "bytes": path.stat().st_size, "digest": quick_digest(path)}
+
+
+def write_artifacts(root: str | os.PathLike, *, vectors: np.ndarray, colours: np.ndarray,
+                    metadata: pd.DataFrame, features: dict, catalogue: dict,
+                    n_trees: int = DEFAULT_N_TREES, metric: str = DEFAULT_METRIC, seed: int = 0) -> dict:
+    """Write a complete build and commit it by replacing ``manifest.json``.
+
+    Files of the previous build are removed after the commit (processes that
+    mapped them keep their copy until they close it).
+
+    Returns
+    -------
+    dict
+        The new manifest.
+    """
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    if not (len(vectors) == len(colours) == len(metadata)):
+        raise ValueError(f"Expected as many vectors, colours and rows, got {len(vectors)}, {len(colours)}, "
+                         f"{len(metadata)}")
+    build_id = new_build_id()
+    files = {
+        "vectors": root / f"vectors-{build_id}.npy",
+        "colours": root / f"colours-{build_id}.npy",
+        "metadata": root / f"metadata-{build_id}.csv",
+    }
+    save_npy_atomic(files["vectors"], vectors.astype(np.float32))
+    save_npy_atomic(files["colours"], colours.astype(np.float32))
+    _save_csv_atomic(files["metadata"], metadata)
+    index_path = root / index_file_name(build_id, "imagenet", metric, n_trees)
+    VectorIndex(vectors.shape[1], metric=metric, n_trees=n_trees, seed=seed).build(vectors, index_path)
+    manifest = {
+        "format_version": FORMAT_VERSION,
+        "build_id": build_id,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "features": features,
+        "catalogue": catalogue,
+        "count": len(vectors),
+        "files": {name: _file_entry(path) for name, path in files.items()},
+        "index": {"metric": metric, "n_trees": n_trees, "seed": seed, "file": index_path.name},
+        "spaces": {},
+    }
+    commit_manifest(root, manifest)
+    return manifest
+
+
+def commit_manifest(root: Path, manifest: dict) -> None:
+    """Atomically make ``manifest`` current, then delete files no longer named by it."""
+    write_json_atomic(Path(root) / MANIFEST, manifest)
+    _remove_stale(Path(root), manifest["build_id"])
+
+
+def _remove_stale(root: Path, build_id: str) -> None:
+    for path in root.iterdir():
+        if path.is_file() and path.name.split("-")[0] in ("vectors", "colours", "metadata", "annoy", "head", "map", "evaluation") \
+                and build_id not in path.name:
+            path.unlink(missing_ok=True)
+
+
+def read_manifest(root: str | os.PathLike) -> dict:
+    """The manifest of an artifacts folder, checked for format.
+
+    Raises
+    ------
+    ArtifactError
+        Missing, unreadable or of another format version.
+    """
+    path = Path(root) / MANIFEST
+    if not path.is_file():
+        raise ArtifactError(f"No catalogue is built in {Path(root)} ({MANIFEST} is missing). "
+                            "Build one: python -m recommender build DATASET_DIR")
+    try:
+        manifest = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ArtifactError(f"{path} is corrupt ({error}); rebuild the catalogue.") from None
+    if not isinstance(manifest, dict) or manifest.get("format_version") != FORMAT_VERSION:
+        found = manifest.get("format_version") if isinstance(manifest, dict) else None
+        raise ArtifactError(f"{path} has format version {found!r}, expected {FORMAT_VERSION}; rebuild the catalogue.")
+    return manifest
+
+
+def load_artifacts(root: str | os.PathLike = "artifacts", *, expect_features: dict | None = None) -> Artifacts:
+    """Open an artifacts folder, refusing anything incomplete, corrupt or stale.
+
+    Parameters
+    ----------
+    root : path, default "artifacts"
+    expect_features : dict, optional
+        The querying extractor's :attr:`~recommender.features.Extractor.settings`;
+        a difference in any of :data:`FEATURE_KEYS` is refused (vectors made with
+        other weights or preprocessing cannot be compared with its queries).
+
+    Raises
+    ------
+    ArtifactError
+        With a message naming the file at fault and how to fix it.
+    """
+    root = Path(root)
+    manifest = read_manifest(root)
+    if expect_features is not None:
+        stale = [key for key in FEATURE_KEYS if manifest["features"].get(key) != expect_features.get(key)]
+        if stale:
+            details = ", ".join(f"{key}: built {manifest['features'].get(key)!r}, now {expect_features.get(key)!r}"
+                                for key in stale)
+            raise ArtifactError(f"The catalogue in {root} was built with other settings ({details}); "
+                                "rebuild it: python -m recommender build DATASET_DIR")
+    for entry in manifest["files"].values():
+        _check_file(root, entry)
+    count = manifest["count"]
+    vectors = _load_npy(root / manifest["files"]["vectors"]["name"], (count, manifest["features"]["dimension"]))
+    colours = _load_npy(root / manifest["files"]["colours"]["name"], (count, None))
+    metadata_path = root / manifest["files"]["metadata"]["name"]
+    try:
+        metadata = pd.read_csv(metadata_path, dtype=str, keep_default_na=False)
+    except (OSError, ValueError, pd.errors.ParserError) as error:
+        raise ArtifactError(f"{metadata_path} is corrupt ({error}); rebuild the catalogue.") from None
+    if len(metadata) != count:
+        raise ArtifactError(f"{metadata_path} has {len(metadata)} rows, expected {count}; rebuild the catalogue.")
+    spaces = {}
+    for name, space in manifest.get("spaces", {}).items():
+        _check_file(root, space["vectors"])
+        spaces[name] = _load_npy(root / space["vectors"]["name"], (count, space["dimension"]))
+    return Artifacts(root, manifest, vectors, colours, metadata, spaces)
+
+
+def _check_file(root: Path, entry: dict) -> None:
+    path = root / entry["name"]
+    if not path.is_file():
+        raise ArtifactError(f"{path} is missing; rebuild the catalogue.")
+    if path.stat().st_size != entry["bytes"] or quick_digest(path) != entry["digest"]:
+        raise ArtifactError(f"{path} is truncated or corrupt (size or checksum differs from the manifest); "
+                            "rebuild the catalogue.")
+
+
+def _load_npy(path: Path, shape: tuple[int, int | None]) -> np.ndarray:
+    try:
+        array = np.load(path, mmap_mode="r", allow_pickle=False)
+    except (OSError, ValueError) as error:
+        raise ArtifactError(f"{path} is corrupt ({error}); rebuild the catalogue.") from None
+    if array.dtype != np.float32 or array.ndim != 2 or array.shape[0] != shape[0] or \
+            (shape[1] is not None and array.shape[1] != shape[1]):
+        raise ArtifactError(f"{path} holds {array.dtype} {array.shape}, expected float32 {shape}; "
+                            "rebuild the catalogue.")
+    return array

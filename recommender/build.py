@@ -1,0 +1,140 @@
+"""Build a catalogue: read the dataset, embed every photo, index, commit.
+
+Embedding is the long part (about an hour for 42k photos on 2 cores), so it
+is cut into chunks of :data:`CHUNK_SIZE` photos, each saved atomically under
+``ARTIFACTS/.work-<key>/`` as soon as it is done.  A build that is interrupted
+(Ctrl-C, SIGKILL, power cut) resumes at the first missing chunk when run
+again with the same dataset, sample and feature settings.  The result is
+committed by :func:`recommender.artifacts.write_artifacts`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from .artifacts import save_npy_atomic, write_artifacts, write_json_atomic
+from .catalogue import read_catalogue, stratified_sample
+from .features import DEFAULT_BATCH_SIZE, Extractor
+from .index import DEFAULT_METRIC, DEFAULT_N_TREES
+from .weights import resolve_weights
+
+CHUNK_SIZE = 512
+
+
+def build_catalogue(dataset: str | os.PathLike, out: str | os.PathLike = "artifacts", *,
+                    sample: int | None = None, n_trees: int = DEFAULT_N_TREES, metric: str = DEFAULT_METRIC,
+                    batch_size: int = DEFAULT_BATCH_SIZE, weights: str | os.PathLike | None = None,
+                    extractor: Extractor | None = None, seed: int = 0, progress: bool = True,
+                    log: Callable[[str], None] = print) -> dict:
+    """Embed a dataset folder and commit its artifacts.
+
+    Parameters
+    ----------
+    dataset : path
+        Folder in the Kaggle layout (``images/`` and optional ``styles.csv``).
+    out : path, default "artifacts"
+    sample : int, optional
+        Keep about this many products, stratified by articleType (a demo catalogue).
+    n_trees, metric : Annoy settings of the default index.
+    batch_size : int, default 32
+    weights : path, optional
+        Explicit weights file (see :func:`recommender.weights.resolve_weights`).
+    extractor : Extractor, optional
+        A ready extractor (its settings win over ``batch_size`` and ``weights``).
+    seed : int, default 0
+        Seed of the sample and of Annoy.
+    progress : bool, default True
+        Show a progress bar (count, rate, time left) on stderr.
+    log : callable
+        Receives the catalogue report and the summary lines.
+
+    Returns
+    -------
+    dict
+        The committed manifest.
+    """
+    catalogue = read_catalogue(dataset)
+    log(catalogue.report.summary())
+    items = catalogue.items
+    if sample is not None:
+        items = stratified_sample(items, sample, seed=seed).reset_index(drop=True)
+        log(f"Sampled {len(items):,} products, stratified by articleType (seed {seed}).")
+    if items.empty:
+        raise ValueError(f"No images to embed in {catalogue.root}/images")
+    extractor = extractor or Extractor(resolve_weights(weights), batch_size=batch_size)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = [catalogue.root / rel for rel in items["image"]]
+    work = out / f".work-{_work_key(items, catalogue.root, extractor.settings)}"
+    vectors, colours, errors = _embed_resumable(extractor, paths, work, progress=progress)
+    failed = [i for i, error in enumerate(errors) if error]
+    for i in failed[:5]:
+        log(f"  skipped unreadable image {errors[i]}")
+    if failed:
+        log(f"  {len(failed):,} unreadable images skipped in all.")
+    keep = np.setdiff1d(np.arange(len(items)), failed)
+    manifest = write_artifacts(
+        out, vectors=vectors[keep], colours=colours[keep], metadata=items.iloc[keep].reset_index(drop=True),
+        features=extractor.settings, n_trees=n_trees, metric=metric, seed=seed,
+        catalogue={
+            "dataset": str(catalogue.root),
+            "size": int(len(keep)),
+            "fingerprint": catalogue.fingerprint(),
+            "sample": sample,
+            "sample_seed": seed,
+            "skipped_images": [errors[i] for i in failed[:100]],
+            "report": catalogue.report.summary(),
+        },
+    )
+    shutil.rmtree(work, ignore_errors=True)
+    log(f"Built {manifest['count']:,} products into {out}/ (build {manifest['build_id']}, "
+        f"{metric} Annoy index, {n_trees} trees).")
+    return manifest
+
+
+def _work_key(items, root: Path, settings: dict) -> str:
+    # Resuming is only safe for the very same photos embedded the very same way.
+    digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode())
+    digest.update(str(root).encode())
+    for rel in items["image"]:
+        digest.update(f"{rel}\n".encode())
+    return digest.hexdigest()[:16]
+
+
+def _embed_resumable(extractor: Extractor, paths: list[Path], work: Path, *,
+                     progress: bool) -> tuple[np.ndarray, np.ndarray, list[str | None]]:
+    work.mkdir(parents=True, exist_ok=True)
+    starts = list(range(0, len(paths), CHUNK_SIZE))
+    done = [start for start in starts if (work / f"chunk-{start:08d}.json").is_file()]
+    bar = tqdm(total=len(paths), initial=sum(min(CHUNK_SIZE, len(paths) - s) for s in done), unit="img",
+               desc="Embedding", disable=not progress, file=sys.stderr, dynamic_ncols=True)
+    with bar:
+        for start in starts:
+            if start in done:
+                continue
+            chunk = paths[start:start + CHUNK_SIZE]
+            vectors, colours, errors = [], [], []
+            for batch in extractor.embed_files(chunk):
+                vectors.append(batch.vectors)
+                colours.append(batch.colours)
+                errors.extend(batch.errors)
+                bar.update(len(batch.errors))
+            save_npy_atomic(work / f"chunk-{start:08d}.vectors.npy", np.concatenate(vectors))
+            save_npy_atomic(work / f"chunk-{start:08d}.colours.npy", np.concatenate(colours))
+            # The JSON is written last: its presence marks the chunk complete.
+            write_json_atomic(work / f"chunk-{start:08d}.json", {"start": start, "errors": errors})
+    vectors, colours, errors = [], [], []
+    for start in starts:
+        vectors.append(np.load(work / f"chunk-{start:08d}.vectors.npy", allow_pickle=False))
+        colours.append(np.load(work / f"chunk-{start:08d}.colours.npy", allow_pickle=False))
+        errors.extend(json.loads((work / f"chunk-{start:08d}.json").read_text())["errors"])
+    return np.concatenate(vectors), np.concatenate(colours), errors

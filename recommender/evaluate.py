@@ -1,0 +1,259 @@
+"""Measure retrieval quality on products that are not in the searched catalogue.
+
+Two ways to get unseen queries:
+
+* ``--holdout F``: a stratified fraction F of the built catalogue (by
+  articleType, seeded id hash, see :func:`recommender.catalogue.holdout_split`)
+  is removed from the index and used as queries; their stored vectors are
+  exactly what embedding their photos gives, so nothing is re-embedded.
+* ``--queries DIR --styles CSV``: photos of other products, embedded now.
+
+For each query the Annoy index returns 10 neighbours; a neighbour is relevant
+for a label when it shares the query's value (articleType, subCategory, ...).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .artifacts import Artifacts, load_artifacts, write_json_atomic
+from .catalogue import LABEL_COLUMNS, holdout_split, read_catalogue
+from .index import VectorIndex, exact_search
+from .metrics import average_precision_at_k, precision_at_k, recall_at_k
+
+K_VALUES = (1, 5, 10)
+_CHUNK = 256
+
+
+def evaluate_vectors(catalogue_vectors: np.ndarray, catalogue_labels: pd.DataFrame, query_vectors: np.ndarray,
+                     query_labels: pd.DataFrame, *, metric: str = "euclidean", n_trees: int = 50,
+                     search_k: int = -1, catalogue_colours: np.ndarray | None = None,
+                     query_colours: np.ndarray | None = None, colour_weight: float = 0.0,
+                     seed: int = 0) -> dict:
+    """Label precision of Annoy's answers and Annoy's recall against exact search.
+
+    Parameters
+    ----------
+    catalogue_vectors : (n, d) array
+    catalogue_labels : DataFrame with :data:`LABEL_COLUMNS`, n rows
+    query_vectors : (m, d) array
+    query_labels : DataFrame with :data:`LABEL_COLUMNS`, m rows
+    metric, n_trees, search_k : Annoy settings
+    catalogue_colours, query_colours, colour_weight :
+        Optional colour blend, as in :meth:`recommender.search.Recommender.search`.
+
+    Returns
+    -------
+    dict
+        ``n_queries``, ``n_catalogue``, ``precision_at_k`` (label -> k -> mean),
+        ``map_at_10`` (label -> mean), ``annoy_recall_at_k`` (k -> mean),
+        ``per_article_type`` (type -> n and P@5 of articleType and baseColour).
+    """
+    k_max = max(K_VALUES)
+    pool = k_max * 10 if colour_weight > 0 else k_max
+    with tempfile.TemporaryDirectory(prefix="evaluate-") as tmp:
+        index = VectorIndex(catalogue_vectors.shape[1], metric=metric, n_trees=n_trees, seed=seed)
+        index.build(catalogue_vectors, Path(tmp) / "eval.ann")
+        approx = np.full((len(query_vectors), k_max), -1, np.int64)
+        for q, vector in enumerate(query_vectors):
+            rows, distances = index.query(vector, pool, search_k=search_k)
+            if colour_weight > 0:
+                colour = np.linalg.norm(catalogue_colours[rows] - query_colours[q], axis=1)
+                rows = rows[np.argsort((1 - colour_weight) * distances ** 2 + colour_weight * colour ** 2,
+                                       kind="stable")]
+            approx[q, :min(k_max, len(rows))] = rows[:k_max]
+        del index
+    exact = np.concatenate([
+        exact_search(catalogue_vectors, query_vectors[start:start + _CHUNK], k_max, metric=metric)[0]
+        for start in range(0, len(query_vectors), _CHUNK)
+    ])
+    result: dict = {"n_queries": int(len(query_vectors)), "n_catalogue": int(len(catalogue_vectors)),
+                    "precision_at_k": {}, "map_at_10": {}}
+    relevant_by_label = {}
+    for label in LABEL_COLUMNS:
+        truth = query_labels[label].to_numpy()
+        found = catalogue_labels[label].to_numpy()[approx]
+        relevant = found == truth[:, None]
+        relevant_by_label[label] = relevant
+        counts = catalogue_labels[label].value_counts()
+        n_relevant = counts.reindex(truth).fillna(0).to_numpy()
+        result["precision_at_k"][label] = {str(k): float(precision_at_k(relevant, k).mean()) for k in K_VALUES}
+        result["map_at_10"][label] = float(average_precision_at_k(relevant, 10, n_relevant).mean())
+    result["annoy_recall_at_k"] = {str(k): float(recall_at_k(approx, exact, k).mean()) for k in K_VALUES}
+    per_type = {}
+    types = query_labels["articleType"].to_numpy()
+    p5_type = precision_at_k(relevant_by_label["articleType"], 5)
+    p5_colour = precision_at_k(relevant_by_label["baseColour"], 5)
+    for name in sorted(set(types)):
+        mask = types == name
+        per_type[name] = {"n": int(mask.sum()), "articleType_p5": float(p5_type[mask].mean()),
+                          "baseColour_p5": float(p5_colour[mask].mean())}
+    result["per_article_type"] = per_type
+    return result
+
+
+def holdout_evaluation(artifacts: Artifacts, fraction: float, *, space: str = "imagenet", seed: int = 0,
+                       colour_weight: float = 0.0, n_trees: int | None = None, search_k: int = -1,
+                       ids: set[str] | None = None) -> dict:
+    """Evaluate a built catalogue on a stratified held-out fraction of itself.
+
+    ``ids`` restricts the catalogue first (to compare two builds on the same products).
+    """
+    metadata = artifacts.metadata
+    keep = np.ones(len(metadata), bool) if ids is None else metadata["id"].isin(ids).to_numpy()
+    rows = np.flatnonzero(keep)
+    subset = metadata.iloc[rows].reset_index(drop=True)
+    queries = holdout_split(subset, fraction, seed=seed)
+    _warn_if_trained_on(artifacts, space, subset[queries], fraction, seed)
+    vectors = np.asarray(artifacts.space_vectors(space))[rows]
+    colours = np.asarray(artifacts.colours)[rows]
+    settings = artifacts.manifest["index"]
+    result = evaluate_vectors(vectors[~queries], subset[~queries], vectors[queries], subset[queries],
+                              metric=settings["metric"], n_trees=n_trees or settings["n_trees"],
+                              search_k=search_k, catalogue_colours=colours[~queries],
+                              query_colours=colours[queries], colour_weight=colour_weight, seed=seed)
+    result.update(space=space, holdout=fraction, colour_weight=colour_weight, features=artifacts.manifest["features"])
+    return result
+
+
+def query_folder_evaluation(root: str, query_dir: str, styles: str, *, space: str = "imagenet",
+                            colour_weight: float = 0.0, n_trees: int | None = None, search_k: int = -1,
+                            weights: str | None = None) -> dict:
+    """Evaluate a built catalogue with photos of other products (embedded now)."""
+    from .search import Recommender
+
+    recommender = Recommender.load(root, weights=weights)
+    catalogue = read_catalogue(query_dir, styles=styles)
+    labelled = catalogue.items[catalogue.items["articleType"] != ""].reset_index(drop=True)
+    if labelled.empty:
+        raise ValueError(f"No labelled query photos in {query_dir} (is {styles} there?)")
+    paths = [catalogue.root / rel for rel in labelled["image"]]
+    vectors, colours, good = [], [], []
+    for batch in recommender.extractor.embed_files(paths):
+        for i, error in enumerate(batch.errors):
+            if error is None:
+                vectors.append(batch.vectors[i])
+                colours.append(batch.colours[i])
+                good.append(batch.start + i)
+    vectors, colours = np.stack(vectors), np.stack(colours)
+    if space != "imagenet":
+        from .train import load_head
+
+        vectors = load_head(recommender.artifacts, space).transform(vectors, colours)
+    artifacts = recommender.artifacts
+    settings = artifacts.manifest["index"]
+    result = evaluate_vectors(np.asarray(artifacts.space_vectors(space)), artifacts.metadata, vectors,
+                              labelled.iloc[good].reset_index(drop=True), metric=settings["metric"],
+                              n_trees=n_trees or settings["n_trees"], search_k=search_k,
+                              catalogue_colours=np.asarray(artifacts.colours), query_colours=colours,
+                              colour_weight=colour_weight)
+    result.update(space=space, queries=str(query_dir), colour_weight=colour_weight,
+                  features=artifacts.manifest["features"])
+    return result
+
+
+def _warn_if_trained_on(artifacts: Artifacts, space: str, queries: pd.DataFrame, fraction: float,
+                        seed: int) -> None:
+    if space == "imagenet":
+        return
+    trained = artifacts.manifest["spaces"][space]["training"]
+    if trained["holdout"] < fraction or trained["seed"] != seed:
+        print(f"warning: space {space!r} was trained with holdout {trained['holdout']} seed {trained['seed']}; "
+              f"queries of holdout {fraction} seed {seed} may include training products", file=sys.stderr)
+
+
+def save_evaluation(root: Path, build_id: str, result: dict) -> Path:
+    """Keep an evaluation beside the build it measured (the dashboard shows it)."""
+    name = f"{result['space']}-c{result['colour_weight']:g}"
+    name += f"-holdout{result['holdout']:g}" if "holdout" in result else "-queries"
+    path = Path(root) / f"evaluation-{build_id}-{name}.json"
+    write_json_atomic(path, result)
+    return path
+
+
+def load_saved_evaluations(root: Path, build_id: str) -> dict[str, dict]:
+    """Evaluations saved for this build, by name (``imagenet-c0-holdout0.1``, ...)."""
+    saved = {}
+    for path in sorted(Path(root).glob(f"evaluation-{build_id}-*.json")):
+        try:
+            saved[path.stem.split(f"{build_id}-", 1)[1]] = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue  # a damaged file is simply not shown
+    return saved
+
+
+def format_report(result: dict, baseline: dict | None = None) -> str:
+    """Human-readable tables of an evaluation (and its baseline, side by side)."""
+    lines = [f"{result['n_queries']:,} queries against {result['n_catalogue']:,} catalogue products, "
+             f"space {result['space']!r}, colour weight {result['colour_weight']}"]
+    header = f"{'label':<16}" + "".join(f"{'P@' + str(k):>8}" for k in K_VALUES) + f"{'mAP@10':>8}"
+    if baseline:
+        header += f"{'base P@5':>10}{'base mAP':>10}"
+    lines += ["", header]
+    for label in LABEL_COLUMNS:
+        row = f"{label:<16}" + "".join(f"{result['precision_at_k'][label][str(k)]:>8.3f}" for k in K_VALUES)
+        row += f"{result['map_at_10'][label]:>8.3f}"
+        if baseline:
+            row += f"{baseline['precision_at_k'][label]['5']:>10.3f}{baseline['map_at_10'][label]:>10.3f}"
+        lines.append(row)
+    recall = ", ".join(f"@{k}: {v:.3f}" for k, v in result["annoy_recall_at_k"].items())
+    lines += ["", f"Annoy recall against exact search {recall}", "",
+              f"{'articleType':<28}{'n':>6}{'type P@5':>10}{'colour P@5':>12}"]
+    for name, row in sorted(result["per_article_type"].items(), key=lambda item: -item[1]["n"]):
+        lines.append(f"{name[:28]:<28}{row['n']:>6}{row['articleType_p5']:>10.3f}{row['baseColour_p5']:>12.3f}")
+    return "\n".join(lines)
+
+
+def add_evaluate_parser(sub: argparse._SubParsersAction) -> None:
+    """Register ``evaluate`` on the CLI."""
+    parser = sub.add_parser("evaluate", help="precision@k / mAP@10 on unseen products, Annoy recall")
+    parser.add_argument("--artifacts", default=None)
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--holdout", type=float, help="keep this fraction of the catalogue out, as queries")
+    source.add_argument("--queries", help="folder of query photos (images/ + styles.csv layout)")
+    parser.add_argument("--styles", default="styles.csv", help="labels of the query photos (with --queries)")
+    parser.add_argument("--space", default="imagenet")
+    parser.add_argument("--colour-weight", type=float, default=0.0)
+    parser.add_argument("--n-trees", type=int, default=None)
+    parser.add_argument("--search-k", type=int, default=-1)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--baseline", default=None,
+                        help="artifacts of another build (e.g. the original design's), evaluated on the same split")
+    parser.add_argument("--weights", default=None)
+    parser.add_argument("--json", action="store_true")
+    parser.set_defaults(run=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from .settings import artifacts_dir
+
+    root = artifacts_dir(args.artifacts)
+    options = dict(space=args.space, colour_weight=args.colour_weight, n_trees=args.n_trees, search_k=args.search_k)
+    baseline = None
+    if args.queries:
+        queries = Path(args.queries)
+        styles = args.styles if (queries / args.styles).is_file() else str(Path(args.styles).resolve())
+        result = query_folder_evaluation(root, args.queries, styles, weights=args.weights, **options)
+    else:
+        artifacts = load_artifacts(root)
+        ids = None
+        if args.baseline:
+            other = load_artifacts(args.baseline)
+            ids = set(artifacts.metadata["id"]) & set(other.metadata["id"])
+            baseline = holdout_evaluation(other, args.holdout, seed=args.seed, ids=ids,
+                                          **{**options, "space": "imagenet"})
+        result = holdout_evaluation(artifacts, args.holdout, seed=args.seed, ids=ids, **options)
+    if baseline:
+        result["baseline"] = baseline
+    build_id = load_artifacts(root).build_id if args.queries else artifacts.build_id
+    saved = save_evaluation(root, build_id, result)
+    print(f"saved {saved}", file=sys.stderr)
+    print(json.dumps(result, indent=2) if args.json else format_report(result, baseline))
+    return 0

@@ -1,0 +1,149 @@
+"""Decode any common image safely and turn it into the network's 224x224 input.
+
+Uploads and catalogue files go through :func:`decode_image`, which enforces
+byte and pixel limits (decompression bombs), honours EXIF rotation, flattens
+alpha onto white and maps every mode (greyscale, 16-bit, CMYK, palette) to
+8-bit RGB.  Failures raise :class:`ImageError` with a one-line message meant
+for the person who sent the file.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+INPUT_SIZE = 224
+MAX_BYTES = 20 * 1024 * 1024
+MAX_PIXELS = 40_000_000
+SUPPORTED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF")
+RESIZE_MODES = ("pad", "squash")
+
+# Pillow checks its own limit while reading headers; ours is the stricter one.
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+
+
+class ImageError(ValueError):
+    """An input that is not a usable image; ``str()`` is a one-line message."""
+
+
+def decode_image(source: bytes | str | os.PathLike, *, max_bytes: int = MAX_BYTES,
+                 max_pixels: int = MAX_PIXELS) -> Image.Image:
+    """Decode a photo into an 8-bit RGB PIL image, upright.
+
+    Parameters
+    ----------
+    source : bytes or path
+        The encoded file (as uploaded) or a path to it.
+    max_bytes, max_pixels : int
+        Refuse larger files and images (width x height) with :class:`ImageError`.
+
+    Raises
+    ------
+    ImageError
+        Empty, truncated, unsupported, too large or otherwise undecodable input.
+    """
+    data = _read_bytes(source, max_bytes)
+    if not data:
+        raise ImageError("The file is empty (0 bytes).")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+            if image.format not in SUPPORTED_FORMATS:
+                raise ImageError(f"{image.format} images are not supported; use JPEG, PNG or WebP.")
+            width, height = image.size
+            if width * height > max_pixels:
+                raise ImageError(
+                    f"The image is {width}x{height} pixels; the limit is {max_pixels:,} pixels in all."
+                )
+            image.seek(0)  # first frame of an animated GIF or WebP
+            image.load()
+            image = ImageOps.exif_transpose(image)
+    except UnidentifiedImageError:
+        raise ImageError(_unidentified_message(data)) from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageError(f"The image is larger than the limit of {max_pixels:,} pixels.") from None
+    except (OSError, SyntaxError, ValueError, EOFError) as error:
+        if isinstance(error, ImageError):
+            raise
+        raise ImageError(f"The image could not be decoded (truncated or corrupt: {error}).") from None
+    return to_rgb(image)
+
+
+def to_rgb(image: Image.Image) -> Image.Image:
+    """Any PIL mode to 8-bit RGB; transparency is flattened onto white."""
+    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+        # 16/32-bit greyscale: scale the full range into 8 bits rather than clipping.
+        array = np.asarray(image, dtype=np.float64)
+        top = array.max() or 1.0
+        image = Image.fromarray(np.clip(array * (255.0 / top), 0, 255).astype(np.uint8), "L")
+    if image.mode == "P" and "transparency" in image.info:
+        image = image.convert("RGBA")
+    if image.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        rgba = image.convert("RGBA")
+        canvas = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        image = Image.alpha_composite(canvas, rgba)
+    return image.convert("RGB")
+
+
+def to_model_input(image: Image.Image, *, mode: str = "pad", size: int = INPUT_SIZE) -> np.ndarray:
+    """Fit an RGB image into a ``size`` x ``size`` uint8 array.
+
+    ``"pad"`` keeps the aspect ratio and fills the margins with the colour of
+    the photo's border (white for catalogue shots); ``"squash"`` stretches it
+    as the original design did.
+
+    Returns
+    -------
+    ndarray of shape (size, size, 3), uint8
+    """
+    if mode == "squash":
+        return np.asarray(image.resize((size, size), Image.Resampling.BICUBIC), dtype=np.uint8)
+    if mode != "pad":
+        raise ValueError(f"Expected mode in {RESIZE_MODES}, got {mode!r}")
+    width, height = image.size
+    scale = size / max(width, height)
+    new_size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    resized = image.resize(new_size, Image.Resampling.BICUBIC)
+    canvas = Image.new("RGB", (size, size), border_colour(image))
+    canvas.paste(resized, ((size - new_size[0]) // 2, (size - new_size[1]) // 2))
+    return np.asarray(canvas, dtype=np.uint8)
+
+
+def border_colour(image: Image.Image) -> tuple[int, int, int]:
+    """Median colour of the outermost pixels: the photo's background."""
+    array = np.asarray(image, dtype=np.uint8)
+    edge = np.concatenate([array[0], array[-1], array[:, 0], array[:, -1]])
+    return tuple(int(v) for v in np.median(edge, axis=0))
+
+
+def _read_bytes(source: bytes | str | os.PathLike, max_bytes: int) -> bytes:
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        data = bytes(source)
+    else:
+        path = Path(source)
+        try:
+            if path.stat().st_size > max_bytes:
+                raise ImageError(f"The file is {path.stat().st_size:,} bytes; the limit is {max_bytes:,}.")
+            data = path.read_bytes()
+        except ImageError:
+            raise
+        except OSError as error:
+            raise ImageError(f"The file could not be read: {error.strerror or error}.") from None
+    if len(data) > max_bytes:
+        raise ImageError(f"The file is {len(data):,} bytes; the limit is {max_bytes:,}.")
+    return data
+
+
+def _unidentified_message(data: bytes) -> str:
+    head = data[:512].lstrip().lower()
+    if head.startswith(b"<svg") or (head.startswith(b"<?xml") and b"<svg" in head):
+        return "SVG drawings are not supported; upload a photo (JPEG, PNG or WebP)."
+    if data[4:12] in (b"ftypheic", b"ftypheix", b"ftypmif1", b"ftypheif", b"ftyphevc"):
+        return "HEIC/HEIF photos are not supported; export the photo as JPEG or PNG."
+    return "This file is not an image that can be read; use JPEG, PNG or WebP."

@@ -1,0 +1,64 @@
+"""2-D maps of an embedding space, for the explorer.
+
+PCA (the default) is exact and takes seconds on the whole catalogue; t-SNE
+(scikit-learn, Barnes-Hut, on the first 50 principal components) shows local
+clusters better and takes minutes, so its result is saved beside the
+artifacts and computed once per build and space.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .artifacts import Artifacts, save_npy_atomic
+
+METHODS = ("pca", "tsne")
+
+
+def pca(vectors: np.ndarray, components: int = 2) -> np.ndarray:
+    """Project rows onto their top principal components.
+
+    Returns
+    -------
+    (n, components) float32
+    """
+    data = np.asarray(vectors, dtype=np.float32)
+    centred = data - data.mean(axis=0)
+    covariance = centred.T.astype(np.float64) @ centred / max(len(data) - 1, 1)
+    values, vectors_ = np.linalg.eigh(covariance)
+    basis = vectors_[:, np.argsort(values)[::-1][:components]]
+    # Fix each component's sign so that the map does not flip between runs.
+    basis *= np.sign(basis[np.argmax(np.abs(basis), axis=0), np.arange(components)])
+    return (centred @ basis.astype(np.float32)).astype(np.float32)
+
+
+def tsne(vectors: np.ndarray, *, seed: int = 0) -> np.ndarray:
+    """t-SNE of the first 50 principal components (scikit-learn, Barnes-Hut)."""
+    from sklearn.manifold import TSNE
+
+    reduced = pca(vectors, min(50, vectors.shape[1], len(vectors)))
+    perplexity = float(min(30, max(2, (len(vectors) - 1) // 3)))
+    return TSNE(2, perplexity=perplexity, init="pca", random_state=seed).fit_transform(reduced).astype(np.float32)
+
+
+def catalogue_map(artifacts: Artifacts, *, space: str = "imagenet", method: str = "pca") -> np.ndarray:
+    """The 2-D map of a catalogue, loaded from the artifacts folder or computed and saved there.
+
+    Returns
+    -------
+    (n, 2) float32, rows in catalogue order
+    """
+    if method not in METHODS:
+        raise ValueError(f"Expected method in {METHODS}, got {method!r}")
+    path = artifacts.root / f"map-{artifacts.build_id}-{space}-{method}.npy"
+    if path.is_file():
+        try:
+            points = np.load(path, allow_pickle=False)
+            if points.shape == (len(artifacts.metadata), 2):
+                return points
+        except (OSError, ValueError):
+            pass  # a damaged cache is recomputed below
+    vectors = artifacts.space_vectors(space)
+    points = pca(vectors) if method == "pca" else tsne(np.asarray(vectors))
+    save_npy_atomic(path, points)
+    return points

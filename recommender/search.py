@@ -1,0 +1,237 @@
+"""Search a built catalogue: photo or product in, ranked products out.
+
+:class:`Recommender` joins the pieces a caller needs: the extractor (to embed
+a photo the way the catalogue was embedded), the checked artifacts, and the
+Annoy indexes per setting.  Every result is one table shape,
+:data:`RESULT_COLUMNS`, so the CLI, the pages and the evaluation share it.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from PIL import Image
+
+from .artifacts import Artifacts, load_artifacts, read_manifest
+from .colour import colour_signature
+from .features import Extractor
+from .images import decode_image
+from .index import VectorIndex, exact_search
+from .weights import resolve_weights
+
+RESULT_COLUMNS = ("rank", "id", "distance", "productDisplayName", "articleType", "baseColour",
+                  "masterCategory", "subCategory", "gender", "image_path")
+FILTER_COLUMNS = ("gender", "masterCategory", "articleType", "baseColour")
+MAX_K = 50
+# Below this many allowed products an exact scan beats asking Annoy for more.
+_EXACT_SCAN_LIMIT = 20_000
+_RERANK_POOL = 10
+
+
+@dataclass(frozen=True)
+class Query:
+    """What a search needs of a photo: its backbone vector and colour signature."""
+
+    vector: np.ndarray
+    colour: np.ndarray
+    row: int | None = None  # set when the query is a catalogue product
+
+
+class Recommender:
+    """Nearest catalogue products for a photo or for a product.
+
+    Parameters
+    ----------
+    artifacts : Artifacts
+        From :func:`recommender.artifacts.load_artifacts`.
+    extractor : Extractor, optional
+        Needed to search by photo; searching by product id works without it.
+    """
+
+    def __init__(self, artifacts: Artifacts, extractor: Extractor | None = None) -> None:
+        self.artifacts = artifacts
+        self.extractor = extractor
+        self._indexes: dict[tuple[str, str, int], VectorIndex] = {}
+        self._row_of_id = {item_id: row for row, item_id in enumerate(artifacts.metadata["id"])}
+        self._heads: dict = {}
+        self._lock = threading.Lock()  # sessions share one Recommender: build each index once
+
+    @classmethod
+    def load(cls, root: str | os.PathLike = "artifacts", *, weights: str | os.PathLike | None = None,
+             with_model: bool = True) -> "Recommender":
+        """Load a built catalogue and, with ``with_model``, the matching extractor.
+
+        The artifacts are refused when they were built with other weights or
+        preprocessing than this extractor's (see :func:`load_artifacts`).
+        """
+        if not with_model:
+            return cls(load_artifacts(root))
+        features = read_manifest(root)["features"]
+        extractor = Extractor(resolve_weights(weights), pooling=features["pooling"], resize=features["resize"])
+        return cls(load_artifacts(root, expect_features=extractor.settings), extractor)
+
+    @property
+    def metadata(self) -> pd.DataFrame:
+        """The catalogue's products, in index row order."""
+        return self.artifacts.metadata
+
+    @property
+    def dataset_root(self) -> Path:
+        """The dataset folder the catalogue was built from (image paths are relative to it)."""
+        return Path(self.artifacts.manifest["catalogue"]["dataset"])
+
+    @property
+    def spaces(self) -> list[str]:
+        """Embedding spaces that can be searched: ``"imagenet"`` and trained ones."""
+        return ["imagenet", *self.artifacts.spaces]
+
+    def row_of(self, item_id: str) -> int:
+        """Index row of a catalogue id; ``KeyError`` with a clear message if absent."""
+        try:
+            return self._row_of_id[str(item_id)]
+        except KeyError:
+            raise KeyError(f"No product with id {item_id!r} in this catalogue") from None
+
+    def query_from_image(self, image: bytes | str | os.PathLike | Image.Image) -> Query:
+        """Embed a photo (bytes, path or decoded image); raises ``ImageError`` for bad input."""
+        if self.extractor is None:
+            raise RuntimeError("This Recommender was loaded without a model: load it with with_model=True")
+        if not isinstance(image, Image.Image):
+            image = decode_image(image)
+        return Query(self.extractor.embed_images([image])[0], colour_signature(image))
+
+    def query_from_id(self, item_id: str) -> Query:
+        """A catalogue product as a query (it is left out of its own results)."""
+        row = self.row_of(item_id)
+        return Query(np.asarray(self.artifacts.vectors[row]), np.asarray(self.artifacts.colours[row]), row)
+
+    def index(self, *, space: str = "imagenet", n_trees: int | None = None,
+              metric: str | None = None) -> VectorIndex:
+        """The Annoy index for these settings (built once from stored vectors, then cached)."""
+        key = self._index_key(space, n_trees, metric)
+        with self._lock:
+            if key not in self._indexes:
+                self._indexes[key] = self.artifacts.index(space=space, metric=key[1], n_trees=key[2])
+            return self._indexes[key]
+
+    def has_index(self, *, space: str = "imagenet", n_trees: int | None = None, metric: str | None = None) -> bool:
+        """Whether :meth:`index` for these settings is already loaded (so returns at once)."""
+        return self._index_key(space, n_trees, metric) in self._indexes
+
+    def _index_key(self, space: str, n_trees: int | None, metric: str | None) -> tuple[str, str, int]:
+        settings = self.artifacts.manifest["index"]
+        return space, metric or settings["metric"], n_trees or settings["n_trees"]
+
+    def space_vector(self, query: Query, space: str) -> np.ndarray:
+        """The query's vector in an embedding space."""
+        if space == "imagenet":
+            return query.vector
+        if query.row is not None:
+            return np.asarray(self.artifacts.space_vectors(space)[query.row])
+        from .train import load_head  # trained spaces only
+
+        if space not in self._heads:
+            self._heads[space] = load_head(self.artifacts, space)
+        return self._heads[space].transform(query.vector[None], query.colour[None])[0]
+
+    def search(self, query: Query, *, k: int = 5, search_k: int = -1, n_trees: int | None = None,
+               filters: Mapping[str, Sequence[str]] | None = None, colour_weight: float = 0.0,
+               space: str = "imagenet") -> pd.DataFrame:
+        """The ``k`` products nearest to ``query``.
+
+        Parameters
+        ----------
+        query : Query
+            From :meth:`query_from_image` or :meth:`query_from_id`.
+        k : int, default 5
+            Number of results, 1 to 50.
+        search_k : int, default -1
+            Annoy nodes to inspect; -1 is ``n_trees * k``.
+        n_trees : int, optional
+            Annoy trees; defaults to the manifest's (an index for a new value is
+            built from the stored vectors, once).
+        filters : mapping, optional
+            ``{column: allowed values}`` over :data:`FILTER_COLUMNS`, applied
+            while searching: still ``k`` results where ``k`` products match.
+        colour_weight : float, default 0
+            Blend in [0, 1]: ranking distance^2 is ``(1 - w) * cnn^2 + w * colour^2``.
+        space : str, default "imagenet"
+            Embedding space (see :attr:`spaces`).
+
+        Returns
+        -------
+        DataFrame
+            Columns :data:`RESULT_COLUMNS`, nearest first.
+        """
+        if not 1 <= k <= MAX_K:
+            raise ValueError(f"Expected 1 <= k <= {MAX_K}, got {k}")
+        if not 0.0 <= colour_weight <= 1.0:
+            raise ValueError(f"Expected 0 <= colour_weight <= 1, got {colour_weight}")
+        vectors = self.artifacts.space_vectors(space)
+        vector = self.space_vector(query, space)
+        allowed = self._filter_mask(filters)
+        if query.row is not None:
+            allowed = np.ones(len(vectors), bool) if allowed is None else allowed.copy()
+            allowed[query.row] = False
+        pool = k * _RERANK_POOL if colour_weight > 0 else k
+        rows, distances = self._candidates(vector, pool, allowed, search_k=search_k, n_trees=n_trees, space=space)
+        if colour_weight > 0 and len(rows):
+            colour_distance = np.linalg.norm(self.artifacts.colours[rows] - query.colour, axis=1)
+            distances = np.sqrt((1 - colour_weight) * distances ** 2 + colour_weight * colour_distance ** 2)
+            order = np.argsort(distances, kind="stable")
+            rows, distances = rows[order], distances[order]
+        return self._results(rows[:k], distances[:k])
+
+    def _filter_mask(self, filters: Mapping[str, Sequence[str]] | None) -> np.ndarray | None:
+        mask = None
+        for column, values in (filters or {}).items():
+            if column not in FILTER_COLUMNS:
+                raise ValueError(f"Expected filter columns in {FILTER_COLUMNS}, got {column!r}")
+            if values:
+                match = self.metadata[column].isin([str(v) for v in values]).to_numpy()
+                mask = match if mask is None else mask & match
+        return mask
+
+    def _candidates(self, vector: np.ndarray, count: int, allowed: np.ndarray | None, *, search_k: int,
+                    n_trees: int | None, space: str) -> tuple[np.ndarray, np.ndarray]:
+        index = self.index(space=space, n_trees=n_trees)
+        total = index.n_items
+        if allowed is None:
+            return index.query(vector, min(count, total), search_k=search_k)
+        n_allowed = int(allowed.sum())
+        if n_allowed == 0:
+            return np.zeros(0, np.int64), np.zeros(0, np.float32)
+        if n_allowed <= _EXACT_SCAN_LIMIT:
+            # A filtered subset this small is scanned exactly: fast, and never short of results.
+            subset = np.flatnonzero(allowed)
+            rows, distances = exact_search(self.artifacts.space_vectors(space)[subset], vector, count,
+                                           metric=index.metric)
+            return subset[rows[0]], distances[0]
+        wanted = min(total, int(count * total / n_allowed * 2) + count)
+        while True:
+            rows, distances = index.query(vector, wanted, search_k=max(search_k, index.n_trees * wanted))
+            keep = allowed[rows]
+            if keep.sum() >= count or wanted >= total:
+                return rows[keep][:count], distances[keep][:count]
+            wanted = min(total, wanted * 4)
+
+    def products(self, rows: np.ndarray) -> pd.DataFrame:
+        """Catalogue rows in the result layout (distance NaN), e.g. for browsing a region."""
+        return self._results(np.asarray(rows, np.int64), np.full(len(rows), np.nan, np.float32))
+
+    def _results(self, rows: np.ndarray, distances: np.ndarray) -> pd.DataFrame:
+        table = self.metadata.iloc[rows].reset_index(drop=True)
+        root = self.dataset_root
+        return pd.DataFrame({
+            "rank": np.arange(1, len(rows) + 1),
+            "id": table["id"],
+            "distance": np.round(distances.astype(float), 4),
+            **{column: table[column] for column in RESULT_COLUMNS[3:9]},
+            "image_path": [str(root / rel) for rel in table["image"]],
+        })
