@@ -33,8 +33,8 @@ CHUNK_SIZE = 512
 def build_catalogue(dataset: str | os.PathLike, out: str | os.PathLike = "artifacts", *,
                     sample: int | None = None, n_trees: int = DEFAULT_N_TREES, metric: str = DEFAULT_METRIC,
                     batch_size: int = DEFAULT_BATCH_SIZE, weights: str | os.PathLike | None = None,
-                    extractor: Extractor | None = None, seed: int = 0, progress: bool = True,
-                    log: Callable[[str], None] = print) -> dict:
+                    extractor: Extractor | None = None, seed: int = 0, chunk_size: int = CHUNK_SIZE,
+                    progress: bool = True, log: Callable[[str], None] = print) -> dict:
     """Embed a dataset folder and commit its artifacts.
 
     Parameters
@@ -52,6 +52,8 @@ def build_catalogue(dataset: str | os.PathLike, out: str | os.PathLike = "artifa
         A ready extractor (its settings win over ``batch_size`` and ``weights``).
     seed : int, default 0
         Seed of the sample and of Annoy.
+    chunk_size : int, default 512
+        Photos per saved chunk: an interrupted build loses at most one chunk.
     progress : bool, default True
         Show a progress bar (count, rate, time left) on stderr.
     log : callable
@@ -74,8 +76,8 @@ def build_catalogue(dataset: str | os.PathLike, out: str | os.PathLike = "artifa
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     paths = [catalogue.root / rel for rel in items["image"]]
-    work = out / f".work-{_work_key(items, catalogue.root, extractor.settings)}"
-    vectors, colours, errors = _embed_resumable(extractor, paths, work, progress=progress)
+    work = out / f".work-{_work_key(items, catalogue.root, extractor.settings, chunk_size)}"
+    vectors, colours, errors = _embed_resumable(extractor, paths, work, chunk_size=chunk_size, progress=progress)
     failed = [i for i, error in enumerate(errors) if error]
     for i in failed[:5]:
         log(f"  skipped unreadable image {errors[i]}")
@@ -101,27 +103,27 @@ def build_catalogue(dataset: str | os.PathLike, out: str | os.PathLike = "artifa
     return manifest
 
 
-def _work_key(items, root: Path, settings: dict) -> str:
+def _work_key(items, root: Path, settings: dict, chunk_size: int) -> str:
     # Resuming is only safe for the very same photos embedded the very same way.
-    digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode())
+    digest = hashlib.sha256(json.dumps({**settings, "chunk_size": chunk_size}, sort_keys=True).encode())
     digest.update(str(root).encode())
     for rel in items["image"]:
         digest.update(f"{rel}\n".encode())
     return digest.hexdigest()[:16]
 
 
-def _embed_resumable(extractor: Extractor, paths: list[Path], work: Path, *,
+def _embed_resumable(extractor: Extractor, paths: list[Path], work: Path, *, chunk_size: int,
                      progress: bool) -> tuple[np.ndarray, np.ndarray, list[str | None]]:
     work.mkdir(parents=True, exist_ok=True)
-    starts = list(range(0, len(paths), CHUNK_SIZE))
+    starts = list(range(0, len(paths), chunk_size))
     done = [start for start in starts if (work / f"chunk-{start:08d}.json").is_file()]
-    bar = tqdm(total=len(paths), initial=sum(min(CHUNK_SIZE, len(paths) - s) for s in done), unit="img",
+    bar = tqdm(total=len(paths), initial=sum(min(chunk_size, len(paths) - s) for s in done), unit="img",
                desc="Embedding", disable=not progress, file=sys.stderr, dynamic_ncols=True)
     with bar:
         for start in starts:
             if start in done:
                 continue
-            chunk = paths[start:start + CHUNK_SIZE]
+            chunk = paths[start:start + chunk_size]
             vectors, colours, errors = [], [], []
             for batch in extractor.embed_files(chunk):
                 vectors.append(batch.vectors)

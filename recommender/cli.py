@@ -44,6 +44,7 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--n-trees", type=int, default=DEFAULT_N_TREES)
     build.add_argument("--metric", choices=METRICS, default=DEFAULT_METRIC)
     build.add_argument("--batch-size", type=int, default=32)
+    build.add_argument("--chunk-size", type=int, default=512, help="photos per resumable chunk")
     build.add_argument("--weights", default=None, help="explicit ResNet50 weights file")
     build.add_argument("--no-progress", action="store_true")
     build.set_defaults(run=_build)
@@ -89,7 +90,7 @@ def _build(args: argparse.Namespace) -> int:
 
     build_catalogue(args.dataset, artifacts_dir(args.out), sample=args.sample, n_trees=args.n_trees,
                     metric=args.metric, batch_size=args.batch_size, weights=args.weights,
-                    progress=not args.no_progress)
+                    chunk_size=args.chunk_size, progress=not args.no_progress)
     return 0
 
 

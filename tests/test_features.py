@@ -1,0 +1,87 @@
+"""Extraction shapes and normalisation (random weights, fast) and the real ImageNet weights."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from recommender.features import FEATURE_DIM, Extractor
+from recommender.weights import WeightsUnavailable, resolve_weights
+from tests.conftest import product_photo
+
+
+@pytest.fixture(scope="module")
+def random_extractor():
+    return Extractor(None, batch_size=3)
+
+
+def test_vectors_are_unit_float32_2048(random_extractor):
+    images = [product_photo(seed=i) for i in range(7)]  # more than one batch, last one short
+    vectors = random_extractor.embed_images(images)
+    assert vectors.shape == (7, FEATURE_DIM) and vectors.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-5)
+
+
+def test_batching_does_not_change_vectors(random_extractor):
+    images = [product_photo(seed=i) for i in range(5)]
+    one_by_one = np.concatenate([random_extractor.embed_images([image]) for image in images])
+    np.testing.assert_allclose(random_extractor.embed_images(images), one_by_one, atol=1e-5)
+
+
+def test_both_poolings_are_available(random_extractor):
+    pooled = random_extractor.pooled(np.zeros((2, 224, 224, 3), np.uint8))
+    assert pooled["avg"].shape == pooled["max"].shape == (2, FEATURE_DIM)
+
+
+def test_unreadable_files_are_reported_per_file(random_extractor, tmp_path):
+    paths = []
+    for i in range(4):
+        path = tmp_path / f"{i}.jpg"
+        product_photo(seed=i).save(path)
+        paths.append(path)
+    paths[2].write_bytes(b"garbage")
+    batches = list(random_extractor.embed_files(paths))
+    errors = [error for batch in batches for error in batch.errors]
+    vectors = np.concatenate([batch.vectors for batch in batches])
+    assert [e is None for e in errors] == [True, True, False, True]
+    assert "2.jpg" in errors[2] and np.isnan(vectors[2]).all() and not np.isnan(vectors[[0, 1, 3]]).any()
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"pooling": "sum"}, "Expected pooling"), ({"resize": "crop"}, "Expected resize"),
+    ({"batch_size": 0}, "Expected batch_size"),
+])
+def test_bad_settings_are_refused(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        Extractor(None, **kwargs)
+
+
+def test_wrong_explicit_weights_path_is_an_error_not_a_fallback(tmp_path):
+    with pytest.raises(WeightsUnavailable, match="does not exist"):
+        resolve_weights(tmp_path / "missing.h5")
+
+
+def test_no_source_says_what_was_tried(tmp_path, monkeypatch):
+    monkeypatch.setenv("RECOMMENDER_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    monkeypatch.delenv("RECOMMENDER_WEIGHTS", raising=False)
+    with pytest.raises(WeightsUnavailable) as caught:
+        resolve_weights(allow_download=False)
+    message = str(caught.value)
+    assert "- keras:" in message and "- npm:" in message and "RECOMMENDER_WEIGHTS" in message
+
+
+def test_real_weights_classify_a_catalogue_tshirt(extractor, dataset_dir):
+    """The converted ImageNet weights see a T-shirt as one: "jersey, T-shirt" in the top 5."""
+    from recommender.catalogue import read_catalogue
+    from recommender.images import decode_image
+
+    items = read_catalogue(dataset_dir).items
+    tshirts = items[(items["articleType"] == "Tshirts")].head(20)
+    top5 = extractor.classify([decode_image(dataset_dir / rel) for rel in tshirts["image"]])
+    hits = sum("jersey" in [label for label, _ in row] for row in top5)
+    assert hits >= 10, top5  # most catalogue T-shirts, not just one lucky photo
+
+
+def test_real_weights_are_recorded_by_hash(extractor, weights):
+    assert extractor.settings["weights_sha256"] == weights.sha256 and len(weights.sha256) == 64

@@ -1,0 +1,88 @@
+"""The Annoy wrapper against brute force, and the recall / precision functions on hand-worked cases."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from recommender.features import l2_normalise
+from recommender.index import VectorIndex, exact_search
+from recommender.metrics import average_precision_at_k, precision_at_k, recall_at_k
+
+
+@pytest.fixture(scope="module")
+def vectors():
+    rng = np.random.default_rng(0)
+    return l2_normalise(rng.normal(size=(500, 32)))
+
+
+@pytest.mark.parametrize("metric", ["euclidean", "angular", "dot"])
+def test_index_equals_exact_search_at_high_search_k(vectors, tmp_path, metric):
+    index = VectorIndex(32, metric=metric, n_trees=10).build(vectors, tmp_path / "i.ann")
+    queries = l2_normalise(np.random.default_rng(1).normal(size=(20, 32)))
+    exact_rows, exact_distances = exact_search(vectors, queries, 10, metric=metric)
+    for q, query in enumerate(queries):
+        rows, distances = index.query(query, 10, search_k=len(vectors) * 10)
+        np.testing.assert_array_equal(rows, exact_rows[q])
+        np.testing.assert_allclose(distances, exact_distances[q], atol=1e-4)
+
+
+def test_low_search_k_trades_recall(vectors, tmp_path):
+    index = VectorIndex(32, n_trees=2).build(vectors, tmp_path / "i.ann")
+    queries = vectors[:50] + 0.01
+    exact = exact_search(vectors, queries, 10)[0]
+    low = np.stack([index.query(q, 10, search_k=10)[0] for q in queries])
+    high = np.stack([index.query(q, 10, search_k=5000)[0] for q in queries])
+    assert recall_at_k(low, exact, 10).mean() < recall_at_k(high, exact, 10).mean() == 1.0
+
+
+def test_saved_index_is_memory_mapped_and_equal(vectors, tmp_path):
+    built = VectorIndex(32, n_trees=5, seed=7).build(vectors, tmp_path / "i.ann")
+    loaded = VectorIndex(32, n_trees=5).load(tmp_path / "i.ann", expected_items=500)
+    np.testing.assert_array_equal(built.query(vectors[3], 5)[0], loaded.query(vectors[3], 5)[0])
+    assert not list(tmp_path.glob(".*partial"))
+
+
+def test_same_seed_same_file(vectors, tmp_path):
+    VectorIndex(32, n_trees=5, seed=7).build(vectors, tmp_path / "a.ann")
+    VectorIndex(32, n_trees=5, seed=7).build(vectors, tmp_path / "b.ann")
+    assert (tmp_path / "a.ann").read_bytes() == (tmp_path / "b.ann").read_bytes()
+
+
+def test_query_item_leaves_the_item_out(vectors, tmp_path):
+    index = VectorIndex(32, n_trees=5).build(vectors, tmp_path / "i.ann")
+    rows, _ = index.query_item(42, 5, search_k=10_000)
+    assert 42 not in rows and len(rows) == 5
+    np.testing.assert_array_equal(rows, exact_search(vectors, vectors[42], 6)[0][0][1:])
+
+
+def test_truncated_index_is_refused(vectors, tmp_path):
+    VectorIndex(32).build(vectors, tmp_path / "i.ann")
+    data = (tmp_path / "i.ann").read_bytes()
+    (tmp_path / "i.ann").write_bytes(data[: len(data) // 3])
+    with pytest.raises(ValueError, match="truncated"):
+        VectorIndex(32).load(tmp_path / "i.ann", expected_items=500)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"metric": "cosine"}, "Expected metric"), ({"n_trees": 0}, "Expected n_trees"),
+])
+def test_bad_settings_are_refused(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        VectorIndex(8, **kwargs)
+
+
+def test_precision_and_map_hand_worked():
+    relevant = np.array([[True, False, True, False], [False, False, False, False], [True, True, True, True]])
+    np.testing.assert_allclose(precision_at_k(relevant, 1), [1, 0, 1])
+    np.testing.assert_allclose(precision_at_k(relevant, 4), [0.5, 0, 1])
+    # AP@4 over R relevant in the catalogue: (1/1 + 2/3) / 2, 0, (1 + 1 + 1 + 1) / 4
+    np.testing.assert_allclose(average_precision_at_k(relevant, 4, np.array([2, 3, 10])),
+                               [(1 + 2 / 3) / 2, 0, 1])
+    # With R = 5 relevant items but only 2 found, AP is penalised: (1 + 2/3) / 4
+    np.testing.assert_allclose(average_precision_at_k(relevant[:1], 4, np.array([5])), [(1 + 2 / 3) / 4])
+
+
+def test_recall_hand_worked():
+    np.testing.assert_allclose(recall_at_k(np.array([[1, 2, 3], [4, 5, 6]]), np.array([[3, 2, 1], [7, 8, 4]]), 3),
+                               [1.0, 1 / 3])
