@@ -10,6 +10,9 @@ from pages.cache import get_map, recommender_or_stop, results_grid
 COLOUR_COLUMNS = ("articleType", "masterCategory", "baseColour", "gender")
 LEGEND_SIZE = 15
 REGION_LIMIT = 20
+# Tableau's 20 colours, strongest first; products outside the legend are drawn in grey.
+PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22",
+           "#393b79", "#ad494a", "#637939", "#7b4173", "#3182bd", "#e6550d", "#31a354"]
 
 st.title("Explore the embedding space")
 recommender = recommender_or_stop()
@@ -27,11 +30,14 @@ with st.sidebar:
 
 points = get_map(str(artifacts.root), artifacts.build_id, space, method)
 labels = metadata[colour_by].replace("", "(unknown)")
-common = labels.value_counts().index[:LEGEND_SIZE]
+common = labels.value_counts().index[:LEGEND_SIZE].tolist()
+other = f"other ({labels.nunique() - len(common)} more)" if labels.nunique() > len(common) else None
+palette = alt.Scale(domain=common + ([other] if other else []),
+                    range=PALETTE[:len(common)] + (["#c8c8c8"] if other else []))
 frame = pd.DataFrame({
     "x": points[:, 0], "y": points[:, 1], "row": np.arange(len(metadata)), "id": metadata["id"],
     "name": metadata["productDisplayName"],
-    colour_by: labels.where(labels.isin(common), f"other ({labels.nunique() - len(common)} more)"),
+    colour_by: labels.where(labels.isin(common), other),
 })
 
 left, right = st.columns(2)
@@ -67,9 +73,9 @@ if picked is not None:
     highlight = frame.iloc[[recommender.row_of(picked), *[recommender.row_of(i) for i in neighbours["id"]]]].copy()
     highlight["role"] = ["picked"] + ["neighbour"] * len(neighbours)
 
-base = alt.Chart(frame).mark_circle(size=12, opacity=0.6).encode(
+base = alt.Chart(frame).mark_circle(size=18, opacity=0.7).encode(
     x=alt.X("x:Q", axis=None), y=alt.Y("y:Q", axis=None),
-    color=alt.Color(f"{colour_by}:N", legend=alt.Legend(title=colour_by, symbolLimit=LEGEND_SIZE + 1)),
+    color=alt.Color(f"{colour_by}:N", scale=palette, legend=alt.Legend(title=colour_by, symbolLimit=LEGEND_SIZE + 1)),
     tooltip=["id:N", "name:N", f"{colour_by}:N"],
 ).add_params(click, region)
 chart = base
