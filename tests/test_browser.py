@@ -8,44 +8,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-PROJECT = Path(__file__).resolve().parents[1]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_server(artifacts: Path, weights: Path, port: int) -> subprocess.Popen:
-    """`streamlit run` on loopback; returns once its health endpoint answers."""
-    env = {**os.environ, "RECOMMENDER_ARTIFACTS": str(artifacts), "RECOMMENDER_WEIGHTS": str(weights),
-           "TF_CPP_MIN_LOG_LEVEL": "3"}
-    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(PROJECT / "streamlit_app.py"),
-                               "--server.port", str(port), "--server.address", "127.0.0.1"],
-                              cwd=PROJECT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2).status == 200:
-                return server
-        except OSError:
-            time.sleep(0.3)
-    server.kill()
-    raise RuntimeError("streamlit did not start within 60 s")
-
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, free_port, start_server
 
 @pytest.fixture(scope="module")
 def browser():
@@ -62,7 +30,7 @@ def browser():
 def server(real_artifacts, weights):
     port = free_port()
     process = start_server(real_artifacts, weights.path, port)
-    yield f"http://127.0.0.1:{port}"
+    yield SimpleNamespace(url=f"http://127.0.0.1:{port}", pid=process.pid)
     process.terminate()
     process.wait(timeout=20)
 
@@ -95,7 +63,7 @@ def test_upload_a_shoe_see_similar_products(browser, server, real_artifacts, tmp
     from playwright.sync_api import expect
 
     page = browser.new_page(viewport={"width": 1400, "height": 1700})
-    page.goto(server)
+    page.goto(server.url)
     page.get_by_text("Drag a photo").wait_for(timeout=90_000)
     upload_and_wait(page, shoe_photo(real_artifacts))
     expect(page.get_by_role("button", name="More like this")).to_have_count(5)
@@ -116,3 +84,17 @@ def test_upload_a_shoe_see_similar_products(browser, server, real_artifacts, tmp
     page.wait_for_timeout(1500)  # let Vega draw every point
     save(page, tmp_path, "explorer.png")
     page.close()
+
+
+def test_four_sessions_at_once_all_correct_and_memory_flat(browser, server, real_artifacts):
+    """Four concurrent sessions, bounded uploads each: no error, every grid right, one shared model."""
+    from benchmarks.load import catalogue_photos, run_load
+    from tests.browser import rss_mb
+
+    log = run_load(server.url, catalogue_photos(real_artifacts, 24), sessions=4, seconds=240, max_uploads=4,
+                   server_pid=server.pid)
+    assert log["errors"] == [] and len(log["latencies"]) == 16
+    # Four sessions sharing one model: memory does not grow by a model (~100 MB) per session.
+    assert max(log["rss_mb"]) - min(log["rss_mb"]) < 150, log["rss_mb"]
+    assert rss_mb(server.pid) < 3000
+
