@@ -22,7 +22,7 @@ metadata = recommender.metadata
 with st.sidebar:
     st.header("Map settings")
     spaces = recommender.spaces
-    space = st.selectbox("Model", spaces, index=len(spaces) - 1, key="explorer-space")
+    space = st.selectbox("Model", spaces, index=spaces.index(recommender.default_space), key="explorer-space")
     method = st.radio("Projection", ["pca", "tsne"], format_func=str.upper, horizontal=True, key="method",
                       help="PCA: seconds. t-SNE: minutes the first time, then saved with the catalogue.")
     colour_by = st.selectbox("Colour by", COLOUR_COLUMNS, key="colour-by")

@@ -4,6 +4,7 @@ import streamlit as st
 
 from pages.cache import (N_TREES_CHOICES, ensure_index, query_for_upload, recommender_or_stop, results_grid, tradeoff_plot,
                          upload_preview)
+from recommender.index import DEFAULT_SEARCH_K
 from recommender.search import FILTER_COLUMNS, MAX_K
 
 st.title("Find similar products")
@@ -13,14 +14,15 @@ manifest = recommender.artifacts.manifest
 with st.sidebar:
     st.header("Search settings")
     spaces = recommender.spaces
-    space = st.selectbox("Model", spaces, index=len(spaces) - 1, key="space",
+    space = st.selectbox("Model", spaces, index=spaces.index(recommender.default_space), key="space",
                          help="imagenet: frozen ResNet50 features; a trained space adds transfer learning.")
     k = st.slider("Number of results (k)", 1, MAX_K, 5, key="k")
     default_trees = manifest["index"]["n_trees"]
     choices = sorted({*N_TREES_CHOICES, default_trees})
     n_trees = st.select_slider("Annoy trees (n_trees)", choices, value=default_trees, key="n_trees",
                                help="More trees: better recall, bigger index. A new value builds its index once.")
-    search_k = st.number_input("search_k (-1 = n_trees x k)", min_value=-1, value=-1, step=100, key="search_k",
+    search_k = st.number_input("search_k (-1 = n_trees x k)", min_value=-1, value=DEFAULT_SEARCH_K, step=100,
+                               key="search_k",
                                help="Nodes inspected per query: larger finds more true neighbours, slower.")
     tradeoff_plot()
     colour_weight = st.slider("Colour emphasis", 0.0, 1.0, 0.0, 0.05, key="colour_weight",

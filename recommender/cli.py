@@ -10,8 +10,9 @@ import sys
 from collections.abc import Sequence
 
 from .artifacts import ArtifactError, commit_manifest, load_artifacts, read_manifest
-from .images import ImageError
-from .index import DEFAULT_METRIC, DEFAULT_N_TREES, METRICS
+from .features import DEFAULT_POOLING, DEFAULT_RESIZE, POOLINGS
+from .images import RESIZE_MODES, ImageError
+from .index import DEFAULT_METRIC, DEFAULT_N_TREES, DEFAULT_SEARCH_K, METRICS
 from .settings import DATASET_HELP, DEMO_SAMPLE, PROJECT_ROOT, artifacts_dir, find_dataset
 from .weights import WeightsUnavailable
 
@@ -46,6 +47,9 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--batch-size", type=int, default=32)
     build.add_argument("--chunk-size", type=int, default=512, help="photos per resumable chunk")
     build.add_argument("--weights", default=None, help="explicit ResNet50 weights file")
+    build.add_argument("--pooling", choices=POOLINGS, default=DEFAULT_POOLING, help="global pooling")
+    build.add_argument("--resize", choices=RESIZE_MODES, default=DEFAULT_RESIZE,
+                       help="fit photos into 224x224 by padding or squashing")
     build.add_argument("--no-progress", action="store_true")
     build.set_defaults(run=_build)
 
@@ -53,9 +57,9 @@ def _parser() -> argparse.ArgumentParser:
     query.add_argument("image", help="a photo, or --id to use a catalogue product")
     query.add_argument("--artifacts", default=None)
     query.add_argument("-k", type=int, default=5)
-    query.add_argument("--search-k", type=int, default=-1)
+    query.add_argument("--search-k", type=int, default=DEFAULT_SEARCH_K)
     query.add_argument("--n-trees", type=int, default=None)
-    query.add_argument("--space", default="imagenet", help="embedding space: imagenet or a trained one")
+    query.add_argument("--space", default=None, help="embedding space: imagenet or a trained one (default: the catalogue's)")
     query.add_argument("--colour-weight", type=float, default=0.0)
     query.add_argument("--id", action="store_true", help="IMAGE is a catalogue product id")
     query.add_argument("--weights", default=None)
@@ -87,10 +91,14 @@ def _parser() -> argparse.ArgumentParser:
 
 def _build(args: argparse.Namespace) -> int:
     from .build import build_catalogue
+    from .features import Extractor
+    from .weights import resolve_weights
 
+    extractor = Extractor(resolve_weights(args.weights), pooling=args.pooling, resize=args.resize,
+                          batch_size=args.batch_size)
     build_catalogue(args.dataset, artifacts_dir(args.out), sample=args.sample, n_trees=args.n_trees,
-                    metric=args.metric, batch_size=args.batch_size, weights=args.weights,
-                    chunk_size=args.chunk_size, progress=not args.no_progress)
+                    metric=args.metric, extractor=extractor, chunk_size=args.chunk_size,
+                    progress=not args.no_progress)
     return 0
 
 

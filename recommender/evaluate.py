@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .artifacts import Artifacts, load_artifacts, write_json_atomic
+from .artifacts import Artifacts, load_artifacts, read_manifest, write_json_atomic
 from .catalogue import LABEL_COLUMNS, holdout_split, read_catalogue
 from .index import VectorIndex, exact_search
 from .metrics import average_precision_at_k, precision_at_k, recall_at_k
@@ -99,26 +99,54 @@ def evaluate_vectors(catalogue_vectors: np.ndarray, catalogue_labels: pd.DataFra
     return result
 
 
-def holdout_evaluation(artifacts: Artifacts, fraction: float, *, space: str = "imagenet", seed: int = 0,
-                       colour_weight: float = 0.0, n_trees: int | None = None, search_k: int = -1,
-                       ids: set[str] | None = None) -> dict:
-    """Evaluate a built catalogue on a stratified held-out fraction of itself.
+def holdout_ids(artifacts: Artifacts, fraction: float, *, seed: int = 0) -> tuple[set[str], set[str]]:
+    """(catalogue ids, query ids) of the stratified holdout split of a build."""
+    metadata = artifacts.metadata
+    queries = holdout_split(metadata, fraction, seed=seed)
+    return set(metadata["id"][~queries]), set(metadata["id"][queries])
 
-    ``ids`` restricts the catalogue first (to compare two builds on the same products).
+
+def split_evaluation(artifacts: Artifacts, catalogue_ids: set[str], query_ids: set[str], *,
+                     space: str = "imagenet", colour_weight: float = 0.0, n_trees: int | None = None,
+                     search_k: int = -1, seed: int = 0) -> dict:
+    """Evaluate a build with some of its products as queries against an index of others.
+
+    The stored vectors of the query products are exactly what embedding their
+    photos gives, so nothing is re-embedded.
     """
     metadata = artifacts.metadata
-    keep = np.ones(len(metadata), bool) if ids is None else metadata["id"].isin(ids).to_numpy()
-    rows = np.flatnonzero(keep)
-    subset = metadata.iloc[rows].reset_index(drop=True)
-    queries = holdout_split(subset, fraction, seed=seed)
-    _warn_if_trained_on(artifacts, space, subset[queries], fraction, seed)
-    vectors = np.asarray(artifacts.space_vectors(space))[rows]
-    colours = np.asarray(artifacts.colours)[rows]
+    is_query = metadata["id"].isin(query_ids).to_numpy()
+    is_catalogue = metadata["id"].isin(catalogue_ids).to_numpy() & ~is_query
+    vectors = np.asarray(artifacts.space_vectors(space))
+    colours = np.asarray(artifacts.colours)
     settings = artifacts.manifest["index"]
-    result = evaluate_vectors(vectors[~queries], subset[~queries], vectors[queries], subset[queries],
-                              metric=settings["metric"], n_trees=n_trees or settings["n_trees"],
-                              search_k=search_k, catalogue_colours=colours[~queries],
-                              query_colours=colours[queries], colour_weight=colour_weight, seed=seed)
+    return evaluate_vectors(vectors[is_catalogue], metadata[is_catalogue].reset_index(drop=True),
+                            vectors[is_query], metadata[is_query].reset_index(drop=True),
+                            metric=settings["metric"], n_trees=n_trees or settings["n_trees"], search_k=search_k,
+                            catalogue_colours=colours[is_catalogue], query_colours=colours[is_query],
+                            colour_weight=colour_weight, seed=seed)
+
+
+def holdout_evaluation(artifacts: Artifacts, fraction: float, *, space: str = "imagenet", seed: int = 0,
+                       colour_weight: float = 0.0, n_trees: int | None = None, search_k: int = -1,
+                       baseline: Artifacts | None = None) -> dict:
+    """Evaluate a build on a stratified held-out fraction of itself.
+
+    With ``baseline`` (another build, e.g. of the original design's recipe),
+    both are evaluated on the same queries and catalogue: the held-out
+    products and the rest, restricted to products both builds hold.  The
+    result then has a ``"baseline"`` entry.
+    """
+    catalogue_ids, query_ids = holdout_ids(artifacts, fraction, seed=seed)
+    _warn_if_trained_on(artifacts, space, fraction, seed)
+    options = dict(colour_weight=colour_weight, n_trees=n_trees, search_k=search_k, seed=seed)
+    result: dict = {}
+    if baseline is not None:
+        shared = set(baseline.metadata["id"])
+        catalogue_ids, query_ids = catalogue_ids & shared, query_ids & shared
+        result["baseline"] = split_evaluation(baseline, catalogue_ids, query_ids, **options)
+        result["baseline"].update(space="imagenet", features=baseline.manifest["features"])
+    result.update(split_evaluation(artifacts, catalogue_ids, query_ids, space=space, **options))
     result.update(space=space, holdout=fraction, colour_weight=colour_weight, features=artifacts.manifest["features"])
     return result
 
@@ -159,8 +187,7 @@ def query_folder_evaluation(root: str, query_dir: str, styles: str, *, space: st
     return result
 
 
-def _warn_if_trained_on(artifacts: Artifacts, space: str, queries: pd.DataFrame, fraction: float,
-                        seed: int) -> None:
+def _warn_if_trained_on(artifacts: Artifacts, space: str, fraction: float, seed: int) -> None:
     if space == "imagenet":
         return
     trained = artifacts.manifest["spaces"][space]["training"]
@@ -219,7 +246,7 @@ def add_evaluate_parser(sub: argparse._SubParsersAction) -> None:
     source.add_argument("--holdout", type=float, help="keep this fraction of the catalogue out, as queries")
     source.add_argument("--queries", help="folder of query photos (images/ + styles.csv layout)")
     parser.add_argument("--styles", default="styles.csv", help="labels of the query photos (with --queries)")
-    parser.add_argument("--space", default="imagenet")
+    parser.add_argument("--space", default=None, help="embedding space (default: the catalogue's default)")
     parser.add_argument("--colour-weight", type=float, default=0.0)
     parser.add_argument("--n-trees", type=int, default=None)
     parser.add_argument("--search-k", type=int, default=-1)
@@ -235,7 +262,8 @@ def _run(args: argparse.Namespace) -> int:
     from .settings import artifacts_dir
 
     root = artifacts_dir(args.artifacts)
-    options = dict(space=args.space, colour_weight=args.colour_weight, n_trees=args.n_trees, search_k=args.search_k)
+    space = args.space or read_manifest(root).get("default_space", "imagenet")
+    options = dict(space=space, colour_weight=args.colour_weight, n_trees=args.n_trees, search_k=args.search_k)
     baseline = None
     if args.queries:
         queries = Path(args.queries)
@@ -243,17 +271,10 @@ def _run(args: argparse.Namespace) -> int:
         result = query_folder_evaluation(root, args.queries, styles, weights=args.weights, **options)
     else:
         artifacts = load_artifacts(root)
-        ids = None
-        if args.baseline:
-            other = load_artifacts(args.baseline)
-            ids = set(artifacts.metadata["id"]) & set(other.metadata["id"])
-            baseline = holdout_evaluation(other, args.holdout, seed=args.seed, ids=ids,
-                                          **{**options, "space": "imagenet"})
-        result = holdout_evaluation(artifacts, args.holdout, seed=args.seed, ids=ids, **options)
-    if baseline:
-        result["baseline"] = baseline
-    build_id = load_artifacts(root).build_id if args.queries else artifacts.build_id
-    saved = save_evaluation(root, build_id, result)
+        other = load_artifacts(args.baseline) if args.baseline else None
+        result = holdout_evaluation(artifacts, args.holdout, seed=args.seed, baseline=other, **options)
+        baseline = result.get("baseline")
+    saved = save_evaluation(root, read_manifest(root)["build_id"], result)
     print(f"saved {saved}", file=sys.stderr)
     print(json.dumps(result, indent=2) if args.json else format_report(result, baseline))
     return 0

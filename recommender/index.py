@@ -17,7 +17,9 @@ from annoy import AnnoyIndex
 
 METRICS = ("euclidean", "angular", "dot", "manhattan")
 DEFAULT_METRIC = "euclidean"
+# Defaults chosen on the measured recall/latency curve (benchmarks/annoy_tradeoff.py, README).
 DEFAULT_N_TREES = 50
+DEFAULT_SEARCH_K = -1
 DEFAULT_SEED = 0
 
 

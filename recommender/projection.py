@@ -15,6 +15,22 @@ from .artifacts import Artifacts, save_npy_atomic
 METHODS = ("pca", "tsne")
 
 
+def pca_basis(vectors: np.ndarray, components: int) -> tuple[np.ndarray, np.ndarray]:
+    """Mean (d,) and top principal directions (d, components) of the rows, signs fixed.
+
+    Project with ``(x - mean) @ basis``.
+    """
+    data = np.asarray(vectors, dtype=np.float32)
+    mean = data.mean(axis=0)
+    centred = data - mean
+    covariance = centred.T.astype(np.float64) @ centred / max(len(data) - 1, 1)
+    values, directions = np.linalg.eigh(covariance)
+    basis = directions[:, np.argsort(values)[::-1][:components]]
+    # Fix each component's sign so that the map does not flip between runs.
+    basis *= np.sign(basis[np.argmax(np.abs(basis), axis=0), np.arange(components)])
+    return mean, basis.astype(np.float32)
+
+
 def pca(vectors: np.ndarray, components: int = 2) -> np.ndarray:
     """Project rows onto their top principal components.
 
@@ -22,14 +38,8 @@ def pca(vectors: np.ndarray, components: int = 2) -> np.ndarray:
     -------
     (n, components) float32
     """
-    data = np.asarray(vectors, dtype=np.float32)
-    centred = data - data.mean(axis=0)
-    covariance = centred.T.astype(np.float64) @ centred / max(len(data) - 1, 1)
-    values, vectors_ = np.linalg.eigh(covariance)
-    basis = vectors_[:, np.argsort(values)[::-1][:components]]
-    # Fix each component's sign so that the map does not flip between runs.
-    basis *= np.sign(basis[np.argmax(np.abs(basis), axis=0), np.arange(components)])
-    return (centred @ basis.astype(np.float32)).astype(np.float32)
+    mean, basis = pca_basis(vectors, components)
+    return ((np.asarray(vectors, dtype=np.float32) - mean) @ basis).astype(np.float32)
 
 
 def tsne(vectors: np.ndarray, *, seed: int = 0) -> np.ndarray:

@@ -22,7 +22,7 @@ from .artifacts import Artifacts, load_artifacts, read_manifest
 from .colour import colour_signature
 from .features import Extractor
 from .images import decode_image
-from .index import VectorIndex, exact_search
+from .index import DEFAULT_SEARCH_K, VectorIndex, exact_search
 from .weights import resolve_weights
 
 RESULT_COLUMNS = ("rank", "id", "distance", "productDisplayName", "articleType", "baseColour",
@@ -91,6 +91,11 @@ class Recommender:
         """Embedding spaces that can be searched: ``"imagenet"`` and trained ones."""
         return ["imagenet", *self.artifacts.spaces]
 
+    @property
+    def default_space(self) -> str:
+        """The space searched by default: a trained one only where it measured better."""
+        return self.artifacts.manifest.get("default_space", "imagenet")
+
     def row_of(self, item_id: str) -> int:
         """Index row of a catalogue id; ``KeyError`` with a clear message if absent."""
         try:
@@ -140,9 +145,9 @@ class Recommender:
             self._heads[space] = load_head(self.artifacts, space)
         return self._heads[space].transform(query.vector[None], query.colour[None])[0]
 
-    def search(self, query: Query, *, k: int = 5, search_k: int = -1, n_trees: int | None = None,
+    def search(self, query: Query, *, k: int = 5, search_k: int = DEFAULT_SEARCH_K, n_trees: int | None = None,
                filters: Mapping[str, Sequence[str]] | None = None, colour_weight: float = 0.0,
-               space: str = "imagenet") -> pd.DataFrame:
+               space: str | None = None) -> pd.DataFrame:
         """The ``k`` products nearest to ``query``.
 
         Parameters
@@ -151,7 +156,7 @@ class Recommender:
             From :meth:`query_from_image` or :meth:`query_from_id`.
         k : int, default 5
             Number of results, 1 to 50.
-        search_k : int, default -1
+        search_k : int, default DEFAULT_SEARCH_K
             Annoy nodes to inspect; -1 is ``n_trees * k``.
         n_trees : int, optional
             Annoy trees; defaults to the manifest's (an index for a new value is
@@ -161,8 +166,8 @@ class Recommender:
             while searching: still ``k`` results where ``k`` products match.
         colour_weight : float, default 0
             Blend in [0, 1]: ranking distance^2 is ``(1 - w) * cnn^2 + w * colour^2``.
-        space : str, default "imagenet"
-            Embedding space (see :attr:`spaces`).
+        space : str, optional
+            Embedding space (see :attr:`spaces`); defaults to :attr:`default_space`.
 
         Returns
         -------
@@ -173,6 +178,7 @@ class Recommender:
             raise ValueError(f"Expected 1 <= k <= {MAX_K}, got {k}")
         if not 0.0 <= colour_weight <= 1.0:
             raise ValueError(f"Expected 0 <= colour_weight <= 1, got {colour_weight}")
+        space = space or self.default_space
         vectors = self.artifacts.space_vectors(space)
         vector = self.space_vector(query, space)
         allowed = self._filter_mask(filters)

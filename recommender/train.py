@@ -157,7 +157,32 @@ def train_space(root: str | Path, *, space: str = DEFAULT_SPACE, holdout: float 
     manifest["spaces"] = {**manifest.get("spaces", {}), space: entry}
     commit_manifest(Path(root), manifest)
     log(f"Trained in {seconds:.0f} s; space {space!r} committed to {root}.")
+    entry["comparison"] = choose_default_space(Path(root), space, holdout=holdout, seed=seed, log=log)
     return entry
+
+
+def choose_default_space(root: Path, space: str, *, holdout: float, seed: int, log=print) -> dict:
+    """Make ``space`` the catalogue's default only where it wins on the held-out products.
+
+    It must beat the frozen ImageNet features on articleType P@5 without
+    losing baseColour P@5.  Returns both evaluations' P@5 figures.
+    """
+    from .evaluate import holdout_evaluation
+
+    artifacts = load_artifacts(root)
+    scores = {}
+    for name in ("imagenet", space):
+        result = holdout_evaluation(artifacts, holdout, space=name, seed=seed)
+        scores[name] = {label: result["precision_at_k"][label]["5"] for label in LABEL_COLUMNS}
+        log(f"  {name:<10} P@5 " + "  ".join(f"{k} {v:.3f}" for k, v in scores[name].items()))
+    wins = scores[space]["articleType"] > scores["imagenet"]["articleType"] and \
+        scores[space]["baseColour"] >= scores["imagenet"]["baseColour"]
+    manifest = dict(artifacts.manifest)
+    manifest["default_space"] = space if wins else "imagenet"
+    manifest["spaces"][space]["comparison"] = scores
+    commit_manifest(root, manifest)
+    log(f"Default space: {manifest['default_space']!r} ({'wins' if wins else 'does not win'} on held-out products).")
+    return scores
 
 
 def add_train_parser(sub: argparse._SubParsersAction) -> None:

@@ -1,0 +1,74 @@
+"""Dashboard responsiveness in a real browser (Debian's Chromium via Playwright).
+
+    python benchmarks/app_latency.py [--artifacts artifacts] [--uploads 20]
+
+* cold: from starting `streamlit run` to the first result grid of a first upload (weights cached);
+* warm: upload-to-grid for the next uploads (each a different photo, so the CNN runs each time);
+* k change: from moving the k slider to the new grid (the photo's vector is cached: no CNN).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.load import catalogue_photos  # noqa: E402
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, free_port, start_server  # noqa: E402
+
+
+def main() -> None:
+    from playwright.sync_api import sync_playwright
+
+    from recommender.weights import resolve_weights
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--artifacts", default="artifacts")
+    parser.add_argument("--uploads", type=int, default=20)
+    args = parser.parse_args()
+    photos = catalogue_photos(Path(args.artifacts), args.uploads + 1)
+    port = free_port()
+    started = time.perf_counter()
+    server = start_server(Path(args.artifacts), resolve_weights().path, port)
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1300, "height": 1000})
+            page.goto(f"http://127.0.0.1:{port}")
+            uploader = page.locator('[data-testid="stFileUploader"] input[type="file"]')
+
+            def upload(photo: Path, item_id: str) -> float:
+                t0 = time.perf_counter()
+                uploader.set_input_files(str(photo))
+                page.locator(f'[class*="st-key-search-more-{item_id}"]').wait_for(timeout=120_000)
+                return time.perf_counter() - t0
+
+            upload(*photos[0])
+            cold = time.perf_counter() - started
+            warm = [upload(*photo) for photo in photos[1:]]
+            slider = page.locator('input[type="range"][aria-label="Number of results (k)"]')
+            k_changes = []
+            for step in range(5):
+                t0 = time.perf_counter()
+                slider.focus()
+                slider.press("ArrowRight")
+                page.get_by_text(f"{6 + step} most similar products").wait_for(timeout=60_000)
+                k_changes.append(time.perf_counter() - t0)
+            browser.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    print("| measure | p50 s | max s |")
+    print("|---|---|---|")
+    print(f"| cold: `streamlit run` to first grid | {cold:.2f} | {cold:.2f} |")
+    print(f"| warm: upload to grid ({len(warm)} photos) | {np.median(warm):.2f} | {max(warm):.2f} |")
+    print(f"| k change to new grid (no CNN) | {np.median(k_changes):.2f} | {max(k_changes):.2f} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,73 @@
+"""Evaluation metrics on hand-made cases, the evaluate command's JSON, and training end to end."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from recommender.evaluate import evaluate_vectors
+
+LABELS = ("articleType", "subCategory", "masterCategory", "baseColour", "gender")
+
+
+def _frame(types: list[str], colours: list[str]) -> pd.DataFrame:
+    return pd.DataFrame({"articleType": types, "subCategory": types, "masterCategory": ["Apparel"] * len(types),
+                         "baseColour": colours, "gender": ["Men"] * len(types)})
+
+
+def test_known_answers_on_a_hand_made_catalogue():
+    # 12 catalogue points: shirts near (1, 0), shoes near (0, 1); one query of each.
+    angles = np.concatenate([np.linspace(-0.2, 0.2, 6), np.pi / 2 + np.linspace(-0.2, 0.2, 6)])
+    catalogue = np.stack([np.cos(angles), np.sin(angles)], axis=1).astype(np.float32)
+    labels = _frame(["Shirts"] * 6 + ["Shoes"] * 6, ["Red", "Red", "Red", "Blue", "Blue", "Blue"] * 2)
+    tilt = np.array([0.01, np.pi / 2 + 0.01])  # off the symmetry axis: no ties between neighbours
+    queries = np.stack([np.cos(tilt), np.sin(tilt)], axis=1).astype(np.float32)
+    result = evaluate_vectors(catalogue, labels, queries, _frame(["Shirts", "Shoes"], ["Red", "Red"]), n_trees=5)
+    assert result["precision_at_k"]["articleType"] == {"1": 1.0, "5": 1.0, "10": 0.6}
+    assert result["map_at_10"]["articleType"] == pytest.approx(1.0)  # all 6 relevant items ranked first
+    assert result["precision_at_k"]["masterCategory"]["10"] == 1.0
+    assert result["annoy_recall_at_k"] == {"1": 1.0, "5": 1.0, "10": 1.0}
+    assert result["per_article_type"]["Shoes"]["n"] == 1 and result["n_queries"] == 2
+
+
+@pytest.fixture
+def artifacts_copy(real_artifacts, tmp_path):
+    copy = tmp_path / "artifacts"
+    shutil.copytree(real_artifacts, copy)
+    return copy
+
+
+def test_evaluate_json_has_the_documented_keys(artifacts_copy):
+    done = subprocess.run([sys.executable, "-m", "recommender", "evaluate", "--artifacts", str(artifacts_copy),
+                           "--holdout", "0.2", "--json"], capture_output=True, text=True, check=True)
+    result = json.loads(done.stdout)
+    assert {"precision_at_k", "map_at_10", "annoy_recall_at_k", "per_article_type", "n_queries"} <= set(result)
+    assert set(result["precision_at_k"]) == set(LABELS) and set(result["precision_at_k"]["articleType"]) == {
+        "1", "5", "10"}
+    assert 30 <= result["n_queries"] <= 80 and result["n_queries"] + result["n_catalogue"] == 300
+    assert list(artifacts_copy.glob("evaluation-*-imagenet-c0-holdout0.2.json"))
+
+
+def test_training_runs_end_to_end_and_is_kept_only_where_it_wins(artifacts_copy):
+    from recommender.search import Recommender
+    from recommender.train import train_space
+
+    lines = []
+    entry = train_space(artifacts_copy, holdout=0.2, epochs=8, log=lines.append)
+    manifest = json.loads((artifacts_copy / "manifest.json").read_text())
+    assert manifest["spaces"]["fashion"]["dimension"] == 256 and entry["training"]["holdout"] == 0.2
+    comparison = manifest["spaces"]["fashion"]["comparison"]
+    wins = comparison["fashion"]["articleType"] > comparison["imagenet"]["articleType"] and \
+        comparison["fashion"]["baseColour"] >= comparison["imagenet"]["baseColour"]
+    assert manifest["default_space"] == ("fashion" if wins else "imagenet")
+    recommender = Recommender.load(artifacts_copy, with_model=False)
+    results = recommender.search(recommender.query_from_id(recommender.metadata["id"].iloc[0]), k=5,
+                                 space="fashion")
+    assert len(results) == 5
+    assert any("Default space" in line for line in lines)
