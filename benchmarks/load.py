@@ -120,8 +120,8 @@ def main() -> None:
     latencies = np.array(log["latencies"])
     rss = log["rss_mb"]
     third = max(1, len(rss) // 3)
-    print(f"| sessions | uploads | errors | p50 s | p95 s | RSS first third MB | RSS last third MB |")
-    print(f"|---|---|---|---|---|---|---|")
+    print("| sessions | uploads | errors | p50 s | p95 s | RSS first third MB | RSS last third MB |")
+    print("|---|---|---|---|---|---|---|")
     print(f"| {args.sessions} | {len(latencies)} | {len(log['errors'])} | {np.percentile(latencies, 50):.2f} | "
           f"{np.percentile(latencies, 95):.2f} | {np.mean(rss[:third]):.0f} | {np.mean(rss[-third:]):.0f} |")
     for error in log["errors"][:10]:

@@ -12,7 +12,6 @@ memory-mapped; exact top-k for recall is computed by streaming the same chunks a
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
 import time

@@ -15,12 +15,12 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from recommender import ArtifactError, Recommender, WeightsUnavailable
+from recommender import ArtifactError, Recommender, WeightsUnavailable, build_catalogue
 from recommender.evaluate import load_saved_evaluations
 from recommender.images import ImageError, decode_image
 from recommender.projection import catalogue_map
 from recommender.search import Query
-from recommender.settings import DATASET_HELP, PROJECT_ROOT, artifacts_dir, find_dataset
+from recommender.settings import DATASET_HELP, DEMO_SAMPLE, PROJECT_ROOT, artifacts_dir, find_dataset
 
 N_TREES_CHOICES = (10, 25, 50, 100, 200)
 TRADEOFF_PLOT = PROJECT_ROOT / "benchmarks" / "results" / "annoy_tradeoff.png"
@@ -40,15 +40,26 @@ def recommender_or_stop() -> Recommender:
         return get_recommender(root)
     except ArtifactError as error:
         st.error(str(error))
-        dataset = find_dataset()
-        if dataset is None:
-            st.info(DATASET_HELP)
-        else:
-            st.info(f"To build a demo catalogue from {dataset}, run in a terminal:\n\n"
-                    f"`python -m recommender build {dataset} --sample 3000`\n\nthen reload this page.")
+        offer_rebuild(root)
     except WeightsUnavailable as error:
         st.error(str(error))
     st.stop()
+
+
+def offer_rebuild(root: str) -> None:
+    """Say how to (re)build the catalogue, and offer to build a demo one here and now."""
+    dataset = find_dataset()
+    if dataset is None:
+        st.info(DATASET_HELP)
+        return
+    st.info(f"To build the whole catalogue, run `python -m recommender build {dataset}` in a terminal "
+            f"(about an hour), or build a demo of {DEMO_SAMPLE:,} products here (a few minutes).")
+    if st.button(f"Build a {DEMO_SAMPLE:,}-product demo catalogue", key="rebuild", type="primary"):
+        bar = st.progress(0.0, text="Embedding photos...")
+        build_catalogue(dataset, root, sample=DEMO_SAMPLE, log=lambda _: None,
+                        progress=lambda done, total: bar.progress(done / total, text=f"Embedding {done:,}/{total:,}"))
+        get_recommender.clear()
+        st.rerun()
 
 
 def ensure_index(recommender: Recommender, space: str, n_trees: int) -> None:

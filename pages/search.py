@@ -2,8 +2,15 @@
 
 import streamlit as st
 
-from pages.cache import (N_TREES_CHOICES, ensure_index, query_for_upload, recommender_or_stop, results_grid, tradeoff_plot,
-                         upload_preview)
+from pages.cache import (
+    N_TREES_CHOICES,
+    ensure_index,
+    query_for_upload,
+    recommender_or_stop,
+    results_grid,
+    tradeoff_plot,
+    upload_preview,
+)
 from recommender.index import DEFAULT_SEARCH_K
 from recommender.search import FILTER_COLUMNS, MAX_K
 

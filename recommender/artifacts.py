@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .atomic import save_csv_atomic, save_npy_atomic, write_json_atomic
 from .index import DEFAULT_METRIC, DEFAULT_N_TREES, VectorIndex
 
 FORMAT_VERSION = 1
@@ -114,33 +115,8 @@ def quick_digest(path: Path) -> str:
     return digest.hexdigest()
 
 
-def write_json_atomic(path: Path, data: dict) -> None:
-    """Write JSON to a temporary file, fsync it, and rename it over ``path``."""
-    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    with open(partial, "w") as handle:
-        json.dump(data, handle, indent=2, sort_keys=True)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(partial, path)
-
-
-def save_npy_atomic(path: Path, array: np.ndarray) -> None:
-    """``np.save`` to a temporary name, fsync, then rename into place."""
-    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    with open(partial, "wb") as handle:
-        np.save(handle, np.ascontiguousarray(array), allow_pickle=False)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(partial, path)
-
-
-def _save_csv_atomic(path: Path, frame: pd.DataFrame) -> None:
-    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    frame.to_csv(partial, index=False)
-    os.replace(partial, path)
-
-
-def _file_entry(path: Path) -> dict:
+def file_entry(path: Path) -> dict:
+    """Name, size and quick digest of a file, as the manifest records it."""
     return {"name": path.name, "bytes": path.stat().st_size, "digest": quick_digest(path)}
 
 
@@ -170,7 +146,7 @@ def write_artifacts(root: str | os.PathLike, *, vectors: np.ndarray, colours: np
     }
     save_npy_atomic(files["vectors"], vectors.astype(np.float32))
     save_npy_atomic(files["colours"], colours.astype(np.float32))
-    _save_csv_atomic(files["metadata"], metadata)
+    save_csv_atomic(files["metadata"], metadata)
     index_path = root / index_file_name(build_id, "imagenet", metric, n_trees)
     VectorIndex(vectors.shape[1], metric=metric, n_trees=n_trees, seed=seed).build(vectors, index_path)
     manifest = {
@@ -180,7 +156,7 @@ def write_artifacts(root: str | os.PathLike, *, vectors: np.ndarray, colours: np
         "features": features,
         "catalogue": catalogue,
         "count": len(vectors),
-        "files": {name: _file_entry(path) for name, path in files.items()},
+        "files": {name: file_entry(path) for name, path in files.items()},
         "index": {"metric": metric, "n_trees": n_trees, "seed": seed, "file": index_path.name},
         "spaces": {},
     }
@@ -223,7 +199,22 @@ def read_manifest(root: str | os.PathLike) -> dict:
     return manifest
 
 
-def load_artifacts(root: str | os.PathLike = "artifacts", *, expect_features: dict | None = None) -> Artifacts:
+def check_dataset(manifest: dict) -> None:
+    """Refuse a build whose dataset folder changed since (images or styles.csv).
+
+    A dataset folder that is no longer there is not an error: search works
+    without it, only the result images are missing.
+    """
+    from .catalogue import dataset_fingerprint
+
+    dataset = Path(manifest["catalogue"]["dataset"])
+    if (dataset / "images").is_dir() and dataset_fingerprint(dataset) != manifest["catalogue"]["fingerprint"]:
+        raise ArtifactError(f"The dataset {dataset} changed since this catalogue was built; rebuild it: "
+                            f"python -m recommender build {dataset}")
+
+
+def load_artifacts(root: str | os.PathLike = "artifacts", *, expect_features: dict | None = None,
+                   expect_dataset: bool = False) -> Artifacts:
     """Open an artifacts folder, refusing anything incomplete, corrupt or stale.
 
     Parameters
@@ -233,6 +224,8 @@ def load_artifacts(root: str | os.PathLike = "artifacts", *, expect_features: di
         The querying extractor's :attr:`~recommender.features.Extractor.settings`;
         a difference in any of :data:`FEATURE_KEYS` is refused (vectors made with
         other weights or preprocessing cannot be compared with its queries).
+    expect_dataset : bool, default False
+        Also refuse a build whose dataset changed since (see :func:`check_dataset`).
 
     Raises
     ------
@@ -248,6 +241,8 @@ def load_artifacts(root: str | os.PathLike = "artifacts", *, expect_features: di
                                 for key in stale)
             raise ArtifactError(f"The catalogue in {root} was built with other settings ({details}); "
                                 "rebuild it: python -m recommender build DATASET_DIR")
+    if expect_dataset:
+        check_dataset(manifest)
     for entry in manifest["files"].values():
         _check_file(root, entry)
     count = manifest["count"]

@@ -21,8 +21,9 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from .artifacts import save_npy_atomic, write_artifacts, write_json_atomic
-from .catalogue import read_catalogue, stratified_sample
+from .artifacts import write_artifacts
+from .atomic import save_npy_atomic, write_json_atomic
+from .catalogue import dataset_fingerprint, read_catalogue, stratified_sample
 from .features import DEFAULT_BATCH_SIZE, Extractor
 from .index import DEFAULT_METRIC, DEFAULT_N_TREES
 from .weights import resolve_weights
@@ -34,7 +35,8 @@ def build_catalogue(dataset: str | os.PathLike, out: str | os.PathLike = "artifa
                     sample: int | None = None, n_trees: int = DEFAULT_N_TREES, metric: str = DEFAULT_METRIC,
                     batch_size: int = DEFAULT_BATCH_SIZE, weights: str | os.PathLike | None = None,
                     extractor: Extractor | None = None, seed: int = 0, chunk_size: int = CHUNK_SIZE,
-                    progress: bool = True, log: Callable[[str], None] = print) -> dict:
+                    progress: bool | Callable[[int, int], None] = True,
+                    log: Callable[[str], None] = print) -> dict:
     """Embed a dataset folder and commit its artifacts.
 
     Parameters
@@ -54,8 +56,9 @@ def build_catalogue(dataset: str | os.PathLike, out: str | os.PathLike = "artifa
         Seed of the sample and of Annoy.
     chunk_size : int, default 512
         Photos per saved chunk: an interrupted build loses at most one chunk.
-    progress : bool, default True
-        Show a progress bar (count, rate, time left) on stderr.
+    progress : bool or callable, default True
+        Show a progress bar (count, rate, time left) on stderr; a callable
+        receives ``(done, total)`` after each batch instead.
     log : callable
         Receives the catalogue report and the summary lines.
 
@@ -90,7 +93,7 @@ def build_catalogue(dataset: str | os.PathLike, out: str | os.PathLike = "artifa
         catalogue={
             "dataset": str(catalogue.root),
             "size": int(len(keep)),
-            "fingerprint": catalogue.fingerprint(),
+            "fingerprint": dataset_fingerprint(catalogue.root),
             "sample": sample,
             "sample_seed": seed,
             "skipped_images": [errors[i] for i in failed[:100]],
@@ -113,12 +116,12 @@ def _work_key(items, root: Path, settings: dict, chunk_size: int) -> str:
 
 
 def _embed_resumable(extractor: Extractor, paths: list[Path], work: Path, *, chunk_size: int,
-                     progress: bool) -> tuple[np.ndarray, np.ndarray, list[str | None]]:
+                     progress: bool | Callable[[int, int], None]) -> tuple[np.ndarray, np.ndarray, list[str | None]]:
     work.mkdir(parents=True, exist_ok=True)
     starts = list(range(0, len(paths), chunk_size))
     done = [start for start in starts if (work / f"chunk-{start:08d}.json").is_file()]
     bar = tqdm(total=len(paths), initial=sum(min(chunk_size, len(paths) - s) for s in done), unit="img",
-               desc="Embedding", disable=not progress, file=sys.stderr, dynamic_ncols=True)
+               desc="Embedding", disable=progress is not True, file=sys.stderr, dynamic_ncols=True)
     with bar:
         for start in starts:
             if start in done:
@@ -130,6 +133,8 @@ def _embed_resumable(extractor: Extractor, paths: list[Path], work: Path, *, chu
                 colours.append(batch.colours)
                 errors.extend(batch.errors)
                 bar.update(len(batch.errors))
+                if callable(progress):
+                    progress(bar.n, len(paths))
             save_npy_atomic(work / f"chunk-{start:08d}.vectors.npy", np.concatenate(vectors))
             save_npy_atomic(work / f"chunk-{start:08d}.colours.npy", np.concatenate(colours))
             # The JSON is written last: its presence marks the chunk complete.

@@ -83,12 +83,22 @@ class Catalogue:
         """Absolute image paths, in ``items`` order."""
         return [self.root / rel for rel in self.items["image"]]
 
-    def fingerprint(self) -> str:
-        """sha256 over ids, image names and sizes: changes when the catalogue does."""
-        digest = hashlib.sha256()
-        for rel in self.items["image"]:
-            digest.update(f"{rel}:{(self.root / rel).stat().st_size}\n".encode())
-        return digest.hexdigest()
+
+
+def dataset_fingerprint(root: str | os.PathLike, *, styles: str = "styles.csv") -> str:
+    """sha256 over the image names and sizes and the styles file's bytes.
+
+    It changes when the dataset does, and costs a directory listing, not a parse.
+    """
+    root = Path(root)
+    digest = hashlib.sha256()
+    with os.scandir(root / "images") as entries:
+        for name, size in sorted((entry.name, entry.stat().st_size) for entry in entries if entry.is_file()):
+            digest.update(f"{name}:{size}\n".encode())
+    styles_path = root / styles
+    if styles_path.is_file():
+        digest.update(hashlib.sha256(styles_path.read_bytes()).digest())
+    return digest.hexdigest()
 
 
 def read_catalogue(root: str | os.PathLike, *, styles: str | os.PathLike = "styles.csv") -> Catalogue:

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from collections.abc import Sequence
 
-from .artifacts import ArtifactError, commit_manifest, load_artifacts, read_manifest
+from .artifacts import ArtifactError, commit_manifest, load_artifacts
 from .features import DEFAULT_POOLING, DEFAULT_RESIZE, POOLINGS
 from .images import RESIZE_MODES, ImageError
 from .index import DEFAULT_METRIC, DEFAULT_N_TREES, DEFAULT_SEARCH_K, METRICS
@@ -142,15 +142,16 @@ def _serve(args: argparse.Namespace) -> int:
     print(f"ResNet50 ImageNet weights: {weights.path} (from {weights.source})")
     root = artifacts_dir(args.artifacts)
     try:
-        read_manifest(root)
-    except ArtifactError:
+        load_artifacts(root, expect_dataset=True)
+    except ArtifactError as error:
+        print(error)
         dataset = find_dataset(args.dataset)
         if dataset is None:
             print(DATASET_HELP, file=sys.stderr)
         else:
             from .build import build_catalogue
 
-            print(f"No catalogue built yet: building a demo of {args.sample:,} products from {dataset}")
+            print(f"Building a demo catalogue of {args.sample:,} products from {dataset}")
             build_catalogue(dataset, root, sample=args.sample, weights=args.weights)
     env = {**os.environ, "RECOMMENDER_ARTIFACTS": str(root)}
     if args.weights:

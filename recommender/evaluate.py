@@ -23,7 +23,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .artifacts import Artifacts, load_artifacts, read_manifest, write_json_atomic
+from .artifacts import Artifacts, load_artifacts, read_manifest
+from .atomic import write_json_atomic
 from .catalogue import LABEL_COLUMNS, holdout_split, read_catalogue
 from .index import VectorIndex, exact_search
 from .metrics import average_precision_at_k, precision_at_k, recall_at_k

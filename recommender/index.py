@@ -15,6 +15,8 @@ from pathlib import Path
 import numpy as np
 from annoy import AnnoyIndex
 
+from .atomic import write_atomic
+
 METRICS = ("euclidean", "angular", "dot", "manhattan")
 DEFAULT_METRIC = "euclidean"
 # Defaults chosen on the measured recall/latency curve (benchmarks/annoy_tradeoff.py, README).
@@ -60,18 +62,17 @@ class VectorIndex:
         if vectors.ndim != 2 or vectors.shape[1] != self.dimension:
             raise ValueError(f"Expected vectors of shape (n, {self.dimension}), got {vectors.shape}")
         path = Path(path)
-        partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
-        annoy = AnnoyIndex(self.dimension, self.metric)
-        annoy.set_seed(self.seed)
-        annoy.on_disk_build(str(partial))
-        try:
+
+        def write(partial: Path) -> None:
+            annoy = AnnoyIndex(self.dimension, self.metric)
+            annoy.set_seed(self.seed)
+            annoy.on_disk_build(str(partial))
             for i, vector in enumerate(vectors):
                 annoy.add_item(i, vector)
             annoy.build(self.n_trees, n_jobs)
             annoy.unload()
-            os.replace(partial, path)
-        finally:
-            partial.unlink(missing_ok=True)
+
+        write_atomic(path, write)
         return self.load(path, expected_items=len(vectors))
 
     def load(self, path: str | os.PathLike, *, expected_items: int | None = None) -> "VectorIndex":

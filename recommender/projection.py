@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .artifacts import Artifacts, save_npy_atomic
+from .artifacts import Artifacts
+from .atomic import save_npy_atomic
 
 METHODS = ("pca", "tsne")
 

@@ -68,13 +68,14 @@ class Recommender:
         """Load a built catalogue and, with ``with_model``, the matching extractor.
 
         The artifacts are refused when they were built with other weights or
-        preprocessing than this extractor's (see :func:`load_artifacts`).
+        preprocessing than this extractor's, or from a dataset that changed
+        since (see :func:`load_artifacts`).
         """
         if not with_model:
-            return cls(load_artifacts(root))
+            return cls(load_artifacts(root, expect_dataset=True))
         features = read_manifest(root)["features"]
         extractor = Extractor(resolve_weights(weights), pooling=features["pooling"], resize=features["resize"])
-        return cls(load_artifacts(root, expect_features=extractor.settings), extractor)
+        return cls(load_artifacts(root, expect_features=extractor.settings, expect_dataset=True), extractor)
 
     @property
     def metadata(self) -> pd.DataFrame:

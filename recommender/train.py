@@ -23,8 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .artifacts import (Artifacts, ArtifactError, _file_entry, commit_manifest, load_artifacts,
-                        save_npy_atomic)
+from .artifacts import ArtifactError, Artifacts, commit_manifest, file_entry, load_artifacts
+from .atomic import save_npy_atomic, write_atomic
 from .catalogue import LABEL_COLUMNS, holdout_split
 from .features import l2_normalise
 
@@ -53,9 +53,8 @@ class Head:
 
     def save(self, path: Path) -> None:
         """Write the arrays as ``.npz`` (no pickle), atomically."""
-        partial = path.with_name(f".{path.name}.partial.npz")
-        np.savez(partial, w1=self.w1, b1=self.b1, w2=self.w2, b2=self.b2)
-        partial.replace(path)
+        write_atomic(path, lambda partial: np.savez(partial, w1=self.w1, b1=self.b1, w2=self.w2, b2=self.b2),
+                     suffix=".npz")
 
     @classmethod
     def read(cls, path: Path) -> "Head":
@@ -147,8 +146,8 @@ def train_space(root: str | Path, *, space: str = DEFAULT_SPACE, holdout: float 
     save_npy_atomic(vectors_path, head.transform(vectors, colours))
     entry = {
         "dimension": EMBEDDING_DIM,
-        "head": _file_entry(head_path),
-        "vectors": _file_entry(vectors_path),
+        "head": file_entry(head_path),
+        "vectors": file_entry(vectors_path),
         "training": {"holdout": holdout, "seed": seed, "epochs": epochs, "labels": LABEL_WEIGHTS,
                      "classes": vocabularies, "loss": "cosine softmax per label", "seconds": round(seconds, 1),
                      "backbone_weights_sha256": artifacts.manifest["features"]["weights_sha256"]},

