@@ -92,7 +92,7 @@ def main() -> None:
         print(f"\nChosen: n_trees={best['n_trees']}, search_k={best['search_k']}: recall@5 {best['recall_at_5']:.3f} "
               f"at {best['ms']:.2f} ms/query (lowest latency with recall@5 >= 0.99)\n")
 
-        print("| dimensions | recall@5 vs full exact (exact search in reduced space) | recall@5 (Annoy 50 trees) | ms/query |")
+        print("| dimensions | recall@5 vs full exact (exact search, reduced) | recall@5 (Annoy 50 trees) | ms/query |")
         print("|---|---|---|---|")
         reduced_rows = []
         for dims in (256, 512):

@@ -45,7 +45,8 @@ def _device() -> str:
 
     gpus = tf.config.list_physical_devices("GPU")
     if gpus:
-        return "GPU: " + ", ".join(tf.config.experimental.get_device_details(g).get("device_name", g.name) for g in gpus)
+        details = (tf.config.experimental.get_device_details(gpu).get("device_name", gpu.name) for gpu in gpus)
+        return "GPU: " + ", ".join(details)
     model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                   if line.startswith("model name")), "CPU")
     return f"CPU: {model}, {os.cpu_count()} cores"

@@ -136,4 +136,5 @@ def tradeoff_plot() -> None:
     if TRADEOFF_PLOT.is_file():
         with st.expander("What do these settings cost?"):
             st.image(str(TRADEOFF_PLOT), width="stretch",
-                     caption="Recall@5 against exact search vs query time, full catalogue (benchmarks/annoy_tradeoff.py)")
+                     caption="Recall@5 against exact search vs query time on the full catalogue "
+                             "(benchmarks/annoy_tradeoff.py)")

@@ -45,13 +45,15 @@ if upload is not None and st.session_state.get("last_upload") != upload.file_id:
     st.session_state.pop("query_id", None)  # a new photo replaces a "more like this" query
 
 query, left = None, st.columns([1, 3])[0]
+if st.session_state.get("query_id") not in set(recommender.metadata["id"]):
+    st.session_state.pop("query_id", None)  # a product of a catalogue rebuilt since
 if st.session_state.get("query_id"):
     query_id = st.session_state["query_id"]
     query = recommender.query_from_id(query_id)
     product = recommender.metadata.iloc[recommender.row_of(query_id)]
     with left:
-        st.image(str(recommender.dataset_root / product["image"]), caption=f"More like: {product['productDisplayName']}",
-                 width=220)
+        st.image(str(recommender.dataset_root / product["image"]), width=220,
+                 caption=f"More like: {product['productDisplayName']}")
         if st.button("Clear", key="clear-query"):
             st.session_state.pop("query_id")
             st.rerun()

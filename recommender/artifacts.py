@@ -170,10 +170,12 @@ def commit_manifest(root: Path, manifest: dict) -> None:
     _remove_stale(Path(root), manifest["build_id"])
 
 
+_BUILD_FILE_PREFIXES = ("vectors", "colours", "metadata", "annoy", "head", "map", "evaluation")
+
+
 def _remove_stale(root: Path, build_id: str) -> None:
     for path in root.iterdir():
-        if path.is_file() and path.name.split("-")[0] in ("vectors", "colours", "metadata", "annoy", "head", "map", "evaluation") \
-                and build_id not in path.name:
+        if path.is_file() and path.name.split("-")[0] in _BUILD_FILE_PREFIXES and build_id not in path.name:
             path.unlink(missing_ok=True)
 
 

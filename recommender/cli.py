@@ -59,7 +59,8 @@ def _parser() -> argparse.ArgumentParser:
     query.add_argument("-k", type=int, default=5)
     query.add_argument("--search-k", type=int, default=DEFAULT_SEARCH_K)
     query.add_argument("--n-trees", type=int, default=None)
-    query.add_argument("--space", default=None, help="embedding space: imagenet or a trained one (default: the catalogue's)")
+    query.add_argument("--space", default=None,
+                       help="embedding space: imagenet or a trained one (default: the catalogue's)")
     query.add_argument("--colour-weight", type=float, default=0.0)
     query.add_argument("--id", action="store_true", help="IMAGE is a catalogue product id")
     query.add_argument("--weights", default=None)

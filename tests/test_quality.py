@@ -71,3 +71,24 @@ def test_training_runs_end_to_end_and_is_kept_only_where_it_wins(artifacts_copy)
                                  space="fashion")
     assert len(results) == 5
     assert any("Default space" in line for line in lines)
+
+
+def test_evaluate_embeds_a_folder_of_unseen_photos(artifacts_copy, dataset_dir, tmp_path):
+    from recommender.artifacts import load_artifacts
+    from recommender.catalogue import read_catalogue
+
+    built = set(load_artifacts(artifacts_copy).metadata["id"])
+    unseen = read_catalogue(dataset_dir).items.query("id not in @built").iloc[::997].head(20)
+    queries = tmp_path / "queries"
+    (queries / "images").mkdir(parents=True)
+    lines = ["id,gender,masterCategory,subCategory,articleType,baseColour,season,year,usage,productDisplayName\n"]
+    for row in unseen.itertuples():
+        shutil.copy(dataset_dir / row.image, queries / "images" / f"{row.id}.jpg")
+        lines.append(f"{row.id},{row.gender},{row.masterCategory},{row.subCategory},{row.articleType},"
+                     f"{row.baseColour},{row.season},{row.year},{row.usage},{row.productDisplayName}\n")
+    (queries / "styles.csv").write_text("".join(lines))
+    done = subprocess.run([sys.executable, "-m", "recommender", "evaluate", "--artifacts", str(artifacts_copy),
+                           "--queries", str(queries), "--json"], capture_output=True, text=True, check=True)
+    result = json.loads(done.stdout)
+    assert result["n_queries"] == 20 and result["n_catalogue"] == 300
+    assert result["precision_at_k"]["masterCategory"]["5"] > 0.5
