@@ -7,7 +7,7 @@ n_trees in {10, 25, 50, 100, 200} and search_k from Annoy's default (n_trees * k
 near-exhaustive, prints recall@5 and @10 against exact numpy search and the mean query time;
 exact search is timed in the same run. Then checks whether PCA to 256 or 512 dimensions
 (fitted on the catalogue) keeps recall@5 >= 0.95 against the full-dimension exact answer.
-Writes benchmarks/results/annoy_tradeoff.{png,json} (the dashboard shows the plot).
+Writes benchmarks/results/NAME.{png,json} (the dashboard shows annoy_tradeoff.png).
 """
 
 from __future__ import annotations
@@ -54,6 +54,7 @@ def main() -> None:
     parser.add_argument("--artifacts", default="artifacts")
     parser.add_argument("--queries", type=int, default=1000)
     parser.add_argument("--space", default=None)
+    parser.add_argument("--name", default="annoy_tradeoff", help="file name of the plot and JSON in results/")
     args = parser.parse_args()
 
     artifacts = load_artifacts(args.artifacts)
@@ -124,10 +125,10 @@ def main() -> None:
     axes.grid(alpha=0.3)
     axes.legend(fontsize=7)
     figure.tight_layout()
-    figure.savefig(RESULTS / "annoy_tradeoff.png")
-    (RESULTS / "annoy_tradeoff.json").write_text(json.dumps(
+    figure.savefig(RESULTS / f"{args.name}.png")
+    (RESULTS / f"{args.name}.json").write_text(json.dumps(
         {"space": space, "exact_ms": exact_ms, "rows": table, "chosen": best, "pca": reduced_rows}, indent=2))
-    print(f"\nwrote {RESULTS / 'annoy_tradeoff.png'}")
+    print(f"\nwrote {RESULTS / args.name}.png")
 
 
 if __name__ == "__main__":

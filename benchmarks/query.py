@@ -27,6 +27,7 @@ SHARED_PHOTOS = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "f
 def main() -> None:
     from recommender.colour import colour_signature
     from recommender.images import decode_image
+    from recommender.index import DEFAULT_SEARCH_K
     from recommender.search import Query, Recommender
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -52,7 +53,7 @@ def main() -> None:
         t3 = time.perf_counter()
         query = Query(vector, colour)
         space_vector = recommender.space_vector(query, space)
-        rows, distances = index.query(space_vector, args.k)
+        rows, distances = index.query(space_vector, args.k, search_k=DEFAULT_SEARCH_K)
         t4 = time.perf_counter()
         recommender.products(rows)
         t5 = time.perf_counter()
@@ -60,7 +61,7 @@ def main() -> None:
             for name, seconds in zip(stages, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4, t5 - t0)):
                 stages[name].append(seconds * 1000)
     print(f"{len(uploads)} uploads, catalogue of {index.n_items:,} products, space {space!r}, "
-          f"{index.n_trees} trees, k={args.k}\n")
+          f"{index.n_trees} trees, search_k={DEFAULT_SEARCH_K}, k={args.k}\n")
     print("| stage | p50 ms | p99 ms |")
     print("|---|---|---|")
     for name, values in stages.items():
