@@ -7,7 +7,8 @@ Embeds the same N real catalogue photos:
 * original: Keras ``image.load_img(target_size=(224, 224))`` + ``preprocess_input`` +
   ``model.predict`` on one image at a time (ResNet50 + GlobalMaxPooling2D), as the original design did;
 * pipeline: :meth:`recommender.features.Extractor.embed_files` (threads decode the next batch
-  while one compiled ``tf.function`` runs the current one), at several batch sizes;
+  while one compiled ``tf.function`` runs the current one), at several batch sizes, and once with
+  bfloat16 compute (``--precision bfloat16``);
 * ceiling: a large float32 matrix product in TensorFlow, the compute this machine can reach.
 
 Each way runs in its own process, so its peak resident memory is its own. Prints a table with
@@ -73,11 +74,11 @@ def way_original(photos: list[Path], _batch: int) -> float:
     return time.perf_counter() - started
 
 
-def way_pipeline(photos: list[Path], batch: int) -> float:
+def way_pipeline(photos: list[Path], batch: int, precision: str = "float32") -> float:
     from recommender.features import Extractor
     from recommender.weights import resolve_weights
 
-    extractor = Extractor(resolve_weights(), batch_size=batch)
+    extractor = Extractor(resolve_weights(), batch_size=batch, precision=precision)
     list(extractor.embed_files(photos[:batch]))  # traces the compiled function once
     started = time.perf_counter()
     for _ in extractor.embed_files(photos):
@@ -101,7 +102,12 @@ def way_ceiling(_photos: list[Path], _batch: int) -> float:
     return best / (2 * 4096 ** 3 / 1e9)
 
 
-WAYS = {"original": way_original, "pipeline": way_pipeline, "ceiling": way_ceiling}
+def way_pipeline_bf16(photos: list[Path], batch: int) -> float:
+    return way_pipeline(photos, batch, precision="bfloat16")
+
+
+WAYS = {"original": way_original, "pipeline": way_pipeline, "pipeline_bf16": way_pipeline_bf16,
+        "ceiling": way_ceiling}
 
 
 def _child(way: str, dataset: str, n: int, batch: int) -> None:
@@ -137,6 +143,7 @@ def main() -> None:
     original = _run("original", dataset, args.n, 1)
     rows = [("original (load_img + predict, 1 image/call)", original)]
     rows += [(f"pipeline (batch {b})", _run("pipeline", dataset, args.n, int(b))) for b in args.batches.split(",")]
+    rows.append(("pipeline, bfloat16 compute (batch 32)", _run("pipeline_bf16", dataset, args.n, 32)))
     print(f"Device: {ceiling['device']}; {args.n} real catalogue photos; "
           f"ceiling (float32 4096^3 matmul): {ceiling_gflops:.0f} GFLOP/s\n")
     print("| way | img/s | x original | GFLOP/s | share of ceiling | peak memory MB |")

@@ -34,7 +34,9 @@ from .index import DEFAULT_METRIC, DEFAULT_N_TREES, VectorIndex
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 # Settings whose change makes stored vectors incomparable with new queries.
-FEATURE_KEYS = ("weights_sha256", "input_size", "resize", "pooling", "dimension", "normalisation")
+FEATURE_KEYS = ("weights_sha256", "input_size", "resize", "pooling", "precision", "dimension", "normalisation")
+# Values of keys added after format 1 was first written, for manifests that predate them.
+_FEATURE_DEFAULTS = {"precision": "float32"}
 
 
 class ArtifactError(RuntimeError):
@@ -237,10 +239,10 @@ def load_artifacts(root: str | os.PathLike = "artifacts", *, expect_features: di
     root = Path(root)
     manifest = read_manifest(root)
     if expect_features is not None:
-        stale = [key for key in FEATURE_KEYS if manifest["features"].get(key) != expect_features.get(key)]
+        built = {**_FEATURE_DEFAULTS, **manifest["features"]}
+        stale = [key for key in FEATURE_KEYS if built.get(key) != expect_features.get(key)]
         if stale:
-            details = ", ".join(f"{key}: built {manifest['features'].get(key)!r}, now {expect_features.get(key)!r}"
-                                for key in stale)
+            details = ", ".join(f"{key}: built {built.get(key)!r}, now {expect_features.get(key)!r}" for key in stale)
             raise ArtifactError(f"The catalogue in {root} was built with other settings ({details}); "
                                 "rebuild it: python -m recommender build DATASET_DIR")
     if expect_dataset:

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Sequence
 
 from .artifacts import ArtifactError, commit_manifest, load_artifacts
-from .features import DEFAULT_POOLING, DEFAULT_RESIZE, POOLINGS
+from .features import DEFAULT_POOLING, DEFAULT_RESIZE, POOLINGS, PRECISIONS
 from .images import RESIZE_MODES, ImageError
 from .index import DEFAULT_METRIC, DEFAULT_N_TREES, DEFAULT_SEARCH_K, METRICS
 from .settings import DATASET_HELP, DEMO_SAMPLE, PROJECT_ROOT, artifacts_dir, find_dataset
@@ -50,6 +50,8 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--pooling", choices=POOLINGS, default=DEFAULT_POOLING, help="global pooling")
     build.add_argument("--resize", choices=RESIZE_MODES, default=DEFAULT_RESIZE,
                        help="fit photos into 224x224 by padding or squashing")
+    build.add_argument("--precision", choices=PRECISIONS, default="float32",
+                       help="network compute precision (bfloat16: faster on CPUs with AMX/AVX512-BF16)")
     build.add_argument("--no-progress", action="store_true")
     build.set_defaults(run=_build)
 
@@ -96,7 +98,7 @@ def _build(args: argparse.Namespace) -> int:
     from .weights import resolve_weights
 
     extractor = Extractor(resolve_weights(args.weights), pooling=args.pooling, resize=args.resize,
-                          batch_size=args.batch_size)
+                          batch_size=args.batch_size, precision=args.precision)
     build_catalogue(args.dataset, artifacts_dir(args.out), sample=args.sample, n_trees=args.n_trees,
                     metric=args.metric, extractor=extractor, chunk_size=args.chunk_size,
                     progress=not args.no_progress)

@@ -74,7 +74,8 @@ class Recommender:
         if not with_model:
             return cls(load_artifacts(root, expect_dataset=True))
         features = read_manifest(root)["features"]
-        extractor = Extractor(resolve_weights(weights), pooling=features["pooling"], resize=features["resize"])
+        extractor = Extractor(resolve_weights(weights), pooling=features["pooling"], resize=features["resize"],
+                              precision=features.get("precision", "float32"))
         return cls(load_artifacts(root, expect_features=extractor.settings, expect_dataset=True), extractor)
 
     @property

@@ -11,7 +11,8 @@ import pytest
 from recommender.artifacts import ArtifactError, load_artifacts, read_manifest, write_artifacts
 from recommender.features import l2_normalise
 
-FEATURES = {"weights_sha256": "a" * 64, "input_size": 224, "resize": "pad", "pooling": "avg", "dimension": 16,
+FEATURES = {"weights_sha256": "a" * 64, "input_size": 224, "resize": "pad", "pooling": "avg", "precision": "float32",
+            "dimension": 16,
             "normalisation": "l2"}
 
 
@@ -87,7 +88,8 @@ def test_missing_or_corrupt_manifest_is_refused(tmp_path, content, message):
         read_manifest(tmp_path)
 
 
-@pytest.mark.parametrize("key, value", [("weights_sha256", "b" * 64), ("resize", "squash"), ("pooling", "max")])
+@pytest.mark.parametrize("key, value", [("weights_sha256", "b" * 64), ("resize", "squash"), ("pooling", "max"),
+                                        ("precision", "bfloat16")])
 def test_artifacts_of_other_settings_are_refused(tmp_path, key, value):
     _write(tmp_path)
     with pytest.raises(ArtifactError, match=f"{key}: built"):

@@ -49,7 +49,7 @@ def test_unreadable_files_are_reported_per_file(random_extractor, tmp_path):
 
 @pytest.mark.parametrize("kwargs, message", [
     ({"pooling": "sum"}, "Expected pooling"), ({"resize": "crop"}, "Expected resize"),
-    ({"batch_size": 0}, "Expected batch_size"),
+    ({"batch_size": 0}, "Expected batch_size"), ({"precision": "float16"}, "Expected precision"),
 ])
 def test_bad_settings_are_refused(kwargs, message):
     with pytest.raises(ValueError, match=message):
@@ -85,3 +85,10 @@ def test_real_weights_classify_a_catalogue_tshirt(extractor, dataset_dir):
 
 def test_real_weights_are_recorded_by_hash(extractor, weights):
     assert extractor.settings["weights_sha256"] == weights.sha256 and len(weights.sha256) == 64
+
+
+def test_bfloat16_compute_gives_nearly_the_same_vectors(extractor, weights):
+    fast = Extractor(weights, precision="bfloat16")
+    images = [product_photo(seed=i) for i in range(4)]
+    cosines = (fast.embed_images(images) * extractor.embed_images(images)).sum(axis=1)
+    assert cosines.min() > 0.999 and fast.settings["precision"] == "bfloat16"
