@@ -224,7 +224,7 @@ def stratified_sample(items: pd.DataFrame, n: int, *, by: str = "articleType", s
     if n >= len(items):
         return items
     shares = items.groupby(by, sort=True)[by].transform("size") / len(items)
-    order = _seeded_order(items["id"], seed)
+    order = _seeded_order(items["id"], f"sample:{seed}")
     ranked = pd.Series(order, index=items.index).groupby(items[by]).rank(method="first") - 1
     quota = np.maximum(1, np.round(shares * n)).astype(int)
     chosen = items[ranked < quota]
@@ -251,6 +251,8 @@ def holdout_split(items: pd.DataFrame, fraction: float, *, by: str = "articleTyp
     return (rank < quota).to_numpy()
 
 
-def _seeded_order(ids: pd.Series, seed: int) -> np.ndarray:
+def _seeded_order(ids: pd.Series, seed: int | str) -> np.ndarray:
+    # Sample and holdout hash with different salts: were they the same, a demo sample
+    # would hold exactly the products a holdout keeps out.
     return np.array([int.from_bytes(hashlib.sha256(f"{seed}:{i}".encode()).digest()[:8], "big")
                      for i in ids], dtype=np.uint64)

@@ -132,3 +132,10 @@ def test_real_styles_file_keeps_every_row_with_an_image(dataset_dir):
     assert len(with_commas) > 10
     assert set(with_commas["articleType"]) <= set(catalogue.items["articleType"])
     assert (catalogue.items["year"].str.fullmatch(r"\d{4}|") ).all()  # no name fragment slid into a column
+
+
+def test_a_sample_is_not_the_holdout():
+    items = _labelled({"Tshirts": 700, "Shoes": 300})
+    sample_ids = set(stratified_sample(items, 150)["id"])
+    held_out = set(items["id"][holdout_split(items, 0.1)])
+    assert len(sample_ids & held_out) < 40  # independent draws: ~15 expected, not 100
