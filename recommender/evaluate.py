@@ -201,6 +201,7 @@ def save_evaluation(root: Path, build_id: str, result: dict) -> Path:
     """Keep an evaluation beside the build it measured (the dashboard shows it)."""
     name = f"{result['space']}-c{result['colour_weight']:g}"
     name += f"-holdout{result['holdout']:g}" if "holdout" in result else "-queries"
+    name += "-vs-baseline" if "baseline" in result else ""
     path = Path(root) / f"evaluation-{build_id}-{name}.json"
     write_json_atomic(path, result)
     return path
