@@ -55,6 +55,7 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=1000)
     parser.add_argument("--space", default=None)
     parser.add_argument("--name", default="annoy_tradeoff", help="file name of the plot and JSON in results/")
+    parser.add_argument("--trees", default=",".join(map(str, TREES)), help="n_trees values, comma-separated")
     args = parser.parse_args()
 
     artifacts = load_artifacts(args.artifacts)
@@ -72,7 +73,7 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|---|")
     curves, table = {}, []
     with tempfile.TemporaryDirectory() as tmp:
-        for n_trees in TREES:
+        for n_trees in [int(t) for t in args.trees.split(",")]:
             t0 = time.perf_counter()
             index = VectorIndex(catalogue.shape[1], n_trees=n_trees).build(catalogue, Path(tmp) / f"{n_trees}.ann")
             build_s = time.perf_counter() - t0

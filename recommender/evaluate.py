@@ -26,7 +26,7 @@ import pandas as pd
 from .artifacts import Artifacts, load_artifacts, read_manifest
 from .atomic import write_json_atomic
 from .catalogue import LABEL_COLUMNS, holdout_split, read_catalogue
-from .index import VectorIndex, exact_search
+from .index import DEFAULT_SEARCH_K, VectorIndex, exact_search
 from .metrics import average_precision_at_k, precision_at_k, recall_at_k
 
 K_VALUES = (1, 5, 10)
@@ -35,7 +35,7 @@ _CHUNK = 256
 
 def evaluate_vectors(catalogue_vectors: np.ndarray, catalogue_labels: pd.DataFrame, query_vectors: np.ndarray,
                      query_labels: pd.DataFrame, *, metric: str = "euclidean", n_trees: int = 50,
-                     search_k: int = -1, catalogue_colours: np.ndarray | None = None,
+                     search_k: int = DEFAULT_SEARCH_K, catalogue_colours: np.ndarray | None = None,
                      query_colours: np.ndarray | None = None, colour_weight: float = 0.0,
                      seed: int = 0) -> dict:
     """Label precision of Annoy's answers and Annoy's recall against exact search.
@@ -109,7 +109,7 @@ def holdout_ids(artifacts: Artifacts, fraction: float, *, seed: int = 0) -> tupl
 
 def split_evaluation(artifacts: Artifacts, catalogue_ids: set[str], query_ids: set[str], *,
                      space: str = "imagenet", colour_weight: float = 0.0, n_trees: int | None = None,
-                     search_k: int = -1, seed: int = 0) -> dict:
+                     search_k: int = DEFAULT_SEARCH_K, seed: int = 0) -> dict:
     """Evaluate a build with some of its products as queries against an index of others.
 
     The stored vectors of the query products are exactly what embedding their
@@ -129,7 +129,7 @@ def split_evaluation(artifacts: Artifacts, catalogue_ids: set[str], query_ids: s
 
 
 def holdout_evaluation(artifacts: Artifacts, fraction: float, *, space: str = "imagenet", seed: int = 0,
-                       colour_weight: float = 0.0, n_trees: int | None = None, search_k: int = -1,
+                       colour_weight: float = 0.0, n_trees: int | None = None, search_k: int = DEFAULT_SEARCH_K,
                        baseline: Artifacts | None = None) -> dict:
     """Evaluate a build on a stratified held-out fraction of itself.
 
@@ -153,7 +153,7 @@ def holdout_evaluation(artifacts: Artifacts, fraction: float, *, space: str = "i
 
 
 def query_folder_evaluation(root: str, query_dir: str, styles: str, *, space: str = "imagenet",
-                            colour_weight: float = 0.0, n_trees: int | None = None, search_k: int = -1,
+                            colour_weight: float = 0.0, n_trees: int | None = None, search_k: int = DEFAULT_SEARCH_K,
                             weights: str | None = None) -> dict:
     """Evaluate a built catalogue with photos of other products (embedded now)."""
     from .search import Recommender
@@ -251,7 +251,7 @@ def add_evaluate_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--space", default=None, help="embedding space (default: the catalogue's default)")
     parser.add_argument("--colour-weight", type=float, default=0.0)
     parser.add_argument("--n-trees", type=int, default=None)
-    parser.add_argument("--search-k", type=int, default=-1)
+    parser.add_argument("--search-k", type=int, default=DEFAULT_SEARCH_K)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--baseline", default=None,
                         help="artifacts of another build (e.g. the original design's), evaluated on the same split")

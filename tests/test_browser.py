@@ -36,6 +36,9 @@ def server(real_artifacts, weights):
     process.wait(timeout=20)
 
 
+FOOTWEAR = ("Shoes", "Sandals", "Heels", "Flats", "Flip Flops", "Booties")
+
+
 def shoe_photo(real_artifacts) -> Path:
     from recommender.artifacts import load_artifacts
 
@@ -69,6 +72,9 @@ def test_upload_a_shoe_see_similar_products(browser, server, real_artifacts, tmp
     upload_and_wait(page, shoe_photo(real_artifacts))
     expect(page.get_by_role("button", name="More like this")).to_have_count(5)
     assert page.locator('[data-testid="stImage"] img').count() == 6  # the photo and its 5 results
+    captions = page.locator('[data-testid="stCaptionContainer"]').all_inner_texts()
+    footwear = [c for c in captions if any(kind in c for kind in FOOTWEAR)]
+    assert len(footwear) >= 4, captions  # a shoe finds shoes
     assert save(page, tmp_path, "search-k5.png").stat().st_size > 10_000
 
     slider = page.locator('input[type="range"][aria-label="Number of results (k)"]')
@@ -78,6 +84,16 @@ def test_upload_a_shoe_see_similar_products(browser, server, real_artifacts, tmp
     page.get_by_text("10 most similar products").wait_for(timeout=60_000)
     expect(page.get_by_role("button", name="More like this")).to_have_count(10)
     save(page, tmp_path, "search-k10.png")
+
+    trees = page.locator('input[type="range"][aria-label="Annoy trees (n_trees)"]')
+    trees.focus()
+    trees.press("ArrowLeft")  # 50 -> 25 trees: a new index, built from the stored vectors
+    page.wait_for_function(  # the search reran with the new index: its file exists, the grid is back
+        "document.querySelectorAll('[class*=\"st-key-search-more-\"]').length == 10", timeout=60_000)
+    expect(page.get_by_text("Building the Annoy index")).to_have_count(0, timeout=60_000)
+    assert list(real_artifacts.glob("annoy-*-t25.ann"))
+    expect(page.get_by_role("button", name="More like this")).to_have_count(10)
+    save(page, tmp_path, "search-25-trees.png")
 
     page.get_by_role("link", name="Explorer").click()
     page.locator('[data-testid="stVegaLiteChart"] canvas, [data-testid="stVegaLiteChart"] svg').first.wait_for(
