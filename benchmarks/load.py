@@ -63,8 +63,11 @@ async def run_load_async(url: str, photos: list[tuple[Path, str]], *, sessions: 
     log: dict = {"latencies": [], "errors": [], "rss_mb": []}
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        # One upload first, so that the model is loaded before memory is sampled.
-        await _session(browser, url, photos, time.monotonic() + 300, 1, 0, {"latencies": [], "errors": []})
+        # One upload per session first, all at once, so that the model and the per-thread buffers of
+        # concurrent inference exist before memory is sampled: what grows after that grows per query.
+        warm = {"latencies": [], "errors": []}
+        await asyncio.gather(*(_session(browser, url, photos, time.monotonic() + 300, 1, i * 7 + 3, warm)
+                               for i in range(sessions)))
         deadline = time.monotonic() + seconds
 
         async def sample_memory():
