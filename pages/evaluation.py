@@ -24,11 +24,12 @@ else:
     headline = pd.DataFrame({
         name: {**{f"{label} P@5": result["precision_at_k"][label]["5"] for label in LABEL_COLUMNS},
                "articleType mAP@10": result["map_at_10"]["articleType"],
-               "Annoy recall@5": result["annoy_recall_at_k"]["5"], "queries": result["n_queries"],
-               "catalogue": result["n_catalogue"]}
+               "Annoy recall@5": result["annoy_recall_at_k"]["5"]}
         for name, result in saved.items()
     })
-    st.dataframe(headline.style.format("{:.3f}", subset=pd.IndexSlice[headline.index[:-2], :]), width="stretch")
+    st.dataframe(headline.style.format("{:.3f}"), width="stretch")
+    sizes = {(r["n_queries"], r["n_catalogue"]) for r in saved.values()}
+    st.caption("; ".join(f"{q:,} queries against {c:,} products" for q, c in sorted(sizes)))
     chosen = st.selectbox("Per-articleType table of", list(saved), key="eval-table")
     per_type = pd.DataFrame(saved[chosen]["per_article_type"]).T.sort_values("n", ascending=False)
     st.dataframe(per_type, width="stretch", height=320)
