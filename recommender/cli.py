@@ -154,8 +154,12 @@ def _serve(args: argparse.Namespace) -> int:
         else:
             from .build import build_catalogue
 
+            from .train import train_space
+
             print(f"Building a demo catalogue of {args.sample:,} products from {dataset}")
             build_catalogue(dataset, root, sample=args.sample, weights=args.weights)
+            # The fashion head takes seconds on a demo catalogue; it becomes the default only if it wins.
+            train_space(root, log=print)
     env = {**os.environ, "RECOMMENDER_ARTIFACTS": str(root)}
     if args.weights:
         env["RECOMMENDER_WEIGHTS"] = str(args.weights)
