@@ -45,7 +45,7 @@ by_id = left.text_input("Pick a product by id", key="pick-id").strip()
 name_query = right.text_input("...or search by name", key="pick-name").strip()
 picked = None
 if by_id:
-    if by_id in set(metadata["id"]):
+    if recommender.has_product(by_id):
         picked = by_id
     else:
         left.warning(f"No product with id {by_id!r}.")

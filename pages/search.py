@@ -45,7 +45,7 @@ if upload is not None and st.session_state.get("last_upload") != upload.file_id:
     st.session_state.pop("query_id", None)  # a new photo replaces a "more like this" query
 
 query, left = None, st.columns([1, 3])[0]
-if st.session_state.get("query_id") not in set(recommender.metadata["id"]):
+if not recommender.has_product(st.session_state.get("query_id")):
     st.session_state.pop("query_id", None)  # a product of a catalogue rebuilt since
 if st.session_state.get("query_id"):
     query_id = st.session_state["query_id"]

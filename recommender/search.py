@@ -98,6 +98,10 @@ class Recommender:
         """The space searched by default: a trained one only where it measured better."""
         return self.artifacts.manifest.get("default_space", "imagenet")
 
+    def has_product(self, item_id: str | None) -> bool:
+        """Whether the catalogue holds a product with this id."""
+        return item_id is not None and str(item_id) in self._row_of_id
+
     def row_of(self, item_id: str) -> int:
         """Index row of a catalogue id; ``KeyError`` with a clear message if absent."""
         try:
