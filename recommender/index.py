@@ -58,6 +58,8 @@ class VectorIndex:
 
         The file is built under a temporary name (Annoy's on-disk build, so
         RAM holds no second copy) and renamed into place when complete.
+        ``n_jobs=1`` gives a byte-identical file for the same seed; with more
+        threads the trees are the same kind but built in any order.
         """
         vectors = np.asarray(vectors)
         if vectors.ndim != 2 or vectors.shape[1] != self.dimension:
