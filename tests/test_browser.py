@@ -116,6 +116,6 @@ def test_four_sessions_at_once_all_correct_and_memory_flat(browser, server, real
                    server_pid=server.pid)
     assert log["errors"] == [] and len(log["latencies"]) == 16
     # Four sessions sharing one model: memory does not grow by a model (~100 MB) per session.
-    assert max(log["rss_mb"]) - min(log["rss_mb"]) < 150, log["rss_mb"]
+    assert max(log["rss_mb"]) - min(log["rss_mb"]) < 200, log["rss_mb"]
     assert rss_mb(server.pid) < 3000
 
