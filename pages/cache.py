@@ -16,6 +16,7 @@ import pandas as pd
 import streamlit as st
 
 from recommender import ArtifactError, Recommender, WeightsUnavailable, build_catalogue
+from recommender.catalogue import holdout_split
 from recommender.evaluate import load_saved_evaluations
 from recommender.images import ImageError, decode_image
 from recommender.projection import catalogue_map
@@ -108,6 +109,14 @@ def query_for_upload(recommender: Recommender, data: bytes) -> Query | None:
 def get_map(root: str, build_id: str, space: str, method: str) -> np.ndarray:
     """2-D coordinates of every product (saved beside the artifacts after the first time)."""
     return catalogue_map(get_recommender(root).artifacts, space=space, method=method)
+
+
+@st.cache_data
+def held_out_examples(root: str, build_id: str, fraction: float, count: int = 200) -> list[str]:
+    """Ids of up to ``count`` held-out products (hashing every id once per build, not per rerun)."""
+    metadata = get_recommender(root).metadata
+    ids = metadata["id"].to_numpy()[holdout_split(metadata, fraction)]
+    return ids[np.random.default_rng(0).permutation(len(ids))[:count]].tolist()
 
 
 @st.cache_data

@@ -1,11 +1,10 @@
 """Evaluation: how good the neighbours are, per model, on products the index never saw."""
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 
-from pages.cache import get_evaluations, recommender_or_stop, results_grid
-from recommender.catalogue import LABEL_COLUMNS, holdout_split
+from pages.cache import get_evaluations, held_out_examples, recommender_or_stop, results_grid
+from recommender.catalogue import LABEL_COLUMNS
 
 GOALS = {"articleType": 0.90, "baseColour": 0.75, "masterCategory": 0.98}
 
@@ -36,9 +35,9 @@ else:
 
 st.header("Side by side")
 spaces = recommender.spaces
-queries = recommender.metadata[holdout_split(recommender.metadata, 0.1)]
-rng = np.random.default_rng(0)
-examples = queries["id"].to_numpy()[rng.permutation(len(queries))[:200]]
+# The split the trained space never saw (0.1 when nothing was trained: `evaluate --holdout 0.1`).
+trained = [space["training"]["holdout"] for space in artifacts.manifest.get("spaces", {}).values()]
+examples = held_out_examples(str(artifacts.root), artifacts.build_id, min(trained, default=0.1))
 names = dict(zip(recommender.metadata["id"], recommender.metadata["productDisplayName"]))
 picked = st.selectbox("A held-out product", examples, format_func=lambda i: f"{names[i]} ({i})", key="eval-pick")
 k = st.slider("Neighbours", 1, 10, 5, key="eval-k")

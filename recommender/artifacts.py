@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from .atomic import save_csv_atomic, save_npy_atomic, write_json_atomic
+from .features import DEFAULT_PRECISION
 from .index import DEFAULT_METRIC, DEFAULT_N_TREES, VectorIndex
 
 FORMAT_VERSION = 1
@@ -36,7 +37,7 @@ MANIFEST = "manifest.json"
 # Settings whose change makes stored vectors incomparable with new queries.
 FEATURE_KEYS = ("weights_sha256", "input_size", "resize", "pooling", "precision", "dimension", "normalisation")
 # Values of keys added after format 1 was first written, for manifests that predate them.
-_FEATURE_DEFAULTS = {"precision": "float32"}
+_FEATURE_DEFAULTS = {"precision": DEFAULT_PRECISION}
 
 
 class ArtifactError(RuntimeError):

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Sequence
 
 from .artifacts import ArtifactError, commit_manifest, load_artifacts
-from .features import DEFAULT_POOLING, DEFAULT_RESIZE, POOLINGS, PRECISIONS
+from .features import DEFAULT_POOLING, DEFAULT_PRECISION, DEFAULT_RESIZE, POOLINGS, PRECISIONS
 from .images import RESIZE_MODES, ImageError
 from .index import DEFAULT_METRIC, DEFAULT_N_TREES, DEFAULT_SEARCH_K, METRICS
 from .settings import DATASET_HELP, DEMO_SAMPLE, PROJECT_ROOT, artifacts_dir, find_dataset
@@ -50,7 +50,7 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--pooling", choices=POOLINGS, default=DEFAULT_POOLING, help="global pooling")
     build.add_argument("--resize", choices=RESIZE_MODES, default=DEFAULT_RESIZE,
                        help="fit photos into 224x224 by padding or squashing")
-    build.add_argument("--precision", choices=PRECISIONS, default="float32",
+    build.add_argument("--precision", choices=PRECISIONS, default=DEFAULT_PRECISION,
                        help="network compute precision (bfloat16: faster on CPUs with AMX/AVX512-BF16)")
     build.add_argument("--no-progress", action="store_true")
     build.set_defaults(run=_build)
@@ -153,7 +153,6 @@ def _serve(args: argparse.Namespace) -> int:
             print(DATASET_HELP, file=sys.stderr)
         else:
             from .build import build_catalogue
-
             from .train import train_space
 
             print(f"Building a demo catalogue of {args.sample:,} products from {dataset}")

@@ -31,6 +31,7 @@ DEFAULT_BATCH_SIZE = 32
 # float32 by default; bfloat16 runs ~1.45x faster on CPUs with AMX/AVX512-BF16 (benchmarks/extract.py)
 # and its vectors differ from float32 ones by a cosine of ~0.99996, so it is recorded like the rest.
 PRECISIONS = ("float32", "bfloat16")
+DEFAULT_PRECISION = "float32"
 
 
 @dataclass
@@ -73,7 +74,7 @@ class Extractor:
 
     def __init__(self, weights: Weights | None, *, pooling: str = DEFAULT_POOLING,
                  resize: str = DEFAULT_RESIZE, batch_size: int = DEFAULT_BATCH_SIZE,
-                 precision: str = "float32") -> None:
+                 precision: str = DEFAULT_PRECISION) -> None:
         if pooling not in POOLINGS:
             raise ValueError(f"Expected pooling in {POOLINGS}, got {pooling!r}")
         if resize not in ("pad", "squash"):

@@ -20,7 +20,7 @@ from PIL import Image
 
 from .artifacts import Artifacts, load_artifacts, read_manifest
 from .colour import colour_signature
-from .features import Extractor
+from .features import DEFAULT_PRECISION, Extractor
 from .images import decode_image
 from .index import DEFAULT_SEARCH_K, VectorIndex, exact_search
 from .weights import resolve_weights
@@ -75,7 +75,7 @@ class Recommender:
             return cls(load_artifacts(root, expect_dataset=True))
         features = read_manifest(root)["features"]
         extractor = Extractor(resolve_weights(weights), pooling=features["pooling"], resize=features["resize"],
-                              precision=features.get("precision", "float32"))
+                              precision=features.get("precision", DEFAULT_PRECISION))
         return cls(load_artifacts(root, expect_features=extractor.settings, expect_dataset=True), extractor)
 
     @property
