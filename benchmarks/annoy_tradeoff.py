@@ -44,7 +44,7 @@ def main() -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from recommender.artifacts import load_artifacts
+    from recommender.artifacts import BACKBONE_SPACE, load_artifacts
     from recommender.catalogue import holdout_split
     from recommender.index import VectorIndex, exact_search
     from recommender.metrics import recall_at_k
@@ -59,7 +59,7 @@ def main() -> None:
     args = parser.parse_args()
 
     artifacts = load_artifacts(args.artifacts)
-    space = args.space or artifacts.manifest.get("default_space", "imagenet")
+    space = args.space or artifacts.manifest.get("default_space", BACKBONE_SPACE)
     vectors = np.asarray(artifacts.space_vectors(space))
     is_query = holdout_split(artifacts.metadata, 0.025)
     catalogue, queries = vectors[~is_query], vectors[is_query][: args.queries]

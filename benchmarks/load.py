@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import sys
 import time
 from pathlib import Path
@@ -109,17 +110,23 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=120)
     parser.add_argument("--max-uploads", type=int, default=200, help="per session")
+    parser.add_argument("--photos", type=int, default=64, help="catalogue photos to upload, spread over it")
+    parser.add_argument("--json", action="store_true", help="print the raw log (latencies, errors, RSS) as JSON")
     args = parser.parse_args()
     from recommender.weights import resolve_weights
 
     port = free_port()
     server = start_server(Path(args.artifacts), resolve_weights().path, port)
     try:
-        log = run_load(f"http://127.0.0.1:{port}", catalogue_photos(Path(args.artifacts)), sessions=args.sessions,
+        log = run_load(f"http://127.0.0.1:{port}", catalogue_photos(Path(args.artifacts), args.photos),
+                       sessions=args.sessions,
                        seconds=args.seconds, max_uploads=args.max_uploads, server_pid=server.pid)
     finally:
         server.terminate()
         server.wait(timeout=30)
+    if args.json:
+        print(json.dumps(log))
+        return
     latencies = np.array(log["latencies"])
     rss = log["rss_mb"]
     third = max(1, len(rss) // 3)

@@ -44,7 +44,7 @@ def _chunks(base: np.ndarray, items: int, sigma: float):
 def main() -> None:
     from annoy import AnnoyIndex
 
-    from recommender.artifacts import load_artifacts
+    from recommender.artifacts import BACKBONE_SPACE, load_artifacts
     from recommender.catalogue import holdout_split
     from recommender.features import l2_normalise
     from recommender.index import DEFAULT_N_TREES, DEFAULT_SEARCH_K, exact_search
@@ -60,7 +60,7 @@ def main() -> None:
     args = parser.parse_args()
 
     artifacts = load_artifacts(args.artifacts)
-    space = args.space or artifacts.manifest.get("default_space", "imagenet")
+    space = args.space or artifacts.manifest.get("default_space", BACKBONE_SPACE)
     vectors = np.asarray(artifacts.space_vectors(space), dtype=np.float32)
     is_query = holdout_split(artifacts.metadata, 0.05)
     base, held_out = vectors[~is_query], vectors[is_query][: args.queries]

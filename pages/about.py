@@ -1,46 +1,58 @@
-"""About: what the numbers on the other pages mean."""
+"""About: what the numbers on the other pages mean; every figure comes from the code's constants."""
 
 import streamlit as st
 
-from pages.cache import recommender_or_stop
+from pages.layout import recommender_or_stop
+from recommender import (
+    COLOUR_DIM,
+    DEFAULT_N_TREES,
+    DEFAULT_POOLING,
+    DEFAULT_SEARCH_K,
+    EMBEDDING_DIM,
+    FEATURE_DIM,
+    HIDDEN_DIM,
+    INPUT_SIZE,
+)
+
+POOLING_NAMES = {"avg": "the average", "max": "the maximum"}
 
 st.title("How it works")
-st.markdown(r"""
-**1. Features: ResNet50.** Each photo is fitted into 224x224 pixels (padded to a square with its own
-background colour, so shapes are not stretched), converted to BGR with the ImageNet mean subtracted
+st.markdown(rf"""
+**1. Features: ResNet50.** Each photo is fitted into {INPUT_SIZE}x{INPUT_SIZE} pixels (padded to a square with
+its own background colour, so shapes are not stretched), converted to BGR with the ImageNet mean subtracted
 (`preprocess_input`), and passed through ResNet50, 50 layers trained on the 1.28 million photos of ImageNet.
 Its *residual blocks* compute $y = F(x) + x$: each block learns a correction $F$ (three convolutions,
 1x1 -> 3x3 -> 1x1, with batch normalisation and ReLU) added to its input, which lets gradients pass
 through 16 blocks and lets deep layers describe parts, textures and shapes. The last block gives a
-$7 \times 7 \times 2048$ map: 2048 detectors, each at 49 places.
-*Global pooling* summarises each detector over the image: the average $v_c = \frac{1}{49}\sum_{i,j} a_{ijc}$
-(the default here, chosen on the catalogue) or the maximum. The result is one vector $v \in \mathbb{R}^{2048}$.
+$7 \times 7 \times {FEATURE_DIM}$ map: {FEATURE_DIM} detectors, each at 49 places.
+*Global pooling* summarises each detector over the image: the average $v_c = \frac{{1}}{{49}}\sum_{{i,j}} a_{{ijc}}$
+or the maximum; this catalogue's default is {POOLING_NAMES[DEFAULT_POOLING]}, chosen by measurement.
+The result is one vector $v \in \mathbb{{R}}^{{{FEATURE_DIM}}}$.
 
 **2. Why L2-normalise.** Vectors are divided by their length, $\hat v = v / \lVert v \rVert$. Their length
 mostly follows contrast and how much of the frame the product fills, not what it is; on the unit sphere
 only the direction, the mix of detected features, counts.
 
 **3. Distance.** For unit vectors the Euclidean distance is $\lVert \hat u - \hat v \rVert =
-\sqrt{2 - 2\cos\theta}$: it ranks exactly like cosine similarity. 0 means the same features,
-$\sqrt{2} \approx 1.41$ unrelated ones, 2 opposite. The distance shown under each result is this number.
+\sqrt{{2 - 2\cos\theta}}$: it ranks exactly like cosine similarity. 0 means the same features,
+$\sqrt{{2}} \approx 1.41$ unrelated ones, 2 opposite. The distance shown under each result is this number.
 
-**4. Transfer learning (model "fashion").** A small head (2048+64 -> 1024 -> 256, unit-normalised) is trained
-on the catalogue's own labels (articleType, subCategory, masterCategory, baseColour, gender) with cosine
-classifiers, on frozen ResNet50 vectors plus a colour histogram. Products of the same type and colour end up
-close on the sphere, which is what the search rewards. Training never sees the held-out products used to
-measure it.
+**4. Transfer learning (model "fashion").** A small head ({FEATURE_DIM}+{COLOUR_DIM} -> {HIDDEN_DIM} ->
+{EMBEDDING_DIM}, unit-normalised) is trained on the catalogue's own labels (articleType, subCategory,
+masterCategory, baseColour, gender) with cosine classifiers, on frozen ResNet50 vectors plus a {COLOUR_DIM}-bin
+colour histogram. Products of the same type and colour end up close on the sphere, which is what the search
+rewards. Training never sees the held-out products used to measure it.
 
-**5. Annoy.** Annoy builds `n_trees` random-projection trees: at each node it picks two points, splits the
-space by the hyperplane halfway between them, and recurses until a leaf holds few items. A query walks
-all trees at once, always exploring the nodes closest to the splitting planes first, until it has
-collected `search_k` candidates (default `n_trees x k`), then ranks those candidates by exact distance.
-More trees give each true neighbour more chances to land in a visited leaf (better recall, bigger file,
-longer build); a larger `search_k` visits more leaves per query (better recall, slower queries). Exact
-search compares the query with every product; Annoy only with a few thousand.
+**5. Annoy.** Annoy builds `n_trees` random-projection trees (default {DEFAULT_N_TREES}): at each node it picks
+two points, splits the space by the hyperplane halfway between them, and recurses until a leaf holds few items.
+A query walks all trees at once, always exploring the nodes closest to the splitting planes first, until it has
+collected `search_k` candidates (default {DEFAULT_SEARCH_K:,}; -1 means `n_trees x k`), then ranks those
+candidates by exact distance. More trees give each true neighbour more chances to land in a visited leaf
+(better recall, bigger file, longer build); a larger `search_k` visits more leaves per query (better recall,
+slower queries). Exact search compares the query with every product; Annoy only with a few thousand.
 """)
 recommender = recommender_or_stop()
-features = recommender.artifacts.manifest["features"]
-st.caption(f"This catalogue: {recommender.artifacts.manifest['count']:,} products, pooling {features['pooling']}, "
-           f"resize {features['resize']}, weights sha256 {features['weights_sha256'][:12]}..., "
-           f"{recommender.artifacts.manifest['index']['metric']} Annoy index with "
-           f"{recommender.artifacts.manifest['index']['n_trees']} trees.")
+summary = recommender.summary
+st.caption(f"This catalogue: {summary['count']:,} products, pooling {summary['pooling']}, resize {summary['resize']}, "
+           f"{summary['precision']} compute, weights sha256 {summary['weights_sha256'][:12]}..., "
+           f"{summary['metric']} Annoy index with {summary['n_trees']} trees.")

@@ -1,11 +1,16 @@
 """Explorer: the catalogue's embedding space on a 2-D map."""
 
+import time
+from concurrent.futures import Future
+
 import altair as alt
 import numpy as np
 import pandas as pd
 import streamlit as st
 
-from pages.cache import get_map, recommender_or_stop, results_grid
+from pages.layout import recommender_or_stop, results_grid
+from pages.loaders import get_map, map_in_background
+from recommender import tsne_seconds
 
 COLOUR_COLUMNS = ("articleType", "masterCategory", "baseColour", "gender")
 LEGEND_SIZE = 15
@@ -16,7 +21,7 @@ PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e
 
 st.title("Explore the embedding space")
 recommender = recommender_or_stop()
-artifacts = recommender.artifacts
+root, build_id = str(recommender.root), recommender.build_id
 metadata = recommender.metadata
 
 with st.sidebar:
@@ -28,7 +33,31 @@ with st.sidebar:
     colour_by = st.selectbox("Colour by", COLOUR_COLUMNS, key="colour-by")
     k = st.slider("Neighbours of the picked product", 1, 20, 8, key="explorer-k")
 
-points = get_map(str(artifacts.root), artifacts.build_id, space, method)
+
+
+@st.fragment(run_every=2)
+def tsne_progress(started: float, estimate: float) -> None:
+    """A progress bar while the t-SNE map is computed in the background; the page reruns when it is done."""
+    job = map_in_background(root, build_id, space, "tsne")
+    if not isinstance(job, Future) or job.done():
+        st.rerun()
+    elapsed = time.monotonic() - started
+    st.progress(min(elapsed / estimate, 0.99),
+                text=f"Computing the t-SNE map of {len(metadata):,} products in the background: about "
+                     f"{max(estimate - elapsed, 0):.0f} s left (estimated), then it is saved with the catalogue. "
+                     "The PCA map is shown meanwhile.")
+
+
+if method == "tsne":
+    job = map_in_background(root, build_id, space, method)
+    if isinstance(job, Future) and job.done() and job.exception() is not None:
+        st.error(f"The t-SNE map could not be computed: {job.exception()}")
+        method = "pca"
+    elif isinstance(job, Future) and not job.done():
+        started = st.session_state.setdefault(f"tsne-started-{build_id}-{space}", time.monotonic())
+        tsne_progress(started, tsne_seconds(len(metadata)))
+        method = "pca"
+points = get_map(root, build_id, space, method)
 labels = metadata[colour_by].replace("", "(unknown)")
 common = labels.value_counts().index[:LEGEND_SIZE].tolist()
 other = f"other ({labels.nunique() - len(common)} more)" if labels.nunique() > len(common) else None

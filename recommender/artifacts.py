@@ -29,11 +29,14 @@ import numpy as np
 import pandas as pd
 
 from .atomic import save_csv_atomic, save_npy_atomic, write_json_atomic
+from .catalogue import dataset_fingerprint
 from .features import DEFAULT_PRECISION
 from .index import DEFAULT_METRIC, DEFAULT_N_TREES, VectorIndex
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
+# The space of the frozen backbone's own vectors; trained spaces add others.
+BACKBONE_SPACE = "imagenet"
 # Settings whose change makes stored vectors incomparable with new queries.
 FEATURE_KEYS = ("weights_sha256", "input_size", "resize", "pooling", "precision", "dimension", "normalisation")
 # Values of keys added after format 1 was first written, for manifests that predate them.
@@ -42,6 +45,10 @@ _FEATURE_DEFAULTS = {"precision": DEFAULT_PRECISION}
 
 class ArtifactError(RuntimeError):
     """Artifacts that cannot be used; the message names the file and the fix."""
+
+
+class NoCatalogue(ArtifactError):
+    """No catalogue was ever built in this folder (as opposed to a broken one)."""
 
 
 @dataclass
@@ -70,15 +77,15 @@ class Artifacts:
         return self.manifest["build_id"]
 
     def space_vectors(self, space: str) -> np.ndarray:
-        """Vectors of an embedding space (``"imagenet"`` or one added by training)."""
-        if space == "imagenet":
+        """Vectors of an embedding space (:data:`BACKBONE_SPACE` or one added by training)."""
+        if space == BACKBONE_SPACE:
             return self.vectors
         if space not in self.spaces:
-            known = ["imagenet", *self.spaces]
+            known = [BACKBONE_SPACE, *self.spaces]
             raise ArtifactError(f"Expected space in {known}, got {space!r}")
         return self.spaces[space]
 
-    def index(self, *, space: str = "imagenet", n_trees: int | None = None,
+    def index(self, *, space: str = BACKBONE_SPACE, n_trees: int | None = None,
               metric: str | None = None) -> VectorIndex:
         """The Annoy index for these settings, built from the stored vectors if missing."""
         settings = self.manifest["index"]
@@ -150,7 +157,7 @@ def write_artifacts(root: str | os.PathLike, *, vectors: np.ndarray, colours: np
     save_npy_atomic(files["vectors"], vectors.astype(np.float32))
     save_npy_atomic(files["colours"], colours.astype(np.float32))
     save_csv_atomic(files["metadata"], metadata)
-    index_path = root / index_file_name(build_id, "imagenet", metric, n_trees)
+    index_path = root / index_file_name(build_id, BACKBONE_SPACE, metric, n_trees)
     VectorIndex(vectors.shape[1], metric=metric, n_trees=n_trees, seed=seed).build(vectors, index_path)
     manifest = {
         "format_version": FORMAT_VERSION,
@@ -192,7 +199,7 @@ def read_manifest(root: str | os.PathLike) -> dict:
     """
     path = Path(root) / MANIFEST
     if not path.is_file():
-        raise ArtifactError(f"No catalogue is built in {Path(root)} ({MANIFEST} is missing). "
+        raise NoCatalogue(f"No catalogue is built in {Path(root)} ({MANIFEST} is missing). "
                             "Build one: python -m recommender build DATASET_DIR")
     try:
         manifest = json.loads(path.read_text())
@@ -210,8 +217,6 @@ def check_dataset(manifest: dict) -> None:
     A dataset folder that is no longer there is not an error: search works
     without it, only the result images are missing.
     """
-    from .catalogue import dataset_fingerprint
-
     dataset = Path(manifest["catalogue"]["dataset"])
     if (dataset / "images").is_dir() and dataset_fingerprint(dataset) != manifest["catalogue"]["fingerprint"]:
         raise ArtifactError(f"The dataset {dataset} changed since this catalogue was built; rebuild it: "

@@ -1,4 +1,9 @@
-"""Command line: ``python -m recommender {build,query,reindex,evaluate,train,serve}``."""
+"""Command line: ``python -m recommender {build,query,reindex,evaluate,train,serve}``.
+
+Every command prints only the project's own lines (progress bars, reports,
+one-line errors); ``--verbose`` (or ``RECOMMENDER_VERBOSE=1``) adds the
+libraries' logs.
+"""
 
 from __future__ import annotations
 
@@ -7,24 +12,35 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Sequence
 
-from .artifacts import ArtifactError, commit_manifest, load_artifacts
-from .features import DEFAULT_POOLING, DEFAULT_PRECISION, DEFAULT_RESIZE, POOLINGS, PRECISIONS
-from .images import RESIZE_MODES, ImageError
+from .artifacts import BACKBONE_SPACE, ArtifactError, NoCatalogue, commit_manifest, index_file_name, load_artifacts
+from .build import CHUNK_SIZE, build_catalogue
+from .evaluate import add_evaluate_parser
+from .features import DEFAULT_BATCH_SIZE, DEFAULT_POOLING, DEFAULT_PRECISION, DEFAULT_RESIZE, POOLINGS, PRECISIONS
+from .hub import DatasetUnavailable, fetch_public_catalogue
+from .images import RESIZE_MODES, ImageError, decode_image
 from .index import DEFAULT_METRIC, DEFAULT_N_TREES, DEFAULT_SEARCH_K, METRICS
-from .settings import DATASET_HELP, DEMO_SAMPLE, PROJECT_ROOT, artifacts_dir, find_dataset
-from .weights import WeightsUnavailable
+from .quiet import VERBOSE_ENV
+from .search import DEFAULT_K, MAX_K, Recommender
+from .settings import DEMO_SAMPLE, PROJECT_ROOT, artifacts_dir, find_dataset
+from .train import add_train_parser, train_space
+from .weights import Weights, WeightsUnavailable, resolve_weights
+
+# The query table's columns, the image path last so that a narrow terminal cuts nothing useful.
+QUERY_TABLE = ("rank", "id", "distance", "articleType", "baseColour", "productDisplayName", "image")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; returns the process exit status (0 ok, 1 user error, 2 usage)."""
-    parser = _parser()
-    args = parser.parse_args(argv)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    args = _parser().parse_args(argv)
+    if args.verbose:
+        os.environ[VERBOSE_ENV] = "1"
     try:
         return args.run(args)
-    except (ArtifactError, ImageError, WeightsUnavailable, FileNotFoundError, KeyError, ValueError) as error:
+    except (ArtifactError, ImageError, WeightsUnavailable, DatasetUnavailable, FileNotFoundError, KeyError,
+            ValueError) as error:
         message = error.args[0] if isinstance(error, KeyError) and error.args else error
         print(f"error: {message}", file=sys.stderr)
         return 1
@@ -34,70 +50,80 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--verbose", action="store_true",
+                        help=f"also show TensorFlow's and other libraries' logs (or set {VERBOSE_ENV}=1)")
     parser = argparse.ArgumentParser(prog="python -m recommender",
                                      description="Visual fashion recommender: ResNet50 features + Annoy.")
     sub = parser.add_subparsers(required=True, metavar="COMMAND")
 
-    build = sub.add_parser("build", help="embed a dataset folder and build its index")
+    def command(name: str, help: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=help, parents=[common])
+
+    build = command("build", "embed a dataset folder and build its index")
     build.add_argument("dataset", help="folder with images/<id>.jpg and optional styles.csv")
     build.add_argument("--out", default=None, help="artifacts folder (default: artifacts/)")
     build.add_argument("--sample", type=int, default=None, help="keep N products, stratified by articleType")
     build.add_argument("--n-trees", type=int, default=DEFAULT_N_TREES)
     build.add_argument("--metric", choices=METRICS, default=DEFAULT_METRIC)
-    build.add_argument("--batch-size", type=int, default=32)
-    build.add_argument("--chunk-size", type=int, default=512, help="photos per resumable chunk")
+    build.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
+    build.add_argument("--chunk-size", type=int, default=CHUNK_SIZE, help="photos per resumable chunk")
     build.add_argument("--weights", default=None, help="explicit ResNet50 weights file")
     build.add_argument("--pooling", choices=POOLINGS, default=DEFAULT_POOLING, help="global pooling")
     build.add_argument("--resize", choices=RESIZE_MODES, default=DEFAULT_RESIZE,
-                       help="fit photos into 224x224 by padding or squashing")
+                       help="fit photos into the network's square input by padding or squashing")
     build.add_argument("--precision", choices=PRECISIONS, default=DEFAULT_PRECISION,
-                       help="network compute precision (bfloat16: faster on CPUs with AMX/AVX512-BF16)")
+                       help="network compute precision (bfloat16: faster only on CPUs with AMX)")
     build.add_argument("--no-progress", action="store_true")
     build.set_defaults(run=_build)
 
-    query = sub.add_parser("query", help="the k products most similar to a photo")
+    query = command("query", "the k products most similar to a photo")
     query.add_argument("image", help="a photo, or --id to use a catalogue product")
     query.add_argument("--artifacts", default=None)
-    query.add_argument("-k", type=int, default=5)
+    query.add_argument("-k", type=int, default=DEFAULT_K, help=f"results, 1 to {MAX_K}")
     query.add_argument("--search-k", type=int, default=DEFAULT_SEARCH_K)
     query.add_argument("--n-trees", type=int, default=None)
     query.add_argument("--space", default=None,
-                       help="embedding space: imagenet or a trained one (default: the catalogue's)")
+                       help=f"embedding space: {BACKBONE_SPACE} or a trained one (default: the catalogue's)")
     query.add_argument("--colour-weight", type=float, default=0.0)
     query.add_argument("--id", action="store_true", help="IMAGE is a catalogue product id")
     query.add_argument("--weights", default=None)
+    query.add_argument("--paths", action="store_true", help="absolute image paths instead of dataset-relative")
     query.add_argument("--json", action="store_true", help="print a JSON list")
     query.set_defaults(run=_query)
 
-    reindex = sub.add_parser("reindex", help="rebuild the Annoy index from the stored vectors")
+    reindex = command("reindex", "rebuild the Annoy index from the stored vectors")
     reindex.add_argument("--artifacts", default=None)
     reindex.add_argument("--n-trees", type=int, required=True)
     reindex.add_argument("--metric", choices=METRICS, default=None)
     reindex.set_defaults(run=_reindex)
 
-    serve = sub.add_parser("serve", help="build a demo catalogue if needed, then start the dashboard")
+    serve = command("serve", "build a demo catalogue if needed, then start the dashboard")
     serve.add_argument("--dataset", default=None)
     serve.add_argument("--artifacts", default=None)
     serve.add_argument("--sample", type=int, default=DEMO_SAMPLE)
     serve.add_argument("--port", type=int, default=8501)
     serve.add_argument("--address", default="127.0.0.1")
     serve.add_argument("--weights", default=None)
+    serve.add_argument("--no-progress", action="store_true")
     serve.set_defaults(run=_serve)
 
-    from .evaluate import add_evaluate_parser
-    from .train import add_train_parser
-
-    add_evaluate_parser(sub)
-    add_train_parser(sub)
+    add_evaluate_parser(sub, parents=[common])
+    add_train_parser(sub, parents=[common])
     return parser
 
 
-def _build(args: argparse.Namespace) -> int:
-    from .build import build_catalogue
-    from .features import Extractor
-    from .weights import resolve_weights
+def _weights(explicit: str | None) -> Weights:
+    weights = resolve_weights(explicit)
+    if weights.note:
+        print(weights.note, file=sys.stderr)
+    return weights
 
-    extractor = Extractor(resolve_weights(args.weights), pooling=args.pooling, resize=args.resize,
+
+def _build(args: argparse.Namespace) -> int:
+    from .features import Extractor
+
+    extractor = Extractor(_weights(args.weights), pooling=args.pooling, resize=args.resize,
                           batch_size=args.batch_size, precision=args.precision)
     build_catalogue(args.dataset, artifacts_dir(args.out), sample=args.sample, n_trees=args.n_trees,
                     metric=args.metric, extractor=extractor, chunk_size=args.chunk_size,
@@ -106,32 +132,40 @@ def _build(args: argparse.Namespace) -> int:
 
 
 def _query(args: argparse.Namespace) -> int:
-    from .search import Recommender
-
-    recommender = Recommender.load(artifacts_dir(args.artifacts), weights=args.weights, with_model=not args.id)
-    query = recommender.query_from_id(args.image) if args.id else recommender.query_from_image(args.image)
+    root = artifacts_dir(args.artifacts)
+    if args.id:
+        recommender = Recommender.load(root, with_model=False)
+        query = recommender.query_from_id(args.image)
+    else:
+        # A bad photo or a missing catalogue is answered before TensorFlow starts (seconds).
+        image = decode_image(args.image)
+        load_artifacts(root)
+        recommender = Recommender.load(root, weights=_weights(args.weights).path)
+        query = recommender.query_from_image(image)
     results = recommender.search(query, k=args.k, search_k=args.search_k, n_trees=args.n_trees,
                                  space=args.space, colour_weight=args.colour_weight)
+    if not args.paths:
+        results["image_path"] = [os.path.relpath(path, recommender.dataset_root) for path in results["image_path"]]
     if args.json:
         print(json.dumps(results.to_dict(orient="records"), indent=2))
     else:
-        with_names = results.drop(columns=["masterCategory", "subCategory", "gender"])
-        print(with_names.to_string(index=False, max_colwidth=48))
+        table = results.rename(columns={"image_path": "image"})[list(QUERY_TABLE)]
+        print(f"{len(table)} nearest of {len(recommender.metadata):,} products "
+              f"(space {args.space or recommender.default_space}; images under {recommender.dataset_root}):")
+        print(table.to_string(index=False, max_colwidth=40))
     return 0
 
 
 def _reindex(args: argparse.Namespace) -> int:
-    import time
-
     root = artifacts_dir(args.artifacts)
     artifacts = load_artifacts(root)
     manifest = dict(artifacts.manifest)
     metric = args.metric or manifest["index"]["metric"]
     started = time.perf_counter()
-    for space in ["imagenet", *artifacts.spaces]:
+    for space in [BACKBONE_SPACE, *artifacts.spaces]:
         artifacts.index(space=space, n_trees=args.n_trees, metric=metric)
     manifest["index"] = {**manifest["index"], "n_trees": args.n_trees, "metric": metric,
-                         "file": f"annoy-{artifacts.build_id}-imagenet-{metric}-t{args.n_trees}.ann"}
+                         "file": index_file_name(artifacts.build_id, BACKBONE_SPACE, metric, args.n_trees)}
     commit_manifest(root, manifest)
     print(f"Reindexed {artifacts.vectors.shape[0]:,} vectors: {metric}, {args.n_trees} trees "
           f"in {time.perf_counter() - started:.1f} s.")
@@ -139,30 +173,28 @@ def _reindex(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from .weights import resolve_weights
-
-    weights = resolve_weights(args.weights)
-    print(f"ResNet50 ImageNet weights: {weights.path} (from {weights.source})")
+    weights = _weights(args.weights)
+    print(f"ResNet50 ImageNet weights: {weights.path}")
     root = artifacts_dir(args.artifacts)
     try:
-        load_artifacts(root, expect_dataset=True)
+        artifacts = load_artifacts(root, expect_dataset=True)
+        print(f"Catalogue: {artifacts.manifest['count']:,} products in {root} "
+              f"(build {artifacts.build_id}, made {artifacts.manifest['created']}).")
     except ArtifactError as error:
-        print(error)
-        dataset = find_dataset(args.dataset)
-        if dataset is None:
-            print(DATASET_HELP, file=sys.stderr)
+        if isinstance(error, NoCatalogue):
+            print(f"No catalogue in {root} yet: building a demo of {args.sample:,} products, then training "
+                  "the fashion head (a few minutes on 2 cores; later starts take seconds).")
         else:
-            from .build import build_catalogue
-            from .train import train_space
-
-            print(f"Building a demo catalogue of {args.sample:,} products from {dataset}")
-            build_catalogue(dataset, root, sample=args.sample, weights=args.weights)
-            # The fashion head takes seconds on a demo catalogue; it becomes the default only if it wins.
-            train_space(root, log=print)
-    env = {**os.environ, "RECOMMENDER_ARTIFACTS": str(root)}
-    if args.weights:
-        env["RECOMMENDER_WEIGHTS"] = str(args.weights)
+            print(f"The catalogue in {root} cannot be used ({error}). Building a new demo of "
+                  f"{args.sample:,} products in its place.")
+        dataset = find_dataset(args.dataset) or fetch_public_catalogue()
+        print(f"Dataset: {dataset}")
+        build_catalogue(dataset, root, sample=args.sample, weights=weights.path, progress=not args.no_progress)
+        # The fashion head takes seconds on a demo catalogue; it becomes the default only if it wins.
+        train_space(root, progress=not args.no_progress)
+    env = {**os.environ, "RECOMMENDER_ARTIFACTS": str(root), "RECOMMENDER_WEIGHTS": str(weights.path)}
     command = [sys.executable, "-m", "streamlit", "run", str(PROJECT_ROOT / "streamlit_app.py"),
                "--server.address", args.address, "--server.port", str(args.port)]
-    print("Starting:", " ".join(command))
+    print(f"Starting the dashboard on http://{args.address}:{args.port} (Ctrl-C stops it)...")
     return subprocess.call(command, cwd=PROJECT_ROOT, env=env)
+

@@ -18,23 +18,28 @@ import argparse
 import json
 import sys
 import tempfile
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from .artifacts import Artifacts, load_artifacts, read_manifest
+from .artifacts import BACKBONE_SPACE, Artifacts, commit_manifest, load_artifacts, read_manifest
 from .atomic import write_json_atomic
 from .catalogue import LABEL_COLUMNS, holdout_split, read_catalogue
-from .index import DEFAULT_SEARCH_K, VectorIndex, exact_search
+from .head import load_head
+from .index import DEFAULT_METRIC, DEFAULT_N_TREES, DEFAULT_SEARCH_K, VectorIndex, exact_search
 from .metrics import average_precision_at_k, precision_at_k, recall_at_k
+from .ranking import candidate_count, colour_rerank
+from .search import Recommender
+from .settings import artifacts_dir
 
 K_VALUES = (1, 5, 10)
 _CHUNK = 256
 
 
 def evaluate_vectors(catalogue_vectors: np.ndarray, catalogue_labels: pd.DataFrame, query_vectors: np.ndarray,
-                     query_labels: pd.DataFrame, *, metric: str = "euclidean", n_trees: int = 50,
+                     query_labels: pd.DataFrame, *, metric: str = DEFAULT_METRIC, n_trees: int = DEFAULT_N_TREES,
                      search_k: int = DEFAULT_SEARCH_K, catalogue_colours: np.ndarray | None = None,
                      query_colours: np.ndarray | None = None, colour_weight: float = 0.0,
                      seed: int = 0) -> dict:
@@ -58,7 +63,7 @@ def evaluate_vectors(catalogue_vectors: np.ndarray, catalogue_labels: pd.DataFra
         ``per_article_type`` (type -> n and P@5 of articleType and baseColour).
     """
     k_max = max(K_VALUES)
-    pool = k_max * 10 if colour_weight > 0 else k_max
+    pool = candidate_count(k_max, colour_weight)
     with tempfile.TemporaryDirectory(prefix="evaluate-") as tmp:
         index = VectorIndex(catalogue_vectors.shape[1], metric=metric, n_trees=n_trees, seed=seed)
         index.build(catalogue_vectors, Path(tmp) / "eval.ann")
@@ -68,9 +73,7 @@ def evaluate_vectors(catalogue_vectors: np.ndarray, catalogue_labels: pd.DataFra
             rows, distances = index.query(vector, pool, search_k=search_k)
             annoy_rows[q, :min(k_max, len(rows))] = rows[:k_max]
             if colour_weight > 0:
-                colour = np.linalg.norm(catalogue_colours[rows] - query_colours[q], axis=1)
-                rows = rows[np.argsort((1 - colour_weight) * distances ** 2 + colour_weight * colour ** 2,
-                                       kind="stable")]
+                rows, _ = colour_rerank(rows, distances, catalogue_colours[rows], query_colours[q], colour_weight)
             approx[q, :min(k_max, len(rows))] = rows[:k_max]
         del index
     exact = np.concatenate([
@@ -110,7 +113,7 @@ def holdout_ids(artifacts: Artifacts, fraction: float, *, seed: int = 0) -> tupl
 
 
 def split_evaluation(artifacts: Artifacts, catalogue_ids: set[str], query_ids: set[str], *,
-                     space: str = "imagenet", colour_weight: float = 0.0, n_trees: int | None = None,
+                     space: str = BACKBONE_SPACE, colour_weight: float = 0.0, n_trees: int | None = None,
                      search_k: int = DEFAULT_SEARCH_K, seed: int = 0) -> dict:
     """Evaluate a build with some of its products as queries against an index of others.
 
@@ -130,7 +133,7 @@ def split_evaluation(artifacts: Artifacts, catalogue_ids: set[str], query_ids: s
                             colour_weight=colour_weight, seed=seed)
 
 
-def holdout_evaluation(artifacts: Artifacts, fraction: float, *, space: str = "imagenet", seed: int = 0,
+def holdout_evaluation(artifacts: Artifacts, fraction: float, *, space: str = BACKBONE_SPACE, seed: int = 0,
                        colour_weight: float = 0.0, n_trees: int | None = None, search_k: int = DEFAULT_SEARCH_K,
                        baseline: Artifacts | None = None) -> dict:
     """Evaluate a build on a stratified held-out fraction of itself.
@@ -148,18 +151,16 @@ def holdout_evaluation(artifacts: Artifacts, fraction: float, *, space: str = "i
         shared = set(baseline.metadata["id"])
         catalogue_ids, query_ids = catalogue_ids & shared, query_ids & shared
         result["baseline"] = split_evaluation(baseline, catalogue_ids, query_ids, **options)
-        result["baseline"].update(space="imagenet", features=baseline.manifest["features"])
+        result["baseline"].update(space=BACKBONE_SPACE, features=baseline.manifest["features"])
     result.update(split_evaluation(artifacts, catalogue_ids, query_ids, space=space, **options))
     result.update(space=space, holdout=fraction, colour_weight=colour_weight, features=artifacts.manifest["features"])
     return result
 
 
-def query_folder_evaluation(root: str, query_dir: str, styles: str, *, space: str = "imagenet",
+def query_folder_evaluation(root: str, query_dir: str, styles: str, *, space: str = BACKBONE_SPACE,
                             colour_weight: float = 0.0, n_trees: int | None = None, search_k: int = DEFAULT_SEARCH_K,
                             weights: str | None = None) -> dict:
     """Evaluate a built catalogue with photos of other products (embedded now)."""
-    from .search import Recommender
-
     recommender = Recommender.load(root, weights=weights)
     catalogue = read_catalogue(query_dir, styles=styles)
     labelled = catalogue.items[catalogue.items["articleType"] != ""].reset_index(drop=True)
@@ -174,9 +175,7 @@ def query_folder_evaluation(root: str, query_dir: str, styles: str, *, space: st
                 colours.append(batch.colours[i])
                 good.append(batch.start + i)
     vectors, colours = np.stack(vectors), np.stack(colours)
-    if space != "imagenet":
-        from .train import load_head
-
+    if space != BACKBONE_SPACE:
         vectors = load_head(recommender.artifacts, space).transform(vectors, colours)
     artifacts = recommender.artifacts
     settings = artifacts.manifest["index"]
@@ -191,12 +190,37 @@ def query_folder_evaluation(root: str, query_dir: str, styles: str, *, space: st
 
 
 def _warn_if_trained_on(artifacts: Artifacts, space: str, fraction: float, seed: int) -> None:
-    if space == "imagenet":
+    if space == BACKBONE_SPACE:
         return
     trained = artifacts.manifest["spaces"][space]["training"]
     if trained["holdout"] < fraction or trained["seed"] != seed:
         print(f"warning: space {space!r} was trained with holdout {trained['holdout']} seed {trained['seed']}; "
               f"queries of holdout {fraction} seed {seed} may include training products", file=sys.stderr)
+
+
+def choose_default_space(root: Path, space: str, *, holdout: float, seed: int,
+                         log: Callable[[str], None] = print) -> dict:
+    """Make ``space`` the catalogue's default only where it wins on the held-out products.
+
+    It must beat the frozen ImageNet features on articleType P@5 without
+    losing baseColour P@5.  Both evaluations are saved beside the build (the
+    dashboard's Evaluation page shows them).  Returns both P@5 figures.
+    """
+    artifacts = load_artifacts(root)
+    scores = {}
+    for name in (BACKBONE_SPACE, space):
+        result = holdout_evaluation(artifacts, holdout, space=name, seed=seed)
+        save_evaluation(root, artifacts.build_id, result)
+        scores[name] = {label: result["precision_at_k"][label]["5"] for label in LABEL_COLUMNS}
+        log(f"  {name:<10} P@5 " + "  ".join(f"{k} {v:.3f}" for k, v in scores[name].items()))
+    wins = scores[space]["articleType"] > scores[BACKBONE_SPACE]["articleType"] and \
+        scores[space]["baseColour"] >= scores[BACKBONE_SPACE]["baseColour"]
+    manifest = dict(artifacts.manifest)
+    manifest["default_space"] = space if wins else BACKBONE_SPACE
+    manifest["spaces"][space]["comparison"] = scores
+    commit_manifest(root, manifest)
+    log(f"Default space: {manifest['default_space']!r} ({'wins' if wins else 'does not win'} on held-out products).")
+    return scores
 
 
 def save_evaluation(root: Path, build_id: str, result: dict) -> Path:
@@ -218,6 +242,33 @@ def load_saved_evaluations(root: Path, build_id: str) -> dict[str, dict]:
         except (OSError, ValueError):
             continue  # a damaged file is simply not shown
     return saved
+
+
+def headline_table(saved: dict[str, dict]) -> pd.DataFrame:
+    """One column per saved evaluation: P@5 of each label, articleType mAP@10, Annoy recall@5."""
+    return pd.DataFrame({
+        name: {**{f"{label} P@5": result["precision_at_k"][label]["5"] for label in LABEL_COLUMNS},
+               "articleType mAP@10": result["map_at_10"]["articleType"],
+               "Annoy recall@5": result["annoy_recall_at_k"]["5"]}
+        for name, result in saved.items()
+    })
+
+
+def per_type_table(result: dict) -> pd.DataFrame:
+    """An evaluation's per-articleType rows (n, type P@5, colour P@5), largest types first."""
+    return pd.DataFrame(result["per_article_type"]).T.sort_values("n", ascending=False)
+
+
+def evaluation_sizes(saved: dict[str, dict]) -> str:
+    """"N queries against M products" for each distinct size among saved evaluations."""
+    sizes = sorted({(r["n_queries"], r["n_catalogue"]) for r in saved.values()})
+    return "; ".join(f"{q:,} queries against {c:,} products" for q, c in sizes)
+
+
+def held_out_product_ids(metadata: pd.DataFrame, fraction: float, *, count: int = 200, seed: int = 0) -> list[str]:
+    """Up to ``count`` ids of the held-out split (in a seeded random order), e.g. as examples to show."""
+    ids = metadata["id"].to_numpy()[holdout_split(metadata, fraction)]
+    return ids[np.random.default_rng(seed).permutation(len(ids))[:count]].tolist()
 
 
 def format_report(result: dict, baseline: dict | None = None) -> str:
@@ -242,9 +293,11 @@ def format_report(result: dict, baseline: dict | None = None) -> str:
     return "\n".join(lines)
 
 
-def add_evaluate_parser(sub: argparse._SubParsersAction) -> None:
+def add_evaluate_parser(sub: argparse._SubParsersAction, *,
+                        parents: Sequence[argparse.ArgumentParser] = ()) -> None:
     """Register ``evaluate`` on the CLI."""
-    parser = sub.add_parser("evaluate", help="precision@k / mAP@10 on unseen products, Annoy recall")
+    parser = sub.add_parser("evaluate", help="precision@k / mAP@10 on unseen products, Annoy recall",
+                            parents=list(parents))
     parser.add_argument("--artifacts", default=None)
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--holdout", type=float, help="keep this fraction of the catalogue out, as queries")
@@ -263,10 +316,8 @@ def add_evaluate_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from .settings import artifacts_dir
-
     root = artifacts_dir(args.artifacts)
-    space = args.space or read_manifest(root).get("default_space", "imagenet")
+    space = args.space or read_manifest(root).get("default_space", BACKBONE_SPACE)
     options = dict(space=space, colour_weight=args.colour_weight, n_trees=args.n_trees, search_k=args.search_k)
     baseline = None
     if args.queries:

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from . import quiet
 from .colour import COLOUR_DIM, colour_signature
 from .images import INPUT_SIZE, ImageError, decode_image, to_model_input
 from .weights import Weights, imagenet_labels
@@ -197,8 +198,8 @@ class Extractor:
 
 def _compile_network(weights: Weights | None, precision: str):
     """ResNet50 wrapped in one compiled function: uint8 batch -> (avg, max, logits), float32."""
+    tf = quiet.tensorflow()
     import keras
-    import tensorflow as tf
 
     previous = keras.config.dtype_policy()
     keras.config.set_dtype_policy("mixed_bfloat16" if precision == "bfloat16" else "float32")

@@ -115,6 +115,28 @@ def to_model_input(image: Image.Image, *, mode: str = "pad", size: int = INPUT_S
     return np.asarray(canvas, dtype=np.uint8)
 
 
+CropBox = tuple[float, float, float, float]
+"""(left, top, right, bottom) as fractions of the width and height, each in [0, 1]."""
+FULL_FRAME: CropBox = (0.0, 0.0, 1.0, 1.0)
+
+
+def crop(image: Image.Image, box: CropBox) -> Image.Image:
+    """The part of ``image`` inside ``box`` (fractions of its size), at least one pixel each way.
+
+    >>> crop(Image.new("RGB", (100, 80)), (0.25, 0.0, 0.75, 0.5)).size
+    (50, 40)
+    """
+    left, top, right, bottom = (float(v) for v in box)
+    if not (0.0 <= left < right <= 1.0 and 0.0 <= top < bottom <= 1.0):
+        raise ValueError(f"Expected 0 <= left < right <= 1 and 0 <= top < bottom <= 1, got {box}")
+    if (left, top, right, bottom) == FULL_FRAME:
+        return image
+    width, height = image.size
+    x0, y0 = min(int(left * width), width - 1), min(int(top * height), height - 1)
+    x1, y1 = max(round(right * width), x0 + 1), max(round(bottom * height), y0 + 1)
+    return image.crop((x0, y0, x1, y1))
+
+
 def border_colour(image: Image.Image) -> tuple[int, int, int]:
     """Median colour of the outermost pixels: the photo's background."""
     array = np.asarray(image, dtype=np.uint8)

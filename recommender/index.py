@@ -115,13 +115,6 @@ class VectorIndex:
             np.asarray(vector, dtype=np.float32).tolist(), k, search_k=search_k, include_distances=True)
         return np.asarray(rows, dtype=np.int64), np.asarray(distances, dtype=np.float32)
 
-    def query_item(self, row: int, k: int, *, search_k: int = -1) -> tuple[np.ndarray, np.ndarray]:
-        """The ``k`` nearest items to indexed item ``row``, the item itself left out."""
-        rows, distances = self._require().get_nns_by_item(int(row), k + 1, search_k=search_k,
-                                                           include_distances=True)
-        keep = [i for i, r in enumerate(rows) if r != row][:k]
-        return np.asarray(rows, dtype=np.int64)[keep], np.asarray(distances, dtype=np.float32)[keep]
-
     def _require(self) -> AnnoyIndex:
         if self._annoy is None:
             raise RuntimeError("The index is neither built nor loaded: call build() or load() first")
@@ -137,34 +130,55 @@ def exact_search(vectors: np.ndarray, queries: np.ndarray, k: int, *,
     vectors : (n, d) array
     queries : (m, d) array
     k : int
-    metric : {"euclidean", "angular", "dot"}
+    metric : one of :data:`METRICS`
 
     Returns
     -------
     rows : (m, k) int64, distances : (m, k) float32, nearest first; distances
-    in Annoy's convention (angular: sqrt(2 - 2 cos); dot: the dot product).
+    in Annoy's convention (angular: sqrt(2 - 2 cos); dot: the dot product,
+    largest first; manhattan: the L1 distance).
+
+    >>> rows, distances = exact_search(np.eye(3), [[0.9, 0.1, 0.0]], 2, metric="manhattan")
+    >>> rows.tolist(), [round(float(d), 2) for d in distances[0]]
+    ([[0, 1]], [0.2, 1.8])
     """
+    if metric not in METRICS:
+        raise ValueError(f"Expected metric in {METRICS}, got {metric!r}")
     vectors = np.asarray(vectors, dtype=np.float32)
     queries = np.atleast_2d(np.asarray(queries, dtype=np.float32))
     k = min(k, len(vectors))
-    if metric == "euclidean":
-        squared = (queries ** 2).sum(1)[:, None] - 2 * queries @ vectors.T + (vectors ** 2).sum(1)[None, :]
-        score = -squared
-    elif metric == "angular":
-        qn = queries / np.maximum(np.linalg.norm(queries, axis=1, keepdims=True), 1e-12)
-        vn = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
-        score = qn @ vn.T
-    elif metric == "dot":
-        score = queries @ vectors.T
-    else:
-        raise ValueError(f"Expected metric in ('euclidean', 'angular', 'dot'), got {metric!r}")
+    score = _similarity(vectors, queries, metric)
     top = np.argpartition(-score, k - 1, axis=1)[:, :k]
-    order = np.take_along_axis(top, np.argsort(-np.take_along_axis(score, top, 1), axis=1), 1)
+    order = np.take_along_axis(top, np.argsort(-np.take_along_axis(score, top, 1), axis=1, kind="stable"), 1)
     best = np.take_along_axis(score, order, 1)
     if metric == "euclidean":
         distances = np.sqrt(np.maximum(-best, 0))
     elif metric == "angular":
         distances = np.sqrt(np.maximum(2 - 2 * best, 0))
+    elif metric == "manhattan":
+        distances = -best
     else:
         distances = best
     return order.astype(np.int64), distances.astype(np.float32)
+
+
+# Rows of the catalogue compared at once by the L1 scan: bounds its temporary to ~64 MB at d = 2048.
+_L1_BLOCK = 8192
+
+
+def _similarity(vectors: np.ndarray, queries: np.ndarray, metric: str) -> np.ndarray:
+    """(m, n) scores, larger is nearer: -squared L2, cosine, dot or -L1."""
+    if metric == "euclidean":
+        return -((queries ** 2).sum(1)[:, None] - 2 * queries @ vectors.T + (vectors ** 2).sum(1)[None, :])
+    if metric == "angular":
+        qn = queries / np.maximum(np.linalg.norm(queries, axis=1, keepdims=True), 1e-12)
+        vn = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+        return qn @ vn.T
+    if metric == "dot":
+        return queries @ vectors.T
+    score = np.empty((len(queries), len(vectors)), np.float32)
+    for q, query in enumerate(queries):
+        for start in range(0, len(vectors), _L1_BLOCK):
+            block = vectors[start:start + _L1_BLOCK]
+            score[q, start:start + len(block)] = -np.abs(block - query).sum(axis=1)
+    return score

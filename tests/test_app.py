@@ -1,111 +1,185 @@
-"""The dashboard, page by page, with Streamlit's AppTest on a real ~300-product catalogue."""
+"""The dashboard, page by page, with Streamlit's AppTest on the synthetic catalogue (fast tier).
+
+The catalogue holds red T-shirts and blue jeans, embedded by ResNet50 with
+random weights, plus a trained fashion space and its saved evaluations.
+"""
 
 from __future__ import annotations
 
+import io
+import json
+import shutil
 from pathlib import Path
 
 import pytest
+from PIL import Image
 from streamlit.testing.v1 import AppTest
 
+from recommender import load_artifacts
+from tests.conftest import SYNTHETIC_SIZE, make_dataset
+
 APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
-TIMEOUT = 180
+TIMEOUT = 120
 
 
 @pytest.fixture
-def app(real_artifacts, weights, monkeypatch):
-    monkeypatch.setenv("RECOMMENDER_ARTIFACTS", str(real_artifacts))
-    monkeypatch.setenv("RECOMMENDER_WEIGHTS", str(weights.path))
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    return at.run()
+def app(synthetic_env):
+    return AppTest.from_file(APP, default_timeout=TIMEOUT).run()
 
 
-def _photo(real_artifacts, row: int = 0) -> bytes:
-    from recommender.artifacts import load_artifacts
-
-    artifacts = load_artifacts(real_artifacts)
+def _photo(root: Path, row: int = 0) -> bytes:
+    artifacts = load_artifacts(root)
     return (Path(artifacts.manifest["catalogue"]["dataset"]) / artifacts.metadata["image"].iloc[row]).read_bytes()
+
+
+def _upload(at: AppTest, data: bytes, name: str = "photo.jpg") -> AppTest:
+    uploader = next(u for u in at.get("file_uploader") if u.key.startswith("upload-"))
+    return uploader.set_value((name, data, "image/jpeg")).run()
 
 
 def _result_count(at: AppTest) -> int:
     return sum(1 for button in at.button if button.label == "More like this")
 
 
-def test_upload_shows_k_results_and_the_slider_changes_k(app, real_artifacts):
+def test_upload_shows_k_results_and_the_slider_changes_k(app, synthetic_env):
     assert not app.exception and "Upload a JPEG" in app.info[0].value
-    app.file_uploader(key="upload").set_value(("shoe.jpg", _photo(real_artifacts), "image/jpeg")).run()
+    _upload(app, _photo(synthetic_env))
     assert not app.exception and not app.error
     assert _result_count(app) == 5 and app.subheader[0].value == "5 most similar products"
     app.slider(key="k").set_value(10).run()
     assert _result_count(app) == 10
 
 
-def test_a_non_image_upload_is_a_message_and_the_next_upload_works(app, real_artifacts):
-    app.file_uploader(key="upload").set_value(("notes.jpg", b"just text", "image/jpeg")).run()
+def test_the_sidebar_names_the_build_shown(app, synthetic_env):
+    build_id = load_artifacts(synthetic_env).build_id
+    assert any(build_id in caption.value and f"{SYNTHETIC_SIZE} products" in caption.value
+               for caption in app.sidebar.caption)
+
+
+def test_a_non_image_upload_is_a_message_and_the_next_upload_works(app, synthetic_env):
+    _upload(app, b"just text", "notes.jpg")
     assert not app.exception
     assert "cannot be used" in app.error[0].value and _result_count(app) == 0
-    app.file_uploader(key="upload").set_value(("photo.jpg", _photo(real_artifacts, 3), "image/jpeg")).run()
+    _upload(app, _photo(synthetic_env, 3))
     assert not app.exception and not app.error and _result_count(app) == 5
 
 
-def test_more_like_this_searches_with_that_product(app, real_artifacts):
-    app.file_uploader(key="upload").set_value(("photo.jpg", _photo(real_artifacts), "image/jpeg")).run()
+def test_more_like_this_searches_with_that_product_and_empties_the_uploader(app, synthetic_env):
+    _upload(app, _photo(synthetic_env))
     first = next(button for button in app.button if button.label == "More like this")
     first.click().run()
     assert not app.exception and app.session_state["query_id"]
     assert _result_count(app) == 5
+    uploader = next(u for u in app.get("file_uploader") if u.key.startswith("upload-"))
+    assert uploader.key == "upload-1" and not uploader.value  # a fresh, empty uploader
+    assert app.button(key="clear-query").label == "Clear"
 
 
-def test_changing_trees_and_filters_searches_again(app, real_artifacts):
-    app.file_uploader(key="upload").set_value(("photo.jpg", _photo(real_artifacts), "image/jpeg")).run()
+def test_a_crop_changes_the_query_and_is_cached_with_it(app, synthetic_env):
+    # A wide photo: a red T-shirt on the left half, a blue one on the right.
+    left = Image.open(io.BytesIO(_photo(synthetic_env, 0))).convert("RGB")
+    right = Image.open(io.BytesIO(_photo(synthetic_env, 1))).convert("RGB")
+    wide = Image.new("RGB", (left.width * 2, left.height), "white")
+    wide.paste(left, (0, 0))
+    wide.paste(right, (left.width, 0))
+    buffer = io.BytesIO()
+    wide.save(buffer, "JPEG", quality=95)
+    _upload(app, buffer.getvalue(), "street.jpg")
+    whole = app.caption.values
+    app.slider(key="crop-upload-x").set_value((0, 50)).run()
+    assert not app.exception and _result_count(app) == 5
+    left_half = app.caption.values
+    app.slider(key="crop-upload-x").set_value((50, 100)).run()
+    right_half = app.caption.values
+    assert left_half != right_half and whole != left_half
+    assert sum("Tshirts" in c for c in left_half) >= sum("Tshirts" in c for c in right_half)
+
+
+def test_an_empty_crop_is_a_warning_not_a_crash(app, synthetic_env):
+    _upload(app, _photo(synthetic_env))
+    app.slider(key="crop-upload-y").set_value((40, 40)).run()
+    assert not app.exception and "crop is empty" in app.warning[0].value and _result_count(app) == 5
+
+
+def test_changing_trees_and_filters_searches_again(app, synthetic_env):
+    _upload(app, _photo(synthetic_env))
     app.select_slider(key="n_trees").set_value(10).run()
     assert not app.exception and _result_count(app) == 5
-    app.multiselect(key="filter-masterCategory").set_value(["Footwear"]).run()
+    assert list(synthetic_env.glob("annoy-*-t10.ann"))
+    app.multiselect(key="filter-articleType").set_value(["Jeans"]).run()
     assert not app.exception and _result_count(app) == 5
-    captions = " ".join(caption.value for caption in app.caption)
-    assert any(kind in captions for kind in ("Shoes", "Sandals", "Flip Flops", "Heels", "Flats"))
+    kinds = [c.split(" · ")[0] for c in app.caption.values if " · d = " in c]
+    assert kinds == ["Jeans"] * 5
 
 
-def test_explorer_draws_the_map_and_a_pick_shows_neighbours(app, real_artifacts):
-    from recommender.artifacts import load_artifacts
+def test_the_tradeoff_chart_marks_the_current_setting(app, synthetic_env):
+    _upload(app, _photo(synthetic_env))
+    app.select_slider(key="n_trees").set_value(50).run()
+    assert app.get("vega_lite_chart")
+    assert any("Your setting (50 trees, search_k 5,000) is the black diamond" in c for c in app.caption.values)
 
+
+def test_explorer_draws_the_map_and_a_pick_shows_neighbours(app, synthetic_env):
     app.switch_page("pages/explorer.py").run()
     assert not app.exception
     assert app.get("vega_lite_chart")
-    picked = load_artifacts(real_artifacts).metadata["id"].iloc[5]
+    picked = load_artifacts(synthetic_env).metadata["id"].iloc[5]
     app.text_input(key="pick-id").input(picked).run()
     assert not app.exception
     assert any(header.value.startswith("Nearest to") for header in app.subheader)
-    app.selectbox(key="colour-by").set_value("masterCategory").run()
+    app.selectbox(key="colour-by").set_value("baseColour").run()
     assert not app.exception
 
 
-def test_evaluation_and_about_pages_render(app):
+def test_explorer_tsne_is_computed_in_the_background_and_saved(app, synthetic_env):
+    app.switch_page("pages/explorer.py").run()
+    app.radio(key="method").set_value("tsne").run()
+    assert not app.exception and app.get("vega_lite_chart")  # a map at once (PCA while t-SNE runs)
+    for _ in range(60):
+        if list(synthetic_env.glob("map-*-tsne.npy")):
+            break
+        import time
+
+        time.sleep(0.5)
+    assert list(synthetic_env.glob("map-*-tsne.npy"))
+
+
+def test_evaluation_page_shows_the_saved_comparison_and_both_models(app):
     app.switch_page("pages/evaluation.py").run()
-    assert not app.exception and any(h.value.startswith("Model: imagenet") for h in app.subheader)
+    assert not app.exception and not app.info
+    headline = app.dataframe[0].value
+    assert set(headline.columns) >= {"imagenet-c0-holdout0.2", "fashion-c0-holdout0.2"}
+    assert "articleType P@5" in headline.index and headline.notna().all().all()
+    assert set(app.dataframe[1].value.index) == {"Tshirts", "Jeans"}
+    assert [h.value for h in app.subheader] == ["Model: imagenet", "Model: fashion"]
+
+
+def test_about_page_takes_its_figures_from_the_code(app):
+    from recommender import DEFAULT_N_TREES, DEFAULT_SEARCH_K
+
     app.switch_page("pages/about.py").run()
-    assert not app.exception and "Annoy" in app.markdown[0].value
+    text = app.markdown[0].value
+    assert not app.exception and f"default {DEFAULT_SEARCH_K:,}" in text and f"default {DEFAULT_N_TREES})" in text
 
 
-def test_without_a_catalogue_the_app_says_how_to_build_one(tmp_path, monkeypatch, weights):
+def test_without_a_catalogue_the_app_says_how_to_build_one(tmp_path, monkeypatch, random_weights, synthetic_dataset):
     monkeypatch.setenv("RECOMMENDER_ARTIFACTS", str(tmp_path / "empty"))
+    monkeypatch.setenv("RECOMMENDER_WEIGHTS", str(random_weights.path))
+    monkeypatch.setenv("RECOMMENDER_DATASET", str(synthetic_dataset))
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
     assert not at.exception
     assert "No catalogue is built" in at.error[0].value
     assert "python -m recommender build" in at.info[0].value
 
 
-def test_a_corrupt_catalogue_is_named_and_the_app_rebuilds_it(real_artifacts, weights, tmp_path, monkeypatch):
-    import json
-    import shutil
-
-    from tests.conftest import make_dataset
-
+def test_a_corrupt_catalogue_is_named_and_the_app_rebuilds_it(synthetic_artifacts, random_weights, tmp_path,
+                                                              monkeypatch):
     copy = tmp_path / "artifacts"
-    shutil.copytree(real_artifacts, copy)
+    shutil.copytree(synthetic_artifacts, copy)
     vectors = copy / json.loads((copy / "manifest.json").read_text())["files"]["vectors"]["name"]
     vectors.write_bytes(vectors.read_bytes()[:1000])
     monkeypatch.setenv("RECOMMENDER_ARTIFACTS", str(copy))
-    monkeypatch.setenv("RECOMMENDER_WEIGHTS", str(weights.path))
+    monkeypatch.setenv("RECOMMENDER_WEIGHTS", str(random_weights.path))
     monkeypatch.setenv("RECOMMENDER_DATASET", str(make_dataset(tmp_path / "small", n=8)))
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
     assert not at.exception

@@ -19,12 +19,6 @@ from recommender.features import Extractor
 from tests.conftest import make_dataset
 
 
-@pytest.fixture(scope="module")
-def random_extractor():
-    """ResNet50 with random weights: the real network, for tests of the pipeline only."""
-    return Extractor(None, batch_size=4)
-
-
 def test_build_embeds_every_photo_and_reports(tmp_path, random_extractor):
     root = make_dataset(tmp_path / "d", n=10, styles_extra="123,Men,Apparel\n")
     (root / "images" / "2000.jpg").write_bytes(b"not a jpeg")
@@ -79,6 +73,7 @@ def _cli(*args) -> list[str]:
     return [sys.executable, "-m", "recommender", *args]
 
 
+@pytest.mark.slow
 def test_sigkill_at_random_moments_never_leaves_a_loadable_half(tmp_path, weights):
     """Kill the build process several times, watching the folder all along, then finish it."""
     root = make_dataset(tmp_path / "d", n=40)

@@ -11,36 +11,36 @@ from tests.conftest import product_photo
 
 
 @pytest.fixture(scope="module")
-def random_extractor():
-    return Extractor(None, batch_size=3)
+def small_batch_extractor():
+    return Extractor(None, batch_size=3)  # batches of 3: a 7-photo call spans three
 
 
-def test_vectors_are_unit_float32_2048(random_extractor):
+def test_vectors_are_unit_float32_2048(small_batch_extractor):
     images = [product_photo(seed=i) for i in range(7)]  # more than one batch, last one short
-    vectors = random_extractor.embed_images(images)
+    vectors = small_batch_extractor.embed_images(images)
     assert vectors.shape == (7, FEATURE_DIM) and vectors.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-5)
 
 
-def test_batching_does_not_change_vectors(random_extractor):
+def test_batching_does_not_change_vectors(small_batch_extractor):
     images = [product_photo(seed=i) for i in range(5)]
-    one_by_one = np.concatenate([random_extractor.embed_images([image]) for image in images])
-    np.testing.assert_allclose(random_extractor.embed_images(images), one_by_one, atol=1e-5)
+    one_by_one = np.concatenate([small_batch_extractor.embed_images([image]) for image in images])
+    np.testing.assert_allclose(small_batch_extractor.embed_images(images), one_by_one, atol=1e-5)
 
 
-def test_both_poolings_are_available(random_extractor):
-    pooled = random_extractor.pooled(np.zeros((2, 224, 224, 3), np.uint8))
+def test_both_poolings_are_available(small_batch_extractor):
+    pooled = small_batch_extractor.pooled(np.zeros((2, 224, 224, 3), np.uint8))
     assert pooled["avg"].shape == pooled["max"].shape == (2, FEATURE_DIM)
 
 
-def test_unreadable_files_are_reported_per_file(random_extractor, tmp_path):
+def test_unreadable_files_are_reported_per_file(small_batch_extractor, tmp_path):
     paths = []
     for i in range(4):
         path = tmp_path / f"{i}.jpg"
         product_photo(seed=i).save(path)
         paths.append(path)
     paths[2].write_bytes(b"garbage")
-    batches = list(random_extractor.embed_files(paths))
+    batches = list(small_batch_extractor.embed_files(paths))
     errors = [error for batch in batches for error in batch.errors]
     vectors = np.concatenate([batch.vectors for batch in batches])
     assert [e is None for e in errors] == [True, True, False, True]
@@ -83,8 +83,18 @@ def test_real_weights_classify_a_catalogue_tshirt(extractor, dataset_dir):
     assert hits >= 10, top5  # most catalogue T-shirts, not just one lucky photo
 
 
-def test_real_weights_are_recorded_by_hash(extractor, weights):
-    assert extractor.settings["weights_sha256"] == weights.sha256 and len(weights.sha256) == 64
+def test_a_catalogue_made_with_other_weights_is_refused(synthetic_artifacts, tmp_path):
+    """The manifest records the weights' hash: a model with any other weights cannot search it."""
+    from recommender import ArtifactError, Recommender, import_tensorflow
+
+    import_tensorflow()
+    import keras
+
+    keras.utils.set_random_seed(1)
+    other = tmp_path / "other.weights.h5"
+    keras.applications.ResNet50(weights=None).save_weights(other)
+    with pytest.raises(ArtifactError, match="weights_sha256: built '[0-9a-f]{64}', now '[0-9a-f]{64}'"):
+        Recommender.load(synthetic_artifacts, weights=other)
 
 
 def test_bfloat16_compute_gives_nearly_the_same_vectors(extractor, weights):

@@ -64,7 +64,7 @@ def test_a_whole_resnet50_round_trips(tmp_path):
     """Weights of a random ResNet50, written under the old names, come back in the right layers."""
     import keras
 
-    from recommender.tfjs import _WEIGHT_ORDER
+    from recommender.tfjs import WEIGHT_ORDER
 
     source = keras.applications.ResNet50(weights=None)
     old_names = {keras_layer_name(o): o for o in _old_resnet_names()}
@@ -73,7 +73,7 @@ def test_a_whole_resnet50_round_trips(tmp_path):
         if not layer.weights:
             continue
         kind = "bn" if layer.name.endswith("_bn") else ("dense" if layer.name == "predictions" else "conv")
-        for suffix, value in zip(_WEIGHT_ORDER[kind], layer.get_weights()):
+        for suffix, value in zip(WEIGHT_ORDER[kind], layer.get_weights()):
             entries.append((f"{old_names[layer.name]}/{suffix}", value))
     _write_tfjs(tmp_path, entries, shard_bytes=4 * 1024 * 1024)
     target = keras.applications.ResNet50(weights=None)

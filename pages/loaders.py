@@ -1,0 +1,113 @@
+"""What the app loads, and how long it keeps it: the one place that decides caching.
+
+The model and the indexes load once per process (``st.cache_resource``,
+shared by every session); tables, maps and photo embeddings once per input
+(``st.cache_data``), so changing k or a filter never runs the network again.
+"""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from recommender import (
+    PROJECT_ROOT,
+    CropBox,
+    Query,
+    Recommender,
+    catalogue_map,
+    held_out_product_ids,
+    import_tensorflow,
+    load_saved_evaluations,
+    saved_map,
+)
+
+TRADEOFF_FILE = PROJECT_ROOT / "benchmarks" / "results" / "annoy_tradeoff.json"
+
+
+@st.cache_resource(show_spinner="Loading the model and the catalogue...")
+def get_recommender(root: str) -> Recommender:
+    """The process-wide recommender (model, vectors, indexes), loaded once."""
+    _keep_kernels_between_runs()
+    return Recommender.load(root)
+
+
+def _keep_kernels_between_runs() -> None:
+    """Stop Streamlit's per-run Keras clean-up from emptying TensorFlow's kernel cache.
+
+    After every script run Streamlit calls ``keras.backend.clear_session()``, meant for apps
+    that build a model on each run; it also clears TensorFlow's kernel cache, so the next
+    forward pass took 0.7-0.9 s instead of 0.08 s (README, Performance). This app builds
+    its one model per process and never needs that clean-up.
+    """
+    import_tensorflow()
+    import keras
+
+    keras.backend.clear_session = lambda *args, **kwargs: None
+
+
+@st.cache_data(max_entries=256, show_spinner="Reading the photo...")
+def embed_photo(data: bytes, box: CropBox, root: str) -> tuple[np.ndarray, np.ndarray]:
+    """Vector and colour signature of a photo cropped to ``box`` (the network runs once per photo and crop).
+
+    Raises ``ImageError`` with a one-line message for a file that is not a usable photo.
+    """
+    query = get_recommender(root).query_from_image(data, box=box)
+    return query.vector, query.colour
+
+
+def photo_query(recommender: Recommender, data: bytes, box: CropBox) -> Query:
+    """The query of a photo and crop (cached by both); ``ImageError`` for a bad file."""
+    vector, colour = embed_photo(data, box, str(recommender.root))
+    return Query(vector, colour)
+
+
+@st.cache_data(show_spinner="Computing the catalogue map...")
+def get_map(root: str, build_id: str, space: str, method: str) -> np.ndarray:
+    """2-D coordinates of every product (saved beside the artifacts after the first time)."""
+    return catalogue_map(get_recommender(root).artifacts, space=space, method=method)
+
+
+@st.cache_resource
+def _map_jobs() -> tuple[ThreadPoolExecutor, dict[tuple[str, str, str, str], Future]]:
+    # One worker: two slow maps at once would each take twice as long on 2 cores.
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="map"), {}
+
+
+def map_in_background(root: str, build_id: str, space: str, method: str) -> np.ndarray | Future:
+    """The map if it is saved, else the (process-wide, started once) job computing it."""
+    recommender = get_recommender(root)
+    points = saved_map(recommender.artifacts, space=space, method=method)
+    if points is not None:
+        return points
+    pool, jobs = _map_jobs()
+    key = (root, build_id, space, method)
+    if key not in jobs or (jobs[key].done() and jobs[key].exception() is not None):
+        jobs[key] = pool.submit(catalogue_map, recommender.artifacts, space=space, method=method)
+    return jobs[key]
+
+
+@st.cache_data
+def held_out_examples(root: str, build_id: str, fraction: float) -> list[str]:
+    """Ids of up to 200 held-out products (hashing every id once per build, not per rerun)."""
+    return held_out_product_ids(get_recommender(root).metadata, fraction)
+
+
+@st.cache_data
+def get_evaluations(root: str, build_id: str) -> dict:
+    """Saved ``evaluate`` results of this build, by name."""
+    return load_saved_evaluations(Path(root), build_id)
+
+
+@st.cache_data
+def tradeoff_table() -> pd.DataFrame:
+    """The measured recall / latency of Annoy settings (``benchmarks/annoy_tradeoff.py``), or an empty table."""
+    try:
+        return pd.DataFrame(json.loads(TRADEOFF_FILE.read_text())["rows"])
+    except (OSError, ValueError, KeyError):
+        return pd.DataFrame()
