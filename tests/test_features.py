@@ -11,8 +11,8 @@ from tests.conftest import product_photo
 
 
 @pytest.fixture(scope="module")
-def small_batch_extractor():
-    return Extractor(None, batch_size=3)  # batches of 3: a 7-photo call spans three
+def small_batch_extractor(random_weights):
+    return Extractor(random_weights, batch_size=3)  # batches of 3: a 7-photo call spans three
 
 
 def test_vectors_are_unit_float32_2048(small_batch_extractor):
