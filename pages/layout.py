@@ -19,11 +19,14 @@ from recommender import (
     DATASET_HELP,
     DEMO_SAMPLE,
     ArtifactError,
+    DatasetChanged,
     Recommender,
     WeightsUnavailable,
     artifacts_dir,
     build_catalogue,
     find_dataset,
+    read_manifest,
+    update_catalogue,
 )
 
 GRID_COLUMNS = 5
@@ -34,13 +37,16 @@ MAX_PHOTO_WIDTH = 240
 
 
 def recommender_or_stop() -> Recommender:
-    """The recommender, or a clear message (and the page stops) when there is none."""
+    """The recommender of the current build, or a clear message (and the page stops) when there is none."""
     root = str(artifacts_dir())
     try:
-        recommender = get_recommender(root)
+        recommender = get_recommender(root, read_manifest(root)["build_id"])
     except ArtifactError as error:
         st.error(str(error))
-        offer_rebuild(root)
+        if isinstance(error, DatasetChanged):
+            offer_update(root)
+        else:
+            offer_rebuild(root)
         st.stop()
     except WeightsUnavailable as error:
         st.error(str(error))
@@ -49,6 +55,21 @@ def recommender_or_stop() -> Recommender:
     st.sidebar.caption(f"Catalogue: {summary['count']:,} products · build {summary['build_id']} "
                        f"· made {summary['created'].replace('T', ' ').rstrip('Z')} UTC")
     return recommender
+
+
+def _progress_bar(text: str):
+    bar = st.progress(0.0, text=text)
+    return lambda done, total: bar.progress(done / max(total, 1), text=f"{text} {done:,}/{total:,}")
+
+
+def offer_update(root: str) -> None:
+    """Offer to bring the catalogue level with its changed dataset (only what changed is embedded)."""
+    st.info("Run `python -m recommender update` in a terminal, or update it here: only new and changed photos "
+            "are embedded.")
+    if st.button("Update the catalogue", key="update", type="primary"):
+        update_catalogue(read_manifest(root)["catalogue"]["dataset"], root, log=lambda _: None,
+                         progress=_progress_bar("Embedding new and changed photos..."))
+        st.rerun()
 
 
 def offer_rebuild(root: str) -> None:
@@ -60,10 +81,8 @@ def offer_rebuild(root: str) -> None:
     st.info(f"To build the whole catalogue, run `python -m recommender build {dataset}` in a terminal "
             f"(about an hour), or build a demo of {DEMO_SAMPLE:,} products here (a few minutes).")
     if st.button(f"Build a {DEMO_SAMPLE:,}-product demo catalogue", key="rebuild", type="primary"):
-        bar = st.progress(0.0, text="Embedding photos...")
         build_catalogue(dataset, root, sample=DEMO_SAMPLE, log=lambda _: None,
-                        progress=lambda done, total: bar.progress(done / total, text=f"Embedding {done:,}/{total:,}"))
-        get_recommender.clear()
+                        progress=_progress_bar("Embedding photos..."))
         st.rerun()
 
 

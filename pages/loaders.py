@@ -30,9 +30,14 @@ from recommender import (
 TRADEOFF_FILE = PROJECT_ROOT / "benchmarks" / "results" / "annoy_tradeoff.json"
 
 
-@st.cache_resource(show_spinner="Loading the model and the catalogue...")
-def get_recommender(root: str) -> Recommender:
-    """The process-wide recommender (model, vectors, indexes), loaded once."""
+@st.cache_resource(show_spinner="Loading the model and the catalogue...", max_entries=2)
+def get_recommender(root: str, build_id: str) -> Recommender:
+    """The process-wide recommender of one build (model, vectors, indexes), loaded once.
+
+    Keyed by build id: after an ``update`` or ``build`` the next rerun of any session loads the
+    new build, while a session in the middle of a search finishes with the one it holds (its
+    files stay for :data:`recommender.artifacts.GRACE_SECONDS`). Two builds are kept at most.
+    """
     _keep_kernels_between_runs()
     return Recommender.load(root)
 
@@ -52,25 +57,25 @@ def _keep_kernels_between_runs() -> None:
 
 
 @st.cache_data(max_entries=256, show_spinner="Reading the photo...")
-def embed_photo(data: bytes, box: CropBox, root: str) -> tuple[np.ndarray, np.ndarray]:
+def embed_photo(data: bytes, box: CropBox, root: str, build_id: str) -> tuple[np.ndarray, np.ndarray]:
     """Vector and colour signature of a photo cropped to ``box`` (the network runs once per photo and crop).
 
     Raises ``ImageError`` with a one-line message for a file that is not a usable photo.
     """
-    query = get_recommender(root).query_from_image(data, box=box)
+    query = get_recommender(root, build_id).query_from_image(data, box=box)
     return query.vector, query.colour
 
 
 def photo_query(recommender: Recommender, data: bytes, box: CropBox) -> Query:
     """The query of a photo and crop (cached by both); ``ImageError`` for a bad file."""
-    vector, colour = embed_photo(data, box, str(recommender.root))
+    vector, colour = embed_photo(data, box, str(recommender.root), recommender.build_id)
     return Query(vector, colour)
 
 
 @st.cache_data(show_spinner="Computing the catalogue map...")
 def get_map(root: str, build_id: str, space: str, method: str) -> np.ndarray:
     """2-D coordinates of every product (saved beside the artifacts after the first time)."""
-    return catalogue_map(get_recommender(root).artifacts, space=space, method=method)
+    return catalogue_map(get_recommender(root, build_id).artifacts, space=space, method=method)
 
 
 @st.cache_resource
@@ -81,7 +86,7 @@ def _map_jobs() -> tuple[ThreadPoolExecutor, dict[tuple[str, str, str, str], Fut
 
 def map_in_background(root: str, build_id: str, space: str, method: str) -> np.ndarray | Future:
     """The map if it is saved, else the (process-wide, started once) job computing it."""
-    recommender = get_recommender(root)
+    recommender = get_recommender(root, build_id)
     points = saved_map(recommender.artifacts, space=space, method=method)
     if points is not None:
         return points
@@ -95,7 +100,7 @@ def map_in_background(root: str, build_id: str, space: str, method: str) -> np.n
 @st.cache_data
 def held_out_examples(root: str, build_id: str, fraction: float) -> list[str]:
     """Ids of up to 200 held-out products (hashing every id once per build, not per rerun)."""
-    return held_out_product_ids(get_recommender(root).metadata, fraction)
+    return held_out_product_ids(get_recommender(root, build_id).metadata, fraction)
 
 
 @st.cache_data

@@ -8,12 +8,25 @@ below are the package's face: the dashboard's pages use nothing else.
 >>> recommender.search(recommender.query_from_image("shoe.jpg"), k=5)  # doctest: +SKIP
 """
 
-from .artifacts import BACKBONE_SPACE, ArtifactError, Artifacts, NoCatalogue, load_artifacts
+from .artifacts import (
+    BACKBONE_SPACE,
+    ArtifactError,
+    Artifacts,
+    DatasetChanged,
+    NoCatalogue,
+    load_artifacts,
+    read_manifest,
+)
 from .build import build_catalogue
 from .catalogue import LABEL_COLUMNS, Catalogue, CatalogueReport, read_catalogue, stratified_sample
 from .colour import COLOUR_DIM
-from .evaluate import (evaluation_sizes, held_out_product_ids, headline_table, load_saved_evaluations,
-                       per_type_table)
+from .evaluate import (
+    evaluation_sizes,
+    headline_table,
+    held_out_product_ids,
+    load_saved_evaluations,
+    per_type_table,
+)
 from .features import DEFAULT_POOLING, FEATURE_DIM, Extractor
 from .hub import DatasetUnavailable, fetch_public_catalogue
 from .images import FULL_FRAME, INPUT_SIZE, CropBox, ImageError, crop, decode_image
@@ -24,16 +37,17 @@ from .quiet import tensorflow as import_tensorflow
 from .search import DEFAULT_K, FILTER_COLUMNS, MAX_K, RESULT_COLUMNS, Query, Recommender
 from .settings import DATASET_HELP, DEMO_SAMPLE, PROJECT_ROOT, artifacts_dir, find_dataset
 from .train import EMBEDDING_DIM, HIDDEN_DIM
+from .update import format_update_report, update_catalogue
 from .weights import Weights, WeightsUnavailable, resolve_weights
 
 __all__ = [
-    "ArtifactError", "Artifacts", "BACKBONE_SPACE", "COLOUR_DIM", "Catalogue", "CatalogueReport", "CropBox",
-    "DATASET_HELP", "DEFAULT_K", "DEFAULT_N_TREES", "DEFAULT_POOLING", "DEFAULT_SEARCH_K", "DEMO_SAMPLE",
-    "DatasetUnavailable", "EMBEDDING_DIM", "Extractor", "FEATURE_DIM", "FILTER_COLUMNS", "FULL_FRAME", "HIDDEN_DIM",
-    "INPUT_SIZE", "ImageError", "LABEL_COLUMNS", "MAP_METHODS", "MAX_K", "METRICS", "NoCatalogue", "PROJECT_ROOT",
-    "Query", "RESULT_COLUMNS", "Recommender", "VectorIndex", "Weights", "WeightsUnavailable", "artifacts_dir",
-    "build_catalogue", "catalogue_map", "crop", "decode_image", "evaluation_sizes", "exact_search",
-    "fetch_public_catalogue", "find_dataset", "held_out_product_ids", "headline_table", "import_tensorflow", "load_artifacts",
-    "load_saved_evaluations", "per_type_table", "read_catalogue", "resolve_weights", "saved_map",
-    "stratified_sample", "tsne_seconds",
+    "ArtifactError", "Artifacts", "artifacts_dir", "BACKBONE_SPACE", "build_catalogue", "Catalogue", "catalogue_map",
+    "CatalogueReport", "COLOUR_DIM", "crop", "CropBox", "DATASET_HELP", "DatasetChanged", "DatasetUnavailable",
+    "decode_image", "DEFAULT_K", "DEFAULT_N_TREES", "DEFAULT_POOLING", "DEFAULT_SEARCH_K", "DEMO_SAMPLE",
+    "EMBEDDING_DIM", "evaluation_sizes", "exact_search", "Extractor", "FEATURE_DIM", "fetch_public_catalogue",
+    "FILTER_COLUMNS", "find_dataset", "format_update_report", "FULL_FRAME", "headline_table", "held_out_product_ids",
+    "HIDDEN_DIM", "ImageError", "import_tensorflow", "INPUT_SIZE", "LABEL_COLUMNS", "load_artifacts",
+    "load_saved_evaluations", "MAP_METHODS", "MAX_K", "METRICS", "NoCatalogue", "per_type_table", "PROJECT_ROOT",
+    "Query", "read_catalogue", "read_manifest", "Recommender", "resolve_weights", "RESULT_COLUMNS", "saved_map",
+    "stratified_sample", "tsne_seconds", "update_catalogue", "VectorIndex", "Weights", "WeightsUnavailable",
 ]

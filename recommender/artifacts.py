@@ -20,15 +20,18 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import secrets
+import shutil
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from .atomic import save_csv_atomic, save_npy_atomic, write_json_atomic
+from .atomic import save_csv_atomic, save_npy_atomic, write_atomic, write_json_atomic
 from .catalogue import dataset_fingerprint
 from .features import DEFAULT_PRECISION
 from .index import DEFAULT_METRIC, DEFAULT_N_TREES, VectorIndex
@@ -43,12 +46,21 @@ FEATURE_KEYS = ("weights_sha256", "input_size", "resize", "pooling", "precision"
 _FEATURE_DEFAULTS = {"precision": DEFAULT_PRECISION}
 
 
+def feature_defaults(features: dict) -> dict:
+    """A manifest's feature settings with the values of keys it predates filled in."""
+    return {**_FEATURE_DEFAULTS, **features}
+
+
 class ArtifactError(RuntimeError):
     """Artifacts that cannot be used; the message names the file and the fix."""
 
 
 class NoCatalogue(ArtifactError):
     """No catalogue was ever built in this folder (as opposed to a broken one)."""
+
+
+class DatasetChanged(ArtifactError):
+    """The catalogue is whole but its dataset changed since: an update brings it level."""
 
 
 @dataclass
@@ -132,11 +144,24 @@ def file_entry(path: Path) -> dict:
 
 def write_artifacts(root: str | os.PathLike, *, vectors: np.ndarray, colours: np.ndarray,
                     metadata: pd.DataFrame, features: dict, catalogue: dict,
-                    n_trees: int = DEFAULT_N_TREES, metric: str = DEFAULT_METRIC, seed: int = 0) -> dict:
+                    n_trees: int = DEFAULT_N_TREES, metric: str = DEFAULT_METRIC, seed: int = 0,
+                    spaces: Mapping[str, tuple[Path, dict, np.ndarray]] | None = None,
+                    default_space: str | None = None, index_spaces: bool = False,
+                    timings: dict[str, float] | None = None) -> dict:
     """Write a complete build and commit it by replacing ``manifest.json``.
 
-    Files of the previous build are removed after the commit (processes that
-    mapped them keep their copy until they close it).
+    Files of the previous build are removed after a grace period (see :func:`commit_manifest`).
+
+    Parameters
+    ----------
+    spaces : mapping, optional
+        Trained spaces carried into this build: name -> (head file, manifest entry, vectors).
+    default_space : str, optional
+        The space searched by default (a trained one only where it measured better).
+    index_spaces : bool, default False
+        Also build the trained spaces' Annoy indexes now (else on their first query).
+    timings : dict, optional
+        Filled with the seconds spent on ``"index"`` (Annoy builds) and ``"commit"`` (files, manifest).
 
     Returns
     -------
@@ -148,6 +173,7 @@ def write_artifacts(root: str | os.PathLike, *, vectors: np.ndarray, colours: np
     if not (len(vectors) == len(colours) == len(metadata)):
         raise ValueError(f"Expected as many vectors, colours and rows, got {len(vectors)}, {len(colours)}, "
                          f"{len(metadata)}")
+    clock = time.perf_counter()
     build_id = new_build_id()
     files = {
         "vectors": root / f"vectors-{build_id}.npy",
@@ -157,8 +183,21 @@ def write_artifacts(root: str | os.PathLike, *, vectors: np.ndarray, colours: np
     save_npy_atomic(files["vectors"], vectors.astype(np.float32))
     save_npy_atomic(files["colours"], colours.astype(np.float32))
     save_csv_atomic(files["metadata"], metadata)
+    space_entries = {}
+    for name, (head, entry, space_vectors) in (spaces or {}).items():
+        head_path, vectors_path = root / f"head-{build_id}-{name}.npz", root / f"vectors-{build_id}-{name}.npy"
+        write_atomic(head_path, lambda partial, head=head: shutil.copyfile(head, partial))
+        save_npy_atomic(vectors_path, np.asarray(space_vectors, np.float32))
+        space_entries[name] = {**entry, "head": file_entry(head_path), "vectors": file_entry(vectors_path)}
+    written = time.perf_counter() - clock
+    clock = time.perf_counter()
     index_path = root / index_file_name(build_id, BACKBONE_SPACE, metric, n_trees)
     VectorIndex(vectors.shape[1], metric=metric, n_trees=n_trees, seed=seed).build(vectors, index_path)
+    for name, (_, _, space_vectors) in (spaces or {}).items() if index_spaces else ():
+        VectorIndex(space_vectors.shape[1], metric=metric, n_trees=n_trees, seed=seed).build(
+            space_vectors, root / index_file_name(build_id, name, metric, n_trees))
+    indexed = time.perf_counter() - clock
+    clock = time.perf_counter()
     manifest = {
         "format_version": FORMAT_VERSION,
         "build_id": build_id,
@@ -168,24 +207,54 @@ def write_artifacts(root: str | os.PathLike, *, vectors: np.ndarray, colours: np
         "count": len(vectors),
         "files": {name: file_entry(path) for name, path in files.items()},
         "index": {"metric": metric, "n_trees": n_trees, "seed": seed, "file": index_path.name},
-        "spaces": {},
+        "spaces": space_entries,
     }
+    if default_space is not None:
+        manifest["default_space"] = default_space
     commit_manifest(root, manifest)
+    if timings is not None:
+        timings.update(index=indexed, commit=written + time.perf_counter() - clock)
     return manifest
 
 
+# Files of a build that was replaced stay this long: a running dashboard may still map them or finish a
+# search with them, and it switches to the new build on its next rerun.
+GRACE_SECONDS = 600
+SUPERSEDED = "superseded.json"
+_BUILD_ID = re.compile(r"\d{8}T\d{6}-[0-9a-f]{6}")
+
+
 def commit_manifest(root: Path, manifest: dict) -> None:
-    """Atomically make ``manifest`` current, then delete files no longer named by it."""
-    write_json_atomic(Path(root) / MANIFEST, manifest)
-    _remove_stale(Path(root), manifest["build_id"])
+    """Atomically make ``manifest`` current; files of replaced builds go once their grace period is over."""
+    root = Path(root)
+    previous = None
+    if (root / MANIFEST).is_file():
+        try:
+            previous = json.loads((root / MANIFEST).read_text()).get("build_id")
+        except (OSError, ValueError, AttributeError):
+            previous = None  # a corrupt manifest names no build to keep
+    write_json_atomic(root / MANIFEST, manifest)
+    _remove_stale(root, manifest["build_id"], previous)
 
 
 _BUILD_FILE_PREFIXES = ("vectors", "colours", "metadata", "annoy", "head", "map", "evaluation")
 
 
-def _remove_stale(root: Path, build_id: str) -> None:
+def _remove_stale(root: Path, build_id: str, previous: str | None) -> None:
+    now = time.time()
+    try:
+        superseded = json.loads((root / SUPERSEDED).read_text())
+    except (OSError, ValueError):
+        superseded = {}
+    if previous and previous != build_id:
+        superseded.setdefault(previous, now)
+    superseded = {old: since for old, since in superseded.items() if old != build_id and now - since < GRACE_SECONDS}
+    write_json_atomic(root / SUPERSEDED, superseded)
     for path in root.iterdir():
-        if path.is_file() and path.name.split("-")[0] in _BUILD_FILE_PREFIXES and build_id not in path.name:
+        if not path.is_file() or path.name.split("-")[0] not in _BUILD_FILE_PREFIXES:
+            continue
+        found = _BUILD_ID.search(path.name)
+        if found and found.group() not in (build_id, *superseded):
             path.unlink(missing_ok=True)
 
 
@@ -219,8 +288,8 @@ def check_dataset(manifest: dict) -> None:
     """
     dataset = Path(manifest["catalogue"]["dataset"])
     if (dataset / "images").is_dir() and dataset_fingerprint(dataset) != manifest["catalogue"]["fingerprint"]:
-        raise ArtifactError(f"The dataset {dataset} changed since this catalogue was built; rebuild it: "
-                            f"python -m recommender build {dataset}")
+        raise DatasetChanged(f"The dataset {dataset} changed since this catalogue was built; update it: "
+                             f"python -m recommender update {dataset}")
 
 
 def load_artifacts(root: str | os.PathLike = "artifacts", *, expect_features: dict | None = None,
@@ -245,7 +314,7 @@ def load_artifacts(root: str | os.PathLike = "artifacts", *, expect_features: di
     root = Path(root)
     manifest = read_manifest(root)
     if expect_features is not None:
-        built = {**_FEATURE_DEFAULTS, **manifest["features"]}
+        built = feature_defaults(manifest["features"])
         stale = [key for key in FEATURE_KEYS if built.get(key) != expect_features.get(key)]
         if stale:
             details = ", ".join(f"{key}: built {built.get(key)!r}, now {expect_features.get(key)!r}" for key in stale)

@@ -19,12 +19,19 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from tqdm import tqdm
 
 from .artifacts import write_artifacts
 from .atomic import save_npy_atomic, write_json_atomic
-from .catalogue import dataset_fingerprint, read_catalogue, stratified_sample
-from .features import DEFAULT_BATCH_SIZE, DEFAULT_POOLING, DEFAULT_PRECISION, DEFAULT_RESIZE, Extractor
+from .catalogue import Catalogue, dataset_fingerprint, read_catalogue, stratified_sample
+from .features import (
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_POOLING,
+    DEFAULT_PRECISION,
+    DEFAULT_RESIZE,
+    Extractor,
+)
 from .index import DEFAULT_METRIC, DEFAULT_N_TREES
 from .weights import resolve_weights
 
@@ -70,22 +77,15 @@ def build_catalogue(dataset: str | os.PathLike, out: str | os.PathLike = "artifa
     dict
         The committed manifest.
     """
-    catalogue = read_catalogue(dataset)
-    log(catalogue.report.summary())
-    items = catalogue.items
-    if sample is not None:
-        items = stratified_sample(items, sample, seed=seed).reset_index(drop=True)
-        log(f"Sampled {len(items):,} products, stratified by articleType (seed {seed}).")
+    catalogue, items = catalogue_items(dataset, sample=sample, seed=seed, log=log)
     if items.empty:
         raise ValueError(f"No images to embed in {catalogue.root}/images")
     # The network is made after the dataset is read: a wrong folder is answered in a second.
     extractor = extractor or Extractor(resolve_weights(weights, log=log), pooling=pooling, resize=resize,
                                        batch_size=batch_size, precision=precision)
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    paths = [catalogue.root / rel for rel in items["image"]]
-    work = out / f".work-{_work_key(items, catalogue.root, extractor.settings, chunk_size)}"
-    vectors, colours, errors = _embed_resumable(extractor, paths, work, chunk_size=chunk_size, progress=progress)
+    vectors, colours, errors, work = embed_items(extractor, catalogue.root, items, out, chunk_size=chunk_size,
+                                                 progress=progress)
     failed = [i for i, error in enumerate(errors) if error]
     for i in failed[:5]:
         log(f"  skipped unreadable image {errors[i]}")
@@ -105,18 +105,64 @@ def build_catalogue(dataset: str | os.PathLike, out: str | os.PathLike = "artifa
             "report": catalogue.report.summary(),
         },
     )
-    shutil.rmtree(work, ignore_errors=True)
+    shutil.rmtree(work, ignore_errors=True)  # only now: a crash before the commit resumes from the chunks
     log(f"Built {manifest['count']:,} products into {out}/ (build {manifest['build_id']}, "
         f"{metric} Annoy index, {n_trees} trees).")
     return manifest
 
 
-def _work_key(items, root: Path, settings: dict, chunk_size: int) -> str:
+def catalogue_items(dataset: str | os.PathLike, *, sample: int | None = None, seed: int = 0,
+                    log: Callable[[str], None] = print) -> tuple[Catalogue, pd.DataFrame]:
+    """The products a build of ``dataset`` holds, in catalogue order, each with the sha256 of its photo.
+
+    The same rules serve a build and an update, so an updated catalogue holds the products
+    a new build would, in the same order.
+    """
+    catalogue = read_catalogue(dataset)
+    log(catalogue.report.summary())
+    items = catalogue.items
+    if sample is not None:
+        items = stratified_sample(items, sample, seed=seed).reset_index(drop=True)
+        log(f"Sampled {len(items):,} products, stratified by articleType (seed {seed}).")
+    items = items.assign(sha256=[content_hash(catalogue.root / rel) for rel in items["image"]])
+    return catalogue, items
+
+
+def content_hash(path: Path) -> str:
+    """sha256 of a file's bytes ("" when it cannot be read: it is then reported by the embedding)."""
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return ""
+
+
+def embed_items(extractor: Extractor, root: Path, items: pd.DataFrame, out: Path, *, chunk_size: int = CHUNK_SIZE,
+                progress: bool | Callable[[int, int], None] = True
+                ) -> tuple[np.ndarray, np.ndarray, list[str | None], Path]:
+    """Embed the photos of ``items`` in resumable chunks under ``out/.work-<key>/``.
+
+    The key covers the photos (names and content hashes), the feature settings and the
+    chunk size: a run interrupted at any moment resumes with the chunks it lacks, and
+    nothing else is ever mixed in.  The caller removes the work folder once its result is committed.
+
+    Returns
+    -------
+    vectors (n, 2048), colours (n, 64), errors (n; a message where a photo was unreadable, its rows NaN),
+    and the work folder
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    work = out / f".work-{_work_key(items, root, extractor.settings, chunk_size)}"
+    paths = [root / rel for rel in items["image"]]
+    vectors, colours, errors = _embed_resumable(extractor, paths, work, chunk_size=chunk_size, progress=progress)
+    return vectors, colours, errors, work
+
+
+def _work_key(items: pd.DataFrame, root: Path, settings: dict, chunk_size: int) -> str:
     # Resuming is only safe for the very same photos embedded the very same way.
     digest = hashlib.sha256(json.dumps({**settings, "chunk_size": chunk_size}, sort_keys=True).encode())
     digest.update(str(root).encode())
-    for rel in items["image"]:
-        digest.update(f"{rel}\n".encode())
+    for rel, sha in zip(items["image"], items["sha256"]):
+        digest.update(f"{rel}:{sha}\n".encode())
     return digest.hexdigest()[:16]
 
 

@@ -163,8 +163,11 @@ def _read_styles(path: Path, report: CatalogueReport) -> pd.DataFrame:
         except UnicodeDecodeError:
             text = line.decode("utf-8", errors="replace")
             report.undecodable_text_lines.append(number)
-        if number == 1 or not text.strip():
-            continue  # header (its names are fixed by the layout) or a blank line
+        if number == 1:
+            _check_header(path, text)
+            continue
+        if not text.strip():
+            continue
         fields = next(csv.reader(io.StringIO(text)), [])
         if len(fields) < len(STYLE_COLUMNS):
             report.malformed_lines.append(f"line {number}")
@@ -182,6 +185,14 @@ def _read_styles(path: Path, report: CatalogueReport) -> pd.DataFrame:
         records.append(fields)
     report.rows_read = len(records)
     return pd.DataFrame(records, columns=list(STYLE_COLUMNS), dtype=str)
+
+
+def _check_header(path: Path, line: str) -> None:
+    # A file that lost its header would silently drop its first product and could shift every column.
+    names = [name.strip().lower() for name in next(csv.reader(io.StringIO(line)), [])]
+    if names[:len(STYLE_COLUMNS)] != [name.lower() for name in STYLE_COLUMNS]:
+        raise ValueError(f"{path.name} has no header line (its first line is {line[:60]!r}); expected "
+                         f"{','.join(STYLE_COLUMNS)}")
 
 
 def _list_images(root: Path, images_dir: Path, report: CatalogueReport) -> dict[str, str]:

@@ -1,4 +1,4 @@
-"""Command line: ``python -m recommender {build,query,reindex,evaluate,train,serve}``.
+"""Command line: ``python -m recommender {build,update,query,reindex,evaluate,train,serve}``.
 
 Every command prints only the project's own lines (progress bars, reports,
 one-line errors); ``--verbose`` (or ``RECOMMENDER_VERBOSE=1``) adds the
@@ -15,10 +15,26 @@ import sys
 import time
 from collections.abc import Sequence
 
-from .artifacts import BACKBONE_SPACE, ArtifactError, NoCatalogue, commit_manifest, index_file_name, load_artifacts
+from .artifacts import (
+    BACKBONE_SPACE,
+    ArtifactError,
+    DatasetChanged,
+    NoCatalogue,
+    commit_manifest,
+    index_file_name,
+    load_artifacts,
+    read_manifest,
+)
 from .build import CHUNK_SIZE, build_catalogue
 from .evaluate import add_evaluate_parser
-from .features import DEFAULT_BATCH_SIZE, DEFAULT_POOLING, DEFAULT_PRECISION, DEFAULT_RESIZE, POOLINGS, PRECISIONS
+from .features import (
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_POOLING,
+    DEFAULT_PRECISION,
+    DEFAULT_RESIZE,
+    POOLINGS,
+    PRECISIONS,
+)
 from .hub import DatasetUnavailable, fetch_public_catalogue
 from .images import RESIZE_MODES, ImageError, decode_image
 from .index import DEFAULT_METRIC, DEFAULT_N_TREES, DEFAULT_SEARCH_K, METRICS
@@ -26,6 +42,7 @@ from .quiet import VERBOSE_ENV
 from .search import DEFAULT_K, MAX_K, Recommender
 from .settings import DEMO_SAMPLE, PROJECT_ROOT, artifacts_dir, find_dataset
 from .train import add_train_parser, train_space
+from .update import format_update_report, update_catalogue
 from .weights import Weights, WeightsUnavailable, resolve_weights
 
 # The query table's columns, the image path last so that a narrow terminal cuts nothing useful.
@@ -98,6 +115,18 @@ def _parser() -> argparse.ArgumentParser:
     reindex.add_argument("--metric", choices=METRICS, default=None)
     reindex.set_defaults(run=_reindex)
 
+    update = command("update", "bring the built catalogue level with its dataset, embedding only what changed")
+    update.add_argument("dataset", nargs="?", default=None,
+                        help="dataset folder (default: the one the catalogue was built from)")
+    update.add_argument("--artifacts", default=None)
+    update.add_argument("--allow-empty", action="store_true", help="allow removing every product")
+    update.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
+    update.add_argument("--chunk-size", type=int, default=CHUNK_SIZE, help="photos per resumable chunk")
+    update.add_argument("--weights", default=None)
+    update.add_argument("--json", action="store_true", help="print the report as one JSON object")
+    update.add_argument("--no-progress", action="store_true")
+    update.set_defaults(run=_update)
+
     serve = command("serve", "build a demo catalogue if needed, then start the dashboard")
     serve.add_argument("--dataset", default=None)
     serve.add_argument("--artifacts", default=None)
@@ -166,6 +195,17 @@ def _reindex(args: argparse.Namespace) -> int:
     return 0
 
 
+def _update(args: argparse.Namespace) -> int:
+    root = artifacts_dir(args.artifacts)
+    dataset = args.dataset or read_manifest(root)["catalogue"]["dataset"]
+    quiet_log = (lambda _: None) if args.json else print
+    report = update_catalogue(dataset, root, allow_empty=args.allow_empty, weights=args.weights,
+                              batch_size=args.batch_size, chunk_size=args.chunk_size,
+                              progress=not args.no_progress, log=quiet_log)
+    print(json.dumps(report) if args.json else format_update_report(report))
+    return 0
+
+
 def _serve(args: argparse.Namespace) -> int:
     weights = _weights(args.weights)
     print(f"ResNet50 ImageNet weights: {weights.path}")
@@ -174,6 +214,12 @@ def _serve(args: argparse.Namespace) -> int:
         artifacts = load_artifacts(root, expect_dataset=True)
         print(f"Catalogue: {artifacts.manifest['count']:,} products in {root} "
               f"(build {artifacts.build_id}, made {artifacts.manifest['created']}).")
+    except DatasetChanged:
+        print(f"The dataset changed since the catalogue in {root} was built: updating it (only what changed "
+              "is embedded).")
+        dataset = read_manifest(root)["catalogue"]["dataset"]
+        print(format_update_report(update_catalogue(dataset, root, weights=weights.path,
+                                                    progress=not args.no_progress)))
     except ArtifactError as error:
         if isinstance(error, NoCatalogue):
             print(f"No catalogue in {root} yet: building a demo of {args.sample:,} products, then training "

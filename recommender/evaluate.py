@@ -24,11 +24,23 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .artifacts import BACKBONE_SPACE, Artifacts, commit_manifest, load_artifacts, read_manifest
+from .artifacts import (
+    BACKBONE_SPACE,
+    Artifacts,
+    commit_manifest,
+    load_artifacts,
+    read_manifest,
+)
 from .atomic import write_json_atomic
 from .catalogue import LABEL_COLUMNS, holdout_split, read_catalogue
 from .head import load_head
-from .index import DEFAULT_METRIC, DEFAULT_N_TREES, DEFAULT_SEARCH_K, VectorIndex, exact_search
+from .index import (
+    DEFAULT_METRIC,
+    DEFAULT_N_TREES,
+    DEFAULT_SEARCH_K,
+    VectorIndex,
+    exact_search,
+)
 from .metrics import average_precision_at_k, precision_at_k, recall_at_k
 from .ranking import candidate_count, colour_rerank
 from .search import Recommender

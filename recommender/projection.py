@@ -8,10 +8,10 @@ artifacts and computed once per build and space.
 
 from __future__ import annotations
 
-import numpy as np
-
 import math
 from pathlib import Path
+
+import numpy as np
 
 from .artifacts import BACKBONE_SPACE, Artifacts
 from .atomic import save_npy_atomic

@@ -14,7 +14,6 @@ when it is absent; real-weight tests skip when no ImageNet weights can be had
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recommender.artifacts import ArtifactError, load_artifacts, read_manifest, write_artifacts
+from recommender.artifacts import GRACE_SECONDS, ArtifactError, load_artifacts, read_manifest, write_artifacts
 from recommender.features import l2_normalise
 
 FEATURES = {"weights_sha256": "a" * 64, "input_size": 224, "resize": "pad", "pooling": "avg", "precision": "float32",
@@ -36,12 +36,22 @@ def test_manifest_records_how_and_what(tmp_path):
     assert loaded.metadata["id"].tolist()[:3] == ["0", "1", "2"]
 
 
-def test_a_new_build_replaces_the_old_one_whole(tmp_path):
+def test_a_new_build_replaces_the_old_one_and_its_files_go_after_the_grace_period(tmp_path):
     first = _write(tmp_path, seed=0)
     second = _write(tmp_path, seed=1)
+    assert load_artifacts(tmp_path).build_id == second["build_id"]
+    # A running dashboard may still read the first build: its files stay for the grace period...
+    assert (tmp_path / first["files"]["vectors"]["name"]).is_file()
+    superseded = json.loads((tmp_path / "superseded.json").read_text())
+    assert list(superseded) == [first["build_id"]]
+    # ...and go with the first commit after it.
+    superseded[first["build_id"]] -= GRACE_SECONDS + 1
+    (tmp_path / "superseded.json").write_text(json.dumps(superseded))
+    third = _write(tmp_path, seed=2)
     names = {p.name for p in tmp_path.iterdir()}
     assert not any(first["build_id"] in name for name in names)
-    assert load_artifacts(tmp_path).build_id == second["build_id"]
+    assert any(second["build_id"] in name for name in names) and load_artifacts(tmp_path).build_id == \
+        third["build_id"]
 
 
 def test_files_of_an_unfinished_build_are_never_loaded(tmp_path):
