@@ -34,7 +34,6 @@ with st.sidebar:
     k = st.slider("Neighbours of the picked product", 1, 20, 8, key="explorer-k")
 
 
-
 @st.fragment(run_every=2)
 def tsne_progress(started: float, estimate: float) -> None:
     """A progress bar while the t-SNE map is computed in the background; the page reruns when it is done."""

@@ -24,8 +24,8 @@ from recommender import (
     WeightsUnavailable,
     artifacts_dir,
     build_catalogue,
+    current_build_id,
     find_dataset,
-    read_manifest,
     update_catalogue,
 )
 
@@ -40,7 +40,7 @@ def recommender_or_stop() -> Recommender:
     """The recommender of the current build, or a clear message (and the page stops) when there is none."""
     root = str(artifacts_dir())
     try:
-        recommender = get_recommender(root, read_manifest(root)["build_id"])
+        recommender = get_recommender(root, current_build_id(root))
     except ArtifactError as error:
         st.error(str(error))
         if isinstance(error, DatasetChanged):
@@ -67,7 +67,7 @@ def offer_update(root: str) -> None:
     st.info("Run `python -m recommender update` in a terminal, or update it here: only new and changed photos "
             "are embedded.")
     if st.button("Update the catalogue", key="update", type="primary"):
-        update_catalogue(read_manifest(root)["catalogue"]["dataset"], root, log=lambda _: None,
+        update_catalogue(None, root, log=lambda _: None,
                          progress=_progress_bar("Embedding new and changed photos..."))
         st.rerun()
 

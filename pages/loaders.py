@@ -92,7 +92,7 @@ def map_in_background(root: str, build_id: str, space: str, method: str) -> np.n
         return points
     pool, jobs = _map_jobs()
     key = (root, build_id, space, method)
-    if key not in jobs or (jobs[key].done() and jobs[key].exception() is not None):
+    if key not in jobs:  # a failed job stays failed: the page shows why instead of retrying on every rerun
         jobs[key] = pool.submit(catalogue_map, recommender.artifacts, space=space, method=method)
     return jobs[key]
 

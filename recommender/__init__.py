@@ -14,8 +14,8 @@ from .artifacts import (
     Artifacts,
     DatasetChanged,
     NoCatalogue,
+    current_build_id,
     load_artifacts,
-    read_manifest,
 )
 from .build import build_catalogue
 from .catalogue import LABEL_COLUMNS, Catalogue, CatalogueReport, read_catalogue, stratified_sample
@@ -48,6 +48,6 @@ __all__ = [
     "FILTER_COLUMNS", "find_dataset", "format_update_report", "FULL_FRAME", "headline_table", "held_out_product_ids",
     "HIDDEN_DIM", "ImageError", "import_tensorflow", "INPUT_SIZE", "LABEL_COLUMNS", "load_artifacts",
     "load_saved_evaluations", "MAP_METHODS", "MAX_K", "METRICS", "NoCatalogue", "per_type_table", "PROJECT_ROOT",
-    "Query", "read_catalogue", "read_manifest", "Recommender", "resolve_weights", "RESULT_COLUMNS", "saved_map",
+    "Query", "read_catalogue", "current_build_id", "Recommender", "resolve_weights", "RESULT_COLUMNS", "saved_map",
     "stratified_sample", "tsne_seconds", "update_catalogue", "VectorIndex", "Weights", "WeightsUnavailable",
 ]

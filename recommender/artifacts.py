@@ -180,8 +180,8 @@ def write_artifacts(root: str | os.PathLike, *, vectors: np.ndarray, colours: np
         "colours": root / f"colours-{build_id}.npy",
         "metadata": root / f"metadata-{build_id}.csv",
     }
-    save_npy_atomic(files["vectors"], vectors.astype(np.float32))
-    save_npy_atomic(files["colours"], colours.astype(np.float32))
+    save_npy_atomic(files["vectors"], np.asarray(vectors, np.float32))  # no copy of a float32 memory map
+    save_npy_atomic(files["colours"], np.asarray(colours, np.float32))
     save_csv_atomic(files["metadata"], metadata)
     space_entries = {}
     for name, (head, entry, space_vectors) in (spaces or {}).items():
@@ -278,6 +278,11 @@ def read_manifest(root: str | os.PathLike) -> dict:
         found = manifest.get("format_version") if isinstance(manifest, dict) else None
         raise ArtifactError(f"{path} has format version {found!r}, expected {FORMAT_VERSION}; rebuild the catalogue.")
     return manifest
+
+
+def current_build_id(root: str | os.PathLike) -> str:
+    """The id of the build an artifacts folder holds now (a cheap read: a reader reloads when it changes)."""
+    return read_manifest(root)["build_id"]
 
 
 def check_dataset(manifest: dict) -> None:

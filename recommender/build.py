@@ -25,6 +25,7 @@ from tqdm import tqdm
 from .artifacts import write_artifacts
 from .atomic import save_npy_atomic, write_json_atomic
 from .catalogue import Catalogue, dataset_fingerprint, read_catalogue, stratified_sample
+from .distributed import RayEngine
 from .features import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_POOLING,
@@ -43,7 +44,7 @@ def build_catalogue(dataset: str | os.PathLike, out: str | os.PathLike = "artifa
                     batch_size: int = DEFAULT_BATCH_SIZE, weights: str | os.PathLike | None = None,
                     pooling: str = DEFAULT_POOLING, resize: str = DEFAULT_RESIZE,
                     precision: str = DEFAULT_PRECISION, extractor: Extractor | None = None, seed: int = 0,
-                    chunk_size: int = CHUNK_SIZE,
+                    chunk_size: int = CHUNK_SIZE, engine: RayEngine | None = None,
                     progress: bool | Callable[[int, int], None] = True,
                     log: Callable[[str], None] = print) -> dict:
     """Embed a dataset folder and commit its artifacts.
@@ -66,6 +67,8 @@ def build_catalogue(dataset: str | os.PathLike, out: str | os.PathLike = "artifa
         Seed of the sample and of Annoy.
     chunk_size : int, default 512
         Photos per saved chunk: an interrupted build loses at most one chunk.
+    engine : RayEngine, optional
+        Embed on Ray Data (:mod:`recommender.distributed`) instead of in this process.
     progress : bool or callable, default True
         Show a progress bar (count, rate, time left) on stderr; a callable
         receives ``(done, total)`` after each batch instead.
@@ -85,15 +88,17 @@ def build_catalogue(dataset: str | os.PathLike, out: str | os.PathLike = "artifa
                                        batch_size=batch_size, precision=precision)
     out = Path(out)
     vectors, colours, errors, work = embed_items(extractor, catalogue.root, items, out, chunk_size=chunk_size,
-                                                 progress=progress)
+                                                 progress=progress, engine=engine)
     failed = [i for i, error in enumerate(errors) if error]
     for i in failed[:5]:
         log(f"  skipped unreadable image {errors[i]}")
     if failed:
         log(f"  {len(failed):,} unreadable images skipped in all.")
     keep = np.setdiff1d(np.arange(len(items)), failed)
+    if failed:  # else the memory-mapped arrays are written as they are, never copied into RAM
+        vectors, colours = vectors[keep], colours[keep]
     manifest = write_artifacts(
-        out, vectors=vectors[keep], colours=colours[keep], metadata=items.iloc[keep].reset_index(drop=True),
+        out, vectors=vectors, colours=colours, metadata=items.iloc[keep].reset_index(drop=True),
         features=extractor.settings, n_trees=n_trees, metric=metric, seed=seed,
         catalogue={
             "dataset": str(catalogue.root),
@@ -137,13 +142,15 @@ def content_hash(path: Path) -> str:
 
 
 def embed_items(extractor: Extractor, root: Path, items: pd.DataFrame, out: Path, *, chunk_size: int = CHUNK_SIZE,
-                progress: bool | Callable[[int, int], None] = True
+                progress: bool | Callable[[int, int], None] = True, engine: RayEngine | None = None
                 ) -> tuple[np.ndarray, np.ndarray, list[str | None], Path]:
     """Embed the photos of ``items`` in resumable chunks under ``out/.work-<key>/``.
 
     The key covers the photos (names and content hashes), the feature settings and the
     chunk size: a run interrupted at any moment resumes with the chunks it lacks, and
     nothing else is ever mixed in.  The caller removes the work folder once its result is committed.
+    ``engine`` (a :class:`~recommender.distributed.RayEngine`) embeds the pending chunks on Ray
+    instead of in this process; the chunk files, their order and the result are the same.
 
     Returns
     -------
@@ -153,7 +160,8 @@ def embed_items(extractor: Extractor, root: Path, items: pd.DataFrame, out: Path
     out.mkdir(parents=True, exist_ok=True)
     work = out / f".work-{_work_key(items, root, extractor.settings, chunk_size)}"
     paths = [root / rel for rel in items["image"]]
-    vectors, colours, errors = _embed_resumable(extractor, paths, work, chunk_size=chunk_size, progress=progress)
+    vectors, colours, errors = _embed_resumable(extractor, paths, work, chunk_size=chunk_size, progress=progress,
+                                                engine=engine)
     return vectors, colours, errors, work
 
 
@@ -167,32 +175,57 @@ def _work_key(items: pd.DataFrame, root: Path, settings: dict, chunk_size: int) 
 
 
 def _embed_resumable(extractor: Extractor, paths: list[Path], work: Path, *, chunk_size: int,
-                     progress: bool | Callable[[int, int], None]) -> tuple[np.ndarray, np.ndarray, list[str | None]]:
+                     progress: bool | Callable[[int, int], None], engine: RayEngine | None = None
+                     ) -> tuple[np.ndarray, np.ndarray, list[str | None]]:
     work.mkdir(parents=True, exist_ok=True)
     starts = list(range(0, len(paths), chunk_size))
-    done = [start for start in starts if (work / f"chunk-{start:08d}.json").is_file()]
-    bar = tqdm(total=len(paths), initial=sum(min(chunk_size, len(paths) - s) for s in done), unit="img",
-               desc="Embedding", disable=progress is not True, file=sys.stderr, dynamic_ncols=True)
+    pending = [start for start in starts if not (work / f"chunk-{start:08d}.json").is_file()]
+    done = len(paths) - sum(min(chunk_size, len(paths) - s) for s in pending)
+    bar = tqdm(total=len(paths), initial=done, unit="img", desc="Embedding", disable=progress is not True,
+               file=sys.stderr, dynamic_ncols=True)
+
+    def advance(count: int) -> None:
+        bar.update(count)
+        if callable(progress):
+            progress(bar.n, len(paths))
+
     with bar:
-        for start in starts:
-            if start in done:
-                continue
-            chunk = paths[start:start + chunk_size]
-            vectors, colours, errors = [], [], []
-            for batch in extractor.embed_files(chunk):
-                vectors.append(batch.vectors)
-                colours.append(batch.colours)
-                errors.extend(batch.errors)
-                bar.update(len(batch.errors))
-                if callable(progress):
-                    progress(bar.n, len(paths))
-            save_npy_atomic(work / f"chunk-{start:08d}.vectors.npy", np.concatenate(vectors))
-            save_npy_atomic(work / f"chunk-{start:08d}.colours.npy", np.concatenate(colours))
-            # The JSON is written last: its presence marks the chunk complete.
-            write_json_atomic(work / f"chunk-{start:08d}.json", {"start": start, "errors": errors})
-    vectors, colours, errors = [], [], []
+        if engine is not None:
+            engine.embed_chunks(extractor, paths, pending, chunk_size,
+                                lambda start, *arrays: _save_chunk(work, start, *arrays), advance)
+        for start in pending if engine is None else ():
+            batches = list(_advancing(extractor.embed_files(paths[start:start + chunk_size]), advance))
+            _save_chunk(work, start, np.concatenate([b.vectors for b in batches]),
+                        np.concatenate([b.colours for b in batches]), [e for b in batches for e in b.errors])
+    return _read_chunks(work, starts, len(paths))
+
+
+def _advancing(batches, advance: Callable[[int], None]):
+    for batch in batches:
+        advance(len(batch.errors))
+        yield batch
+
+
+def _save_chunk(work: Path, start: int, vectors: np.ndarray, colours: np.ndarray, errors: list[str | None]) -> None:
+    save_npy_atomic(work / f"chunk-{start:08d}.vectors.npy", vectors)
+    save_npy_atomic(work / f"chunk-{start:08d}.colours.npy", colours)
+    # The JSON is written last: its presence marks the chunk complete.
+    write_json_atomic(work / f"chunk-{start:08d}.json", {"start": start, "errors": errors})
+
+
+def _read_chunks(work: Path, starts: list[int], total: int) -> tuple[np.ndarray, np.ndarray, list[str | None]]:
+    # Streamed into memory-mapped files: a million 2048-d vectors (8 GB) never sit in RAM twice.
+    vectors = colours = None
+    errors: list[str | None] = []
     for start in starts:
-        vectors.append(np.load(work / f"chunk-{start:08d}.vectors.npy", allow_pickle=False))
-        colours.append(np.load(work / f"chunk-{start:08d}.colours.npy", allow_pickle=False))
+        chunk_vectors = np.load(work / f"chunk-{start:08d}.vectors.npy", allow_pickle=False)
+        chunk_colours = np.load(work / f"chunk-{start:08d}.colours.npy", allow_pickle=False)
+        if vectors is None:
+            vectors = np.lib.format.open_memmap(work / "all.vectors.npy", "w+", np.float32,
+                                                (total, chunk_vectors.shape[1]))
+            colours = np.lib.format.open_memmap(work / "all.colours.npy", "w+", np.float32,
+                                                (total, chunk_colours.shape[1]))
+        vectors[start:start + len(chunk_vectors)] = chunk_vectors
+        colours[start:start + len(chunk_colours)] = chunk_colours
         errors.extend(json.loads((work / f"chunk-{start:08d}.json").read_text())["errors"])
-    return np.concatenate(vectors), np.concatenate(colours), errors
+    return vectors, colours, errors

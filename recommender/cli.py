@@ -23,9 +23,9 @@ from .artifacts import (
     commit_manifest,
     index_file_name,
     load_artifacts,
-    read_manifest,
 )
 from .build import CHUNK_SIZE, build_catalogue
+from .distributed import ENGINES, RAY_INSTALL, EngineUnavailable, RayEngine, RayOptions
 from .evaluate import add_evaluate_parser
 from .features import (
     DEFAULT_BATCH_SIZE,
@@ -56,8 +56,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.environ[VERBOSE_ENV] = "1"
     try:
         return args.run(args)
-    except (ArtifactError, ImageError, WeightsUnavailable, DatasetUnavailable, FileNotFoundError, KeyError,
-            ValueError) as error:
+    except (ArtifactError, ImageError, WeightsUnavailable, DatasetUnavailable, EngineUnavailable, FileNotFoundError,
+            KeyError, ValueError) as error:
         message = error.args[0] if isinstance(error, KeyError) and error.args else error
         print(f"error: {message}", file=sys.stderr)
         return 1
@@ -77,7 +77,16 @@ def _parser() -> argparse.ArgumentParser:
     def command(name: str, help: str) -> argparse.ArgumentParser:
         return sub.add_parser(name, help=help, parents=[common])
 
-    build = command("build", "embed a dataset folder and build its index")
+    engine = argparse.ArgumentParser(add_help=False)
+    group = engine.add_argument_group("embedding engine")
+    group.add_argument("--engine", choices=ENGINES, default="local",
+                       help=f"local: this process; ray: Ray Data actors (optional install: {RAY_INSTALL})")
+    group.add_argument("--address", default=None, help="Ray cluster address (default: $RAY_ADDRESS, else a local Ray)")
+    group.add_argument("--workers", type=int, default=1, help="Ray actors, one model each")
+    group.add_argument("--cpus-per-worker", type=float, default=1.0)
+    group.add_argument("--gpus-per-worker", type=float, default=0.0)
+
+    build = sub.add_parser("build", help="embed a dataset folder and build its index", parents=[common, engine])
     build.add_argument("dataset", help="folder with images/<id>.jpg and optional styles.csv")
     build.add_argument("--out", default=None, help="artifacts folder (default: artifacts/)")
     build.add_argument("--sample", type=int, default=None, help="keep N products, stratified by articleType")
@@ -115,7 +124,8 @@ def _parser() -> argparse.ArgumentParser:
     reindex.add_argument("--metric", choices=METRICS, default=None)
     reindex.set_defaults(run=_reindex)
 
-    update = command("update", "bring the built catalogue level with its dataset, embedding only what changed")
+    update = sub.add_parser("update", help="bring the built catalogue level with its dataset, embedding only what "
+                            "changed", parents=[common, engine])
     update.add_argument("dataset", nargs="?", default=None,
                         help="dataset folder (default: the one the catalogue was built from)")
     update.add_argument("--artifacts", default=None)
@@ -150,8 +160,15 @@ def _build(args: argparse.Namespace) -> int:
     build_catalogue(args.dataset, artifacts_dir(args.out), sample=args.sample, n_trees=args.n_trees,
                     metric=args.metric, weights=args.weights, pooling=args.pooling, resize=args.resize,
                     precision=args.precision, batch_size=args.batch_size, chunk_size=args.chunk_size,
-                    progress=not args.no_progress)
+                    engine=_engine(args), progress=not args.no_progress)
     return 0
+
+
+def _engine(args: argparse.Namespace) -> RayEngine | None:
+    if args.engine == "local":
+        return None
+    return RayEngine(RayOptions(address=args.address, workers=args.workers, cpus_per_worker=args.cpus_per_worker,
+                                gpus_per_worker=args.gpus_per_worker))
 
 
 def _query(args: argparse.Namespace) -> int:
@@ -197,10 +214,9 @@ def _reindex(args: argparse.Namespace) -> int:
 
 def _update(args: argparse.Namespace) -> int:
     root = artifacts_dir(args.artifacts)
-    dataset = args.dataset or read_manifest(root)["catalogue"]["dataset"]
     quiet_log = (lambda _: None) if args.json else print
-    report = update_catalogue(dataset, root, allow_empty=args.allow_empty, weights=args.weights,
-                              batch_size=args.batch_size, chunk_size=args.chunk_size,
+    report = update_catalogue(args.dataset, root, allow_empty=args.allow_empty, weights=args.weights,
+                              batch_size=args.batch_size, chunk_size=args.chunk_size, engine=_engine(args),
                               progress=not args.no_progress, log=quiet_log)
     print(json.dumps(report) if args.json else format_update_report(report))
     return 0
@@ -217,8 +233,7 @@ def _serve(args: argparse.Namespace) -> int:
     except DatasetChanged:
         print(f"The dataset changed since the catalogue in {root} was built: updating it (only what changed "
               "is embedded).")
-        dataset = read_manifest(root)["catalogue"]["dataset"]
-        print(format_update_report(update_catalogue(dataset, root, weights=weights.path,
+        print(format_update_report(update_catalogue(None, root, weights=weights.path,
                                                     progress=not args.no_progress)))
     except ArtifactError as error:
         if isinstance(error, NoCatalogue):

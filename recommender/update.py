@@ -37,6 +37,7 @@ from .artifacts import (
 )
 from .build import CHUNK_SIZE, catalogue_items, embed_items
 from .catalogue import STYLE_COLUMNS, dataset_fingerprint
+from .distributed import RayEngine
 from .features import DEFAULT_BATCH_SIZE, DEFAULT_PRECISION, Extractor
 from .head import load_head
 from .weights import resolve_weights
@@ -83,22 +84,23 @@ def diff_catalogue(built: pd.DataFrame, current: pd.DataFrame) -> CatalogueDiff:
     return diff
 
 
-def update_catalogue(dataset: str | Path, out: str | Path = "artifacts", *, allow_empty: bool = False,
+def update_catalogue(dataset: str | Path | None, out: str | Path = "artifacts", *, allow_empty: bool = False,
                      weights: str | Path | None = None, batch_size: int = DEFAULT_BATCH_SIZE,
                      chunk_size: int = CHUNK_SIZE, extractor: Extractor | None = None,
+                     engine: RayEngine | None = None,
                      progress: bool | Callable[[int, int], None] = True,
                      log: Callable[[str], None] = print) -> dict:
     """Update the catalogue built in ``out`` to the dataset's current content, and commit it.
 
     Parameters
     ----------
-    dataset : path
-        The dataset folder (Kaggle layout), usually the one the catalogue was built from.
+    dataset : path or None
+        The dataset folder (Kaggle layout); ``None``: the one the catalogue was built from.
     out : path, default "artifacts"
         Artifacts folder holding a build made with content hashes.
     allow_empty : bool, default False
         Allow a dataset with no photo, which removes every product (refused otherwise).
-    weights, batch_size, chunk_size, extractor, progress, log :
+    weights, batch_size, chunk_size, extractor, engine, progress, log :
         As for :func:`recommender.build.build_catalogue`; the extractor must make the very
         vectors the catalogue holds (same weights, resize, pooling, precision).
 
@@ -120,12 +122,13 @@ def update_catalogue(dataset: str | Path, out: str | Path = "artifacts", *, allo
     started = clock = time.perf_counter()
     out = Path(out)
     artifacts = load_artifacts(out)
-    built = artifacts.metadata
+    built, recorded = artifacts.metadata, artifacts.manifest["catalogue"]
+    dataset = dataset or recorded["dataset"]
     if "sha256" not in built.columns:
         raise ArtifactError(f"The catalogue in {out} was built before content hashes were recorded: build it "
                             f"once more (python -m recommender build {dataset}); later changes can then be updates.")
-    catalogue, items = catalogue_items(dataset, sample=artifacts.manifest["catalogue"].get("sample"),
-                                       seed=artifacts.manifest["catalogue"].get("sample_seed", 0), log=log)
+    catalogue, items = catalogue_items(dataset, sample=recorded.get("sample"), seed=recorded.get("sample_seed", 0),
+                                       log=log)
     if items.empty and not allow_empty:
         raise ValueError(f"{catalogue.root} holds no product photo: updating would remove all "
                          f"{len(built):,} products. Pass --allow-empty if that is what you want.")
@@ -142,7 +145,7 @@ def update_catalogue(dataset: str | Path, out: str | Path = "artifacts", *, allo
     if extractor is not None:
         _check_same_features(extractor.settings, features, out)
     new_vectors, new_colours, errors, work = embed_items(extractor, catalogue.root, to_embed, out,
-                                                         chunk_size=chunk_size, progress=progress) \
+                                                         chunk_size=chunk_size, progress=progress, engine=engine) \
         if len(to_embed) else (None, None, [], None)
     unreadable = [item_id for item_id, error in zip(to_embed["id"], errors) if error]
     for error in [e for e in errors if e][:5]:
