@@ -236,14 +236,13 @@ def _serve(args: argparse.Namespace) -> int:
         print(format_update_report(update_catalogue(None, root, weights=weights.path,
                                                     progress=not args.no_progress)))
     except ArtifactError as error:
-        if isinstance(error, NoCatalogue):
-            print(f"No catalogue in {root} yet: building a demo of {args.sample:,} products, then training "
-                  "the fashion head (a few minutes on 2 cores; later starts take seconds).")
-        else:
-            print(f"The catalogue in {root} cannot be used ({error}). Building a new demo of "
-                  f"{args.sample:,} products in its place.")
         dataset = find_dataset(args.dataset) or fetch_public_catalogue()
-        print(f"Dataset: {dataset}")
+        if isinstance(error, NoCatalogue):
+            print(f"No catalogue in {root} yet: building a demo of {args.sample:,} products from {dataset}, then "
+                  "training the fashion head (a few minutes on 2 cores; later starts take seconds).")
+        else:
+            print(f"The catalogue in {root} cannot be used ({error}). Building a new demo of {args.sample:,} "
+                  f"products from {dataset} in its place.")
         build_catalogue(dataset, root, sample=args.sample, weights=weights.path, progress=not args.no_progress)
         # The fashion head takes seconds on a demo catalogue; it becomes the default only if it wins.
         train_space(root, progress=not args.no_progress)
