@@ -18,11 +18,12 @@ if photo is not None and st.session_state.get("last_photo") != photo.file_id:
 if not recommender.has_product(st.session_state.get("query_id")):
     st.session_state.pop("query_id", None)  # a product of a catalogue rebuilt since
 
-query, left = None, st.columns([1, 3])[0]
+query = None
+photo_column, side_column = st.columns([1, 3])
 if st.session_state.get("query_id"):
     query_id = st.session_state["query_id"]
     query = recommender.query_from_id(query_id)
-    with left:
+    with photo_column:
         show_photo(recommender.image_path(query_id),
                    caption=f"More like: {recommender.product(query_id)['productDisplayName']}")
         if st.button("Clear", key="clear-query"):
@@ -34,14 +35,14 @@ elif photo is not None:
     except ImageError as error:
         st.error(f"This file cannot be used: {error}")
     else:
-        box = crop_box(key=f"crop-{photo.source}")
-        with left:
+        with side_column:
+            box = crop_box(key=f"crop-{photo.source}")
+        with photo_column:
             show_photo(crop(image, box), caption="Your photo")
         query = photo_query(recommender, photo.data, box)
 else:
     st.info(f"Upload a JPEG, PNG or WebP photo (or take one) to search {len(recommender.metadata):,} products.")
 
-tradeoff_chart(settings.n_trees, settings.search_k)
 if query is not None:
     if not recommender.has_index(space=settings.space, n_trees=settings.n_trees):
         with st.spinner(f"Building the Annoy index with {settings.n_trees} trees from the stored vectors..."):
@@ -54,3 +55,4 @@ if query is not None:
         st.session_state["query_id"] = clicked
         reset_photo_input()
         st.rerun()
+tradeoff_chart(settings.n_trees, settings.search_k)

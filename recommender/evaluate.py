@@ -268,7 +268,8 @@ def headline_table(saved: dict[str, dict]) -> pd.DataFrame:
 
 def per_type_table(result: dict) -> pd.DataFrame:
     """An evaluation's per-articleType rows (n, type P@5, colour P@5), largest types first."""
-    return pd.DataFrame(result["per_article_type"]).T.sort_values("n", ascending=False)
+    table = pd.DataFrame(result["per_article_type"]).T[["n", "articleType_p5", "baseColour_p5"]]
+    return table.astype({"n": int}).sort_values("n", ascending=False)
 
 
 def evaluation_sizes(saved: dict[str, dict]) -> str:
