@@ -179,8 +179,8 @@ def _query(args: argparse.Namespace) -> int:
     else:
         # A bad photo or a missing catalogue is answered before TensorFlow starts (seconds).
         image = decode_image(args.image)
-        load_artifacts(root)
-        recommender = Recommender.load(root, weights=_weights(args.weights).path)
+        # One photo: the network runs eagerly, skipping the trace that pays off from the second call.
+        recommender = Recommender.load(root, weights=_weights(args.weights).path, compiled=False)
         query = recommender.query_from_image(image)
     results = recommender.search(query, k=args.k, search_k=args.search_k, n_trees=args.n_trees,
                                  space=args.space, colour_weight=args.colour_weight)

@@ -56,6 +56,22 @@ def l2_normalise(vectors: np.ndarray) -> np.ndarray:
     return vectors / np.maximum(norms, 1e-12)
 
 
+def feature_settings(weights: Weights | None, *, pooling: str, resize: str, precision: str) -> dict:
+    """The settings an extractor with these arguments records (computed without building the network)."""
+    return {
+        "model": "keras.applications.ResNet50",
+        "weights_sha256": weights.sha256 if weights else "random",
+        "weights_source": weights.source if weights else "random",
+        "input_size": INPUT_SIZE,
+        "resize": resize,
+        "pooling": pooling,
+        "precision": precision,
+        "preprocess": "keras.applications.resnet50.preprocess_input (caffe: BGR, ImageNet mean)",
+        "normalisation": "l2",
+        "dimension": FEATURE_DIM,
+    }
+
+
 class Extractor:
     """Embed images with ImageNet ResNet50 and global pooling.
 
@@ -72,11 +88,14 @@ class Extractor:
         Images per forward pass; memory stays flat whatever the input size.
     precision : {"float32", "bfloat16"}, default "float32"
         Compute precision of the network (weights stay float32).
+    compiled : bool, default True
+        Run the network as one traced ``tf.function`` (fast from the second call on). ``False`` runs it
+        eagerly: a one-shot query then skips the 1-2 s trace (its vectors differ by ~1e-6).
     """
 
     def __init__(self, weights: Weights | None, *, pooling: str = DEFAULT_POOLING,
                  resize: str = DEFAULT_RESIZE, batch_size: int = DEFAULT_BATCH_SIZE,
-                 precision: str = DEFAULT_PRECISION) -> None:
+                 precision: str = DEFAULT_PRECISION, compiled: bool = True) -> None:
         if pooling not in POOLINGS:
             raise ValueError(f"Expected pooling in {POOLINGS}, got {pooling!r}")
         if resize not in ("pad", "squash"):
@@ -90,24 +109,13 @@ class Extractor:
         self.resize = resize
         self.batch_size = batch_size
         self.precision = precision
-        self._forward = _compile_network(weights, precision) if weights else _compile_network.__wrapped__(
-            None, precision)
+        network = _compile_network(weights, precision) if weights else _compile_network.__wrapped__(None, precision)
+        self._forward = network if compiled else network.python_function
 
     @property
     def settings(self) -> dict:
         """What decides the vectors, as recorded in the artifacts' manifest."""
-        return {
-            "model": "keras.applications.ResNet50",
-            "weights_sha256": self.weights.sha256 if self.weights else "random",
-            "weights_source": self.weights.source if self.weights else "random",
-            "input_size": INPUT_SIZE,
-            "resize": self.resize,
-            "pooling": self.pooling,
-            "precision": self.precision,
-            "preprocess": "keras.applications.resnet50.preprocess_input (caffe: BGR, ImageNet mean)",
-            "normalisation": "l2",
-            "dimension": FEATURE_DIM,
-        }
+        return feature_settings(self.weights, pooling=self.pooling, resize=self.resize, precision=self.precision)
 
     def prepare(self, image: Image.Image) -> np.ndarray:
         """An RGB image as this extractor's 224x224x3 uint8 input."""

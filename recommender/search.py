@@ -20,7 +20,7 @@ from PIL import Image
 
 from .artifacts import BACKBONE_SPACE, Artifacts, load_artifacts, read_manifest
 from .colour import colour_signature
-from .features import DEFAULT_PRECISION, Extractor
+from .features import DEFAULT_PRECISION, Extractor, feature_settings
 from .head import Head, load_head
 from .images import CropBox, crop, decode_image
 from .index import DEFAULT_SEARCH_K, VectorIndex, exact_search
@@ -66,19 +66,22 @@ class Recommender:
 
     @classmethod
     def load(cls, root: str | os.PathLike = "artifacts", *, weights: str | os.PathLike | None = None,
-             with_model: bool = True) -> "Recommender":
+             with_model: bool = True, compiled: bool = True) -> "Recommender":
         """Load a built catalogue and, with ``with_model``, the matching extractor.
 
         The artifacts are refused when they were built with other weights or
         preprocessing than this extractor's, or from a dataset that changed
-        since (see :func:`load_artifacts`).
+        since (see :func:`load_artifacts`), before the network is built.
+        ``compiled=False`` suits a single query (see :class:`Extractor`).
         """
         if not with_model:
             return cls(load_artifacts(root, expect_dataset=True))
         features = read_manifest(root)["features"]
-        extractor = Extractor(resolve_weights(weights), pooling=features["pooling"], resize=features["resize"],
-                              precision=features.get("precision", DEFAULT_PRECISION))
-        return cls(load_artifacts(root, expect_features=extractor.settings, expect_dataset=True), extractor)
+        options = {"pooling": features["pooling"], "resize": features["resize"],
+                   "precision": features.get("precision", DEFAULT_PRECISION)}
+        found = resolve_weights(weights)
+        artifacts = load_artifacts(root, expect_features=feature_settings(found, **options), expect_dataset=True)
+        return cls(artifacts, Extractor(found, compiled=compiled, **options))
 
     @property
     def metadata(self) -> pd.DataFrame:

@@ -139,7 +139,7 @@ def synthetic_artifacts(synthetic_dataset, random_extractor, tmp_path_factory) -
     out = tmp_path_factory.mktemp("synthetic-artifacts")
     build_catalogue(synthetic_dataset, out, extractor=random_extractor, n_trees=5, progress=False,
                     log=lambda _: None)
-    train_space(out, holdout=0.2, epochs=3, progress=False, log=lambda _: None)
+    train_space(out, holdout=0.2, epochs=1, progress=False, log=lambda _: None)
     return out
 
 

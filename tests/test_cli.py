@@ -97,14 +97,15 @@ def test_train_draws_one_progress_bar_and_a_summary(synthetic_artifacts, tmp_pat
 
     copy = tmp_path / "artifacts"
     shutil.copytree(synthetic_artifacts, copy)
-    assert main(["train", "--artifacts", str(copy), "--holdout", "0.2", "--epochs", "4"]) == 0
+    assert main(["train", "--artifacts", str(copy), "--holdout", "0.2", "--epochs", "2"]) == 0
     captured = capsys.readouterr()
-    assert "Training" in captured.err and "4/4" in captured.err  # the bar, not 4 lines of Keras' log
+    assert "Training" in captured.err and "2/2" in captured.err  # the bar, not lines of Keras' log
     assert "Epoch" not in captured.out + captured.err
     assert len(captured.out.splitlines()) == 5  # start, trained, two P@5 lines, the default space
     assert list(copy.glob("evaluation-*-fashion-c0-holdout0.2.json"))
 
 
+@pytest.mark.slow  # a whole first start: build, train, evaluate
 def test_serve_says_what_it_does_builds_trains_and_binds_loopback(tmp_path, monkeypatch, capsys, random_weights,
                                                                   synthetic_dataset):
     calls = []

@@ -82,7 +82,7 @@ def test_an_update_equals_a_fresh_build_and_embeds_only_what_changed(built, tmp_
 
 def test_trained_heads_are_applied_to_new_photos_without_retraining(built, random_extractor):
     dataset, artifacts = built
-    train_space(artifacts, holdout=0.2, epochs=2, **_quiet())
+    train_space(artifacts, holdout=0.2, epochs=1, **_quiet())
     before = load_artifacts(artifacts)
     _change(dataset)
     report = update_catalogue(dataset, artifacts, extractor=random_extractor, **_quiet())
