@@ -32,6 +32,7 @@ from .artifacts import (
     BACKBONE_SPACE,
     ArtifactError,
     Artifacts,
+    commit_manifest,
     load_artifacts,
     write_artifacts,
 )
@@ -134,6 +135,19 @@ def update_catalogue(dataset: str | Path | None, out: str | Path = "artifacts", 
                          f"{len(built):,} products. Pass --allow-empty if that is what you want.")
     diff = diff_catalogue(built, items)
     seconds["diff"] = time.perf_counter() - clock
+    if not (diff.added or diff.changed or diff.removed or diff.relabelled):
+        # Nothing a reader would see changed: keep the build (readers need not reload), record the
+        # dataset's new fingerprint (a stray file or an orphan styles row may have moved it).
+        manifest = {**artifacts.manifest, "catalogue": {**recorded, "dataset": str(catalogue.root),
+                                                        "fingerprint": dataset_fingerprint(catalogue.root)}}
+        commit_manifest(out, manifest)
+        seconds["total"] = time.perf_counter() - started
+        return {**diff.counts(), "unreadable": 0, "unreadable_ids": [], "build_id": artifacts.build_id,
+                "previous_build_id": artifacts.build_id, "products": len(built),
+                "seconds": {k: round(v, 3) for k, v in seconds.items()},
+                "spaces": {space: {"products_never_seen": int(entry["training"].get("products_never_seen", 0)),
+                                   "retrain_due": False}
+                           for space, entry in artifacts.manifest.get("spaces", {}).items()}}
 
     clock = time.perf_counter()
     to_embed = items[items["id"].isin(set(diff.added) | set(diff.changed))]
@@ -201,8 +215,9 @@ def format_update_report(report: dict) -> str:
     counts = "  ".join(f"{name} {report[name]:,}" for name in
                        ("added", "changed", "removed", "relabelled", "unchanged", "unreadable"))
     stages = "  ".join(f"{name} {value:.1f} s" for name, value in report["seconds"].items())
-    lines = [f"Updated to build {report['build_id']} ({report['products']:,} products).", f"  {counts}",
-             f"  {stages}"]
+    head = f"Updated to build {report['build_id']}" if report["build_id"] != report["previous_build_id"] else \
+        f"Nothing to update: build {report['build_id']} is current"
+    lines = [f"{head} ({report['products']:,} products).", f"  {counts}", f"  {stages}"]
     for space, info in report["spaces"].items():
         advice = "retrain advised: python -m recommender train" if info["retrain_due"] else "no retrain needed yet"
         lines.append(f"  space {space!r}: {info['products_never_seen']:,} products its head never saw; {advice}")

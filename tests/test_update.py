@@ -99,8 +99,12 @@ def test_trained_heads_are_applied_to_new_photos_without_retraining(built, rando
 def test_an_update_with_nothing_changed_embeds_nothing(built, monkeypatch):
     dataset, artifacts = built
     monkeypatch.setattr(Extractor, "embed_files", lambda *a, **k: pytest.fail("nothing should be embedded"))
+    before = load_artifacts(artifacts).build_id
+    (dataset / "notes.txt").write_text("not a photo")  # moves nothing a reader sees
     report = update_catalogue(dataset, artifacts, **_quiet())
     assert report["unchanged"] == 16 and report["added"] == report["changed"] == report["removed"] == 0
+    assert report["build_id"] == before == load_artifacts(artifacts).build_id  # readers need not reload
+    Recommender.load(artifacts, with_model=False)  # and the dataset check passes
 
 
 def test_a_photo_that_became_unreadable_is_dropped_and_reported(built, random_extractor):
