@@ -6,7 +6,16 @@ from dataclasses import dataclass, field
 
 import streamlit as st
 
-from recommender import DEFAULT_K, DEFAULT_SEARCH_K, FILTER_COLUMNS, FULL_FRAME, MAX_K, CropBox, Recommender
+from recommender import (
+    DEFAULT_K,
+    DEFAULT_N_TREES,
+    DEFAULT_SEARCH_K,
+    FILTER_COLUMNS,
+    FULL_FRAME,
+    MAX_K,
+    CropBox,
+    Recommender,
+)
 
 N_TREES_CHOICES = (10, 25, 50, 100, 200)
 
@@ -17,7 +26,7 @@ class SearchSettings:
 
     space: str
     k: int = DEFAULT_K
-    n_trees: int = 50
+    n_trees: int = DEFAULT_N_TREES
     search_k: int = DEFAULT_SEARCH_K
     colour_weight: float = 0.0
     filters: dict[str, list[str]] = field(default_factory=dict)
