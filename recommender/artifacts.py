@@ -280,6 +280,22 @@ def read_manifest(root: str | os.PathLike) -> dict:
     return manifest
 
 
+def check_features(built: dict, expected: dict, root: str | os.PathLike) -> None:
+    """Refuse vectors made with other weights or preprocessing than ``expected`` (:data:`FEATURE_KEYS`).
+
+    Raises
+    ------
+    ArtifactError
+        Naming each setting that differs and the fix.
+    """
+    built = feature_defaults(built)
+    stale = [key for key in FEATURE_KEYS if built.get(key) != expected.get(key)]
+    if stale:
+        details = ", ".join(f"{key}: built {built.get(key)!r}, now {expected.get(key)!r}" for key in stale)
+        raise ArtifactError(f"The catalogue in {root} was built with other settings ({details}); "
+                            "rebuild it: python -m recommender build DATASET_DIR")
+
+
 def current_build_id(root: str | os.PathLike) -> str:
     """The id of the build an artifacts folder holds now (a cheap read: a reader reloads when it changes)."""
     return read_manifest(root)["build_id"]
@@ -319,12 +335,7 @@ def load_artifacts(root: str | os.PathLike = "artifacts", *, expect_features: di
     root = Path(root)
     manifest = read_manifest(root)
     if expect_features is not None:
-        built = feature_defaults(manifest["features"])
-        stale = [key for key in FEATURE_KEYS if built.get(key) != expect_features.get(key)]
-        if stale:
-            details = ", ".join(f"{key}: built {built.get(key)!r}, now {expect_features.get(key)!r}" for key in stale)
-            raise ArtifactError(f"The catalogue in {root} was built with other settings ({details}); "
-                                "rebuild it: python -m recommender build DATASET_DIR")
+        check_features(manifest["features"], expect_features, root)
     if expect_dataset:
         check_dataset(manifest)
     for entry in manifest["files"].values():

@@ -34,14 +34,14 @@ from .features import (
     Extractor,
 )
 from .index import DEFAULT_METRIC, DEFAULT_N_TREES
-from .weights import resolve_weights
+from .weights import Weights, resolve_weights
 
 CHUNK_SIZE = 512
 
 
 def build_catalogue(dataset: str | os.PathLike, out: str | os.PathLike = "artifacts", *,
                     sample: int | None = None, n_trees: int = DEFAULT_N_TREES, metric: str = DEFAULT_METRIC,
-                    batch_size: int = DEFAULT_BATCH_SIZE, weights: str | os.PathLike | None = None,
+                    batch_size: int = DEFAULT_BATCH_SIZE, weights: Weights | str | os.PathLike | None = None,
                     pooling: str = DEFAULT_POOLING, resize: str = DEFAULT_RESIZE,
                     precision: str = DEFAULT_PRECISION, extractor: Extractor | None = None, seed: int = 0,
                     chunk_size: int = CHUNK_SIZE, engine: RayEngine | None = None,

@@ -180,7 +180,7 @@ def _query(args: argparse.Namespace) -> int:
         # A bad photo or a missing catalogue is answered before TensorFlow starts (seconds).
         image = decode_image(args.image)
         # One photo: the network runs eagerly, skipping the trace that pays off from the second call.
-        recommender = Recommender.load(root, weights=_weights(args.weights).path, compiled=False)
+        recommender = Recommender.load(root, weights=_weights(args.weights), compiled=False)
         query = recommender.query_from_image(image)
     results = recommender.search(query, k=args.k, search_k=args.search_k, n_trees=args.n_trees,
                                  space=args.space, colour_weight=args.colour_weight)
@@ -233,7 +233,7 @@ def _serve(args: argparse.Namespace) -> int:
     except DatasetChanged:
         print(f"The dataset changed since the catalogue in {root} was built: updating it (only what changed "
               "is embedded).")
-        print(format_update_report(update_catalogue(None, root, weights=weights.path,
+        print(format_update_report(update_catalogue(None, root, weights=weights,
                                                     progress=not args.no_progress)))
     except ArtifactError as error:
         dataset = find_dataset(args.dataset) or fetch_public_catalogue()
@@ -243,7 +243,7 @@ def _serve(args: argparse.Namespace) -> int:
         else:
             print(f"The catalogue in {root} cannot be used ({error}). Building a new demo of {args.sample:,} "
                   f"products from {dataset} in its place.")
-        build_catalogue(dataset, root, sample=args.sample, weights=weights.path, progress=not args.no_progress)
+        build_catalogue(dataset, root, sample=args.sample, weights=weights, progress=not args.no_progress)
         # The fashion head takes seconds on a demo catalogue; it becomes the default only if it wins.
         train_space(root, progress=not args.no_progress)
     env = {**os.environ, "RECOMMENDER_ARTIFACTS": str(root), "RECOMMENDER_WEIGHTS": str(weights.path)}

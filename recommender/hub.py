@@ -90,11 +90,11 @@ def convert_parquet(files: Sequence[Path], target: Path, *, progress: bool = Tru
     images.mkdir(parents=True, exist_ok=True)
     expected = 0
     for path in files:
-        metadata = pq.ParquetFile(path).schema_arrow
-        missing = [c for c in (*STYLE_COLUMNS, "image") if c not in metadata.names]
+        parquet = pq.ParquetFile(path)
+        missing = [c for c in (*STYLE_COLUMNS, "image") if c not in parquet.schema_arrow.names]
         if missing:
             raise DatasetUnavailable(f"{Path(path).name} lacks the columns {missing}: not the {REPO_ID} layout.")
-        expected += pq.ParquetFile(path).metadata.num_rows
+        expected += parquet.metadata.num_rows
     rows: list[list[str]] = []
     broken: list[str] = []
     written = 0

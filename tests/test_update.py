@@ -144,20 +144,11 @@ def test_an_empty_dataset_removes_everything_only_when_allowed(built, capsys):
     assert json.loads(capsys.readouterr().out)["removed"] == 16
 
 
-def test_an_interrupted_update_leaves_the_old_build_and_resumes(built, random_extractor, monkeypatch):
+def test_an_interrupted_update_leaves_the_old_build_and_resumes(built, random_extractor, interrupt_embedding):
     dataset, artifacts = built
     _change(dataset)
     old = load_artifacts(artifacts).build_id
-    calls = {"n": 0}
-    real = Extractor.embed_files
-
-    def fail_on_second_chunk(self, paths, **kwargs):
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise KeyboardInterrupt
-        return real(self, paths, **kwargs)
-
-    monkeypatch.setattr(Extractor, "embed_files", fail_on_second_chunk)
+    calls = interrupt_embedding(2)
     with pytest.raises(KeyboardInterrupt):
         update_catalogue(dataset, artifacts, extractor=random_extractor, chunk_size=2, **_quiet())
     assert load_artifacts(artifacts).build_id == old  # the previous build is whole and current
