@@ -35,6 +35,7 @@ from .atomic import save_csv_atomic, save_npy_atomic, write_atomic, write_json_a
 from .catalogue import dataset_fingerprint
 from .features import DEFAULT_PRECISION
 from .index import DEFAULT_METRIC, DEFAULT_N_TREES, VectorIndex
+from .weights import Weights, resolve_weights
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
@@ -155,7 +156,8 @@ def write_artifacts(root: str | os.PathLike, *, vectors: np.ndarray, colours: np
     Parameters
     ----------
     spaces : mapping, optional
-        Trained spaces carried into this build: name -> (head file, manifest entry, vectors).
+        Trained spaces carried into this build: name -> (head file, manifest entry, vectors); a split file
+        the entry names is taken from the head file's folder.
     default_space : str, optional
         The space searched by default (a trained one only where it measured better).
     index_spaces : bool, default False
@@ -189,6 +191,11 @@ def write_artifacts(root: str | os.PathLike, *, vectors: np.ndarray, colours: np
         write_atomic(head_path, lambda partial, head=head: shutil.copyfile(head, partial))
         save_npy_atomic(vectors_path, np.asarray(space_vectors, np.float32))
         space_entries[name] = {**entry, "head": file_entry(head_path), "vectors": file_entry(vectors_path)}
+        if "split" in entry:  # the products this head never trained on, kept with it
+            split_path = root / f"split-{build_id}-{name}.json"
+            source = Path(head).parent / entry["split"]["name"]
+            write_atomic(split_path, lambda partial, source=source: shutil.copyfile(source, partial))
+            space_entries[name]["split"] = file_entry(split_path)
     written = time.perf_counter() - clock
     clock = time.perf_counter()
     index_path = root / index_file_name(build_id, BACKBONE_SPACE, metric, n_trees)
@@ -237,7 +244,7 @@ def commit_manifest(root: Path, manifest: dict) -> None:
     _remove_stale(root, manifest["build_id"], previous)
 
 
-_BUILD_FILE_PREFIXES = ("vectors", "colours", "metadata", "annoy", "head", "map", "evaluation")
+_BUILD_FILE_PREFIXES = ("vectors", "colours", "metadata", "annoy", "head", "split", "map", "evaluation")
 
 
 def _remove_stale(root: Path, build_id: str, previous: str | None) -> None:
@@ -294,6 +301,24 @@ def check_features(built: dict, expected: dict, root: str | os.PathLike) -> None
         details = ", ".join(f"{key}: built {built.get(key)!r}, now {expected.get(key)!r}" for key in stale)
         raise ArtifactError(f"The catalogue in {root} was built with other settings ({details}); "
                             "rebuild it: python -m recommender build DATASET_DIR")
+
+
+def backbone_weights(root: str | os.PathLike, features: dict, explicit: Weights | str | os.PathLike | None = None,
+                     *, log=None) -> Weights:
+    """The weights that made a catalogue's vectors.
+
+    A catalogue whose backbone was fine-tuned (``python -m recommender finetune``)
+    keeps that network's weights file beside its vectors; any other was made
+    with the ImageNet weights (see :func:`recommender.weights.resolve_weights`).
+    """
+    backbone = features.get("backbone")
+    if backbone is None:
+        return resolve_weights(explicit, log=log)
+    path = Path(root) / backbone["name"]
+    if not path.is_file() or quick_digest(path) != backbone["digest"]:
+        raise ArtifactError(f"The fine-tuned backbone {path} is missing or damaged; rebuild the catalogue: "
+                            "python -m recommender build DATASET_DIR")
+    return Weights(path.resolve(), "fine-tuned", features["weights_sha256"])
 
 
 def current_build_id(root: str | os.PathLike) -> str:

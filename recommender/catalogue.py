@@ -25,6 +25,24 @@ import pandas as pd
 STYLE_COLUMNS = ("id", "gender", "masterCategory", "subCategory", "articleType", "baseColour",
                  "season", "year", "usage", "productDisplayName")
 LABEL_COLUMNS = ("articleType", "subCategory", "masterCategory", "baseColour", "gender")
+# baseColour's 46 values grouped under Berlin and Kay's eleven basic colour terms (Basic Color
+# Terms, 1969), plus Metallic and Multi: Navy Blue is a blue, Charcoal a grey, Cream a white.
+_FAMILY_MEMBERS = {
+    "Black": ("Black",),
+    "White": ("White", "Off White", "Cream"),
+    "Grey": ("Grey", "Charcoal", "Grey Melange"),
+    "Blue": ("Blue", "Navy Blue", "Turquoise Blue", "Teal"),
+    "Brown": ("Brown", "Coffee Brown", "Mushroom Brown", "Tan", "Khaki", "Taupe", "Beige", "Skin", "Nude"),
+    "Red": ("Red", "Maroon", "Burgundy"),
+    "Green": ("Green", "Olive", "Sea Green", "Lime Green", "Fluorescent Green"),
+    "Yellow": ("Yellow", "Mustard"),
+    "Orange": ("Orange", "Rust", "Peach"),
+    "Pink": ("Pink", "Rose", "Magenta"),
+    "Purple": ("Purple", "Lavender", "Mauve"),
+    "Metallic": ("Silver", "Gold", "Bronze", "Copper", "Steel", "Metallic"),
+    "Multi": ("Multi",),
+}
+COLOUR_FAMILIES = {member: family for family, members in _FAMILY_MEMBERS.items() for member in members}
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp")
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 _EXAMPLES = 5

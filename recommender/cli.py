@@ -35,6 +35,7 @@ from .features import (
     POOLINGS,
     PRECISIONS,
 )
+from .finetune import add_finetune_parser
 from .hub import DatasetUnavailable, fetch_public_catalogue
 from .images import RESIZE_MODES, ImageError, decode_image
 from .index import DEFAULT_METRIC, DEFAULT_N_TREES, DEFAULT_SEARCH_K, METRICS
@@ -149,6 +150,7 @@ def _parser() -> argparse.ArgumentParser:
 
     add_evaluate_parser(sub, parents=[common])
     add_train_parser(sub, parents=[common])
+    add_finetune_parser(sub, parents=[common])
     return parser
 
 

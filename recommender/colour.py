@@ -10,12 +10,11 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-from .images import border_colour
+from .images import foreground_mask
 
 BINS_PER_CHANNEL = 4
 COLOUR_DIM = BINS_PER_CHANNEL ** 3
 _THUMBNAIL = 64
-_BACKGROUND_DISTANCE = 40.0
 
 
 def colour_signature(image: Image.Image) -> np.ndarray:
@@ -32,8 +31,7 @@ def colour_signature(image: Image.Image) -> np.ndarray:
     small = image.copy()
     small.thumbnail((_THUMBNAIL, _THUMBNAIL))
     pixels = np.asarray(small, dtype=np.float32).reshape(-1, 3)
-    background = np.asarray(border_colour(small), dtype=np.float32)
-    foreground = np.linalg.norm(pixels - background, axis=1) > _BACKGROUND_DISTANCE
+    foreground = foreground_mask(small).reshape(-1)
     if foreground.sum() >= 16:  # else a blank or plain image: use every pixel
         pixels = pixels[foreground]
     bins = np.minimum((pixels * (BINS_PER_CHANNEL / 256.0)).astype(np.int64), BINS_PER_CHANNEL - 1)

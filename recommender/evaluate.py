@@ -15,10 +15,12 @@ for a label when it shares the query's value (articleType, subCategory, ...).
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import sys
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -32,8 +34,9 @@ from .artifacts import (
     read_manifest,
 )
 from .atomic import write_json_atomic
-from .catalogue import LABEL_COLUMNS, holdout_split, read_catalogue
-from .head import load_head
+from .catalogue import COLOUR_FAMILIES, LABEL_COLUMNS, holdout_split, read_catalogue
+from .head import Head, load_head
+from .images import decode_image
 from .index import (
     DEFAULT_METRIC,
     DEFAULT_N_TREES,
@@ -41,12 +44,20 @@ from .index import (
     VectorIndex,
     exact_search,
 )
-from .metrics import average_precision_at_k, precision_at_k, recall_at_k
-from .ranking import candidate_count, colour_rerank
+from .metrics import average_precision_at_k, bootstrap_interval, precision_at_k, recall_at_k
+from .ranking import candidate_count, colour_rerank, label_rerank
+from .robustness import CLEAN, PERTURBATIONS, robustness_report
 from .search import Recommender
 from .settings import artifacts_dir
+from .splits import Splits, make_splits, read_splits
 
 K_VALUES = (1, 5, 10)
+# The catalogue's labels, and baseColour read as a colour family (Navy Blue and Blue alike).
+EVALUATED_LABELS = (*LABEL_COLUMNS, "colourFamily")
+# Type-first penalty weights tried on the validation split (distances between unit vectors are in [0, 2]).
+LABEL_WEIGHT_GRID = (0.0, 0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0)
+# Held-out queries re-shot under each perturbation by ``evaluate`` (each one is embedded ten times).
+DEFAULT_ROBUSTNESS_QUERIES = 200
 _CHUNK = 256
 
 
@@ -54,7 +65,7 @@ def evaluate_vectors(catalogue_vectors: np.ndarray, catalogue_labels: pd.DataFra
                      query_labels: pd.DataFrame, *, metric: str = DEFAULT_METRIC, n_trees: int = DEFAULT_N_TREES,
                      search_k: int = DEFAULT_SEARCH_K, catalogue_colours: np.ndarray | None = None,
                      query_colours: np.ndarray | None = None, colour_weight: float = 0.0,
-                     seed: int = 0) -> dict:
+                     prior: LabelPrior | None = None, seed: int = 0) -> dict:
     """Label precision of Annoy's answers and Annoy's recall against exact search.
 
     Parameters
@@ -66,16 +77,19 @@ def evaluate_vectors(catalogue_vectors: np.ndarray, catalogue_labels: pd.DataFra
     metric, n_trees, search_k : Annoy settings
     catalogue_colours, query_colours, colour_weight :
         Optional colour blend, as in :meth:`recommender.search.Recommender.search`.
+    prior : LabelPrior, optional
+        Type-first re-ranking by the queries' predicted labels.
 
     Returns
     -------
     dict
-        ``n_queries``, ``n_catalogue``, ``precision_at_k`` (label -> k -> mean),
+        ``n_queries``, ``n_catalogue``, ``precision_at_k`` (label -> k -> mean, for
+        :data:`EVALUATED_LABELS`), ``p5_interval`` (label -> 95% bootstrap interval of P@5),
         ``map_at_10`` (label -> mean), ``annoy_recall_at_k`` (k -> mean),
         ``per_article_type`` (type -> n and P@5 of articleType and baseColour).
     """
     k_max = max(K_VALUES)
-    pool = candidate_count(k_max, colour_weight)
+    pool = candidate_count(k_max, reranked=colour_weight > 0 or prior is not None)
     with tempfile.TemporaryDirectory(prefix="evaluate-") as tmp:
         index = VectorIndex(catalogue_vectors.shape[1], metric=metric, n_trees=n_trees, seed=seed)
         index.build(catalogue_vectors, Path(tmp) / "eval.ann")
@@ -85,7 +99,10 @@ def evaluate_vectors(catalogue_vectors: np.ndarray, catalogue_labels: pd.DataFra
             rows, distances = index.query(vector, pool, search_k=search_k)
             annoy_rows[q, :min(k_max, len(rows))] = rows[:k_max]
             if colour_weight > 0:
-                rows, _ = colour_rerank(rows, distances, catalogue_colours[rows], query_colours[q], colour_weight)
+                rows, distances = colour_rerank(rows, distances, catalogue_colours[rows], query_colours[q],
+                                                colour_weight)
+            if prior is not None:
+                rows, distances = prior.rerank(rows, distances, q)
             approx[q, :min(k_max, len(rows))] = rows[:k_max]
         del index
     exact = np.concatenate([
@@ -93,9 +110,11 @@ def evaluate_vectors(catalogue_vectors: np.ndarray, catalogue_labels: pd.DataFra
         for start in range(0, len(query_vectors), _CHUNK)
     ])
     result: dict = {"n_queries": int(len(query_vectors)), "n_catalogue": int(len(catalogue_vectors)),
-                    "precision_at_k": {}, "map_at_10": {}}
+                    "ranking": "type first" if prior is not None else "distance",
+                    "precision_at_k": {}, "p5_interval": {}, "map_at_10": {}}
+    catalogue_labels, query_labels = with_colour_family(catalogue_labels), with_colour_family(query_labels)
     relevant_by_label = {}
-    for label in LABEL_COLUMNS:
+    for label in EVALUATED_LABELS:
         truth = query_labels[label].to_numpy()
         found = catalogue_labels[label].to_numpy()[approx]
         relevant = found == truth[:, None]
@@ -103,6 +122,7 @@ def evaluate_vectors(catalogue_vectors: np.ndarray, catalogue_labels: pd.DataFra
         counts = catalogue_labels[label].value_counts()
         n_relevant = counts.reindex(truth).fillna(0).to_numpy()
         result["precision_at_k"][label] = {str(k): float(precision_at_k(relevant, k).mean()) for k in K_VALUES}
+        result["p5_interval"][label] = bootstrap_interval(precision_at_k(relevant, 5), seed=seed)
         result["map_at_10"][label] = float(average_precision_at_k(relevant, 10, n_relevant).mean())
     result["annoy_recall_at_k"] = {str(k): float(recall_at_k(annoy_rows, exact, k).mean()) for k in K_VALUES}
     per_type = {}
@@ -117,60 +137,175 @@ def evaluate_vectors(catalogue_vectors: np.ndarray, catalogue_labels: pd.DataFra
     return result
 
 
-def holdout_ids(artifacts: Artifacts, fraction: float, *, seed: int = 0) -> tuple[set[str], set[str]]:
-    """(catalogue ids, query ids) of the stratified holdout split of a build."""
-    metadata = artifacts.metadata
-    queries = holdout_split(metadata, fraction, seed=seed)
-    return set(metadata["id"][~queries]), set(metadata["id"][queries])
+@dataclass(frozen=True)
+class LabelPrior:
+    """Type-first re-ranking for a batch of queries (see :func:`recommender.ranking.label_rerank`).
+
+    Attributes
+    ----------
+    weights : label -> penalty weight
+    probabilities : label -> (m, classes) predicted distribution of each query
+    catalogue_classes : label -> (n,) class of each catalogue product (-1: unknown to the head)
+    """
+
+    weights: Mapping[str, float]
+    probabilities: Mapping[str, np.ndarray]
+    catalogue_classes: Mapping[str, np.ndarray]
+
+    @classmethod
+    def from_head(cls, head: Head, weights: Mapping[str, float], query_space_vectors: np.ndarray,
+                  catalogue_labels: pd.DataFrame) -> "LabelPrior":
+        """The prior a trained head gives queries (by their vectors in its space) over a labelled catalogue."""
+        weights = {label: w for label, w in weights.items() if label in head.centres}
+        return cls(weights, head.predict(query_space_vectors),
+                   {label: head.class_index(label, catalogue_labels[label].to_numpy()) for label in weights})
+
+    def rerank(self, rows: np.ndarray, distances: np.ndarray, query: int) -> tuple[np.ndarray, np.ndarray]:
+        """Candidates of query number ``query``, re-ranked."""
+        classes = {label: classes[rows] for label, classes in self.catalogue_classes.items()}
+        return label_rerank(rows, distances, classes, {label: p[query] for label, p in self.probabilities.items()},
+                            self.weights)
 
 
-def split_evaluation(artifacts: Artifacts, catalogue_ids: set[str], query_ids: set[str], *,
-                     space: str = BACKBONE_SPACE, colour_weight: float = 0.0, n_trees: int | None = None,
-                     search_k: int = DEFAULT_SEARCH_K, seed: int = 0) -> dict:
+def with_colour_family(labels: pd.DataFrame) -> pd.DataFrame:
+    """The labels with a ``colourFamily`` column (:data:`recommender.catalogue.COLOUR_FAMILIES`)."""
+    if "colourFamily" in labels:
+        return labels
+    return labels.assign(colourFamily=labels["baseColour"].map(COLOUR_FAMILIES).fillna(""))
+
+
+def choose_label_weights(space_vectors: np.ndarray, metadata: pd.DataFrame, head: Head, splits: Splits) -> dict:
+    """The type-first penalty weights that maximise articleType + baseColour P@5 on the validation split.
+
+    Validation products are searched (exactly) among the training products, so
+    test queries never choose a setting.  Returns ``{"weights": ..., "validation": ...}``.
+    """
+    queries, catalogue = np.flatnonzero(splits.validation), np.flatnonzero(splits.train)
+    labels = ("articleType", "baseColour")
+    if len(queries) == 0 or len(catalogue) < 5:
+        return {"weights": dict.fromkeys(labels, 0.0), "validation": {"n_queries": 0}}
+    rows, distances = exact_search(space_vectors[catalogue], space_vectors[queries],
+                                   candidate_count(5, reranked=True))
+    probabilities = head.predict(space_vectors[queries])
+    truth = {label: metadata[label].to_numpy() for label in labels}
+    classes = {label: head.class_index(label, truth[label][catalogue]) for label in labels}
+
+    def scores(weights: dict[str, float]) -> dict[str, float]:
+        top = np.array([label_rerank(r, d, {label: classes[label][r] for label in labels},
+                                     {label: probabilities[label][q] for label in labels}, weights)[0][:5]
+                        for q, (r, d) in enumerate(zip(rows, distances))])
+        return {label: float((truth[label][catalogue][top] == truth[label][queries][:, None]).mean())
+                for label in labels}
+
+    grid = [dict(zip(labels, pair)) for pair in itertools.product(LABEL_WEIGHT_GRID, repeat=2)]
+    measured = [(weights, scores(weights)) for weights in grid]
+    best, best_scores = max(measured, key=lambda item: (sum(item[1].values()), -sum(item[0].values())))
+    return {"weights": best, "validation": {"n_queries": int(len(queries)), "p5": best_scores,
+                                           "p5_distance_only": measured[0][1]}}
+
+
+def evaluation_splits(artifacts: Artifacts, fraction: float, *, seed: int = 0, space: str | None = None) -> Splits:
+    """The build's random, grouped and validation splits for ``fraction`` and ``seed``.
+
+    A trained space keeps the split it was trained with (``space`` first, then
+    any other); every space is then measured on the same products.  Without
+    one, the split is made from the backbone vectors.
+    """
+    entries = artifacts.manifest.get("spaces", {})
+    for name in sorted(entries, key=lambda name: name != space):
+        if "split" in entries[name]:
+            splits, settings = read_splits(artifacts.root / entries[name]["split"]["name"], artifacts.metadata)
+            if settings["fraction"] == fraction and settings["seed"] == seed:
+                return splits
+    return make_splits(artifacts.metadata, np.asarray(artifacts.vectors), fraction, seed=seed)
+
+
+def split_evaluation(artifacts: Artifacts, query_rows: np.ndarray, catalogue_rows: np.ndarray, *,
+                     space: str = BACKBONE_SPACE, colour_weight: float = 0.0, type_first: bool = True,
+                     n_trees: int | None = None, search_k: int = DEFAULT_SEARCH_K, seed: int = 0) -> dict:
     """Evaluate a build with some of its products as queries against an index of others.
 
     The stored vectors of the query products are exactly what embedding their
-    photos gives, so nothing is re-embedded.
+    photos gives, so nothing is re-embedded.  ``type_first`` re-ranks by the
+    space's predicted labels where the space was trained with them.
     """
     metadata = artifacts.metadata
-    is_query = metadata["id"].isin(query_ids).to_numpy()
-    is_catalogue = metadata["id"].isin(catalogue_ids).to_numpy() & ~is_query
+    is_query, is_catalogue = np.asarray(query_rows, bool), np.asarray(catalogue_rows, bool) & ~np.asarray(query_rows)
     vectors = np.asarray(artifacts.space_vectors(space))
     colours = np.asarray(artifacts.colours)
+    catalogue_labels = metadata[is_catalogue].reset_index(drop=True)
+    prior = space_prior(artifacts, space, vectors[is_query], catalogue_labels) if type_first else None
     settings = artifacts.manifest["index"]
-    return evaluate_vectors(vectors[is_catalogue], metadata[is_catalogue].reset_index(drop=True),
+    return evaluate_vectors(vectors[is_catalogue], catalogue_labels,
                             vectors[is_query], metadata[is_query].reset_index(drop=True),
                             metric=settings["metric"], n_trees=n_trees or settings["n_trees"], search_k=search_k,
                             catalogue_colours=colours[is_catalogue], query_colours=colours[is_query],
-                            colour_weight=colour_weight, seed=seed)
+                            colour_weight=colour_weight, prior=prior, seed=seed)
+
+
+def space_prior(artifacts: Artifacts, space: str, query_space_vectors: np.ndarray,
+                catalogue_labels: pd.DataFrame) -> LabelPrior | None:
+    """The type-first prior of a trained space for these queries, or None (backbone, or no weights chosen)."""
+    entry = artifacts.manifest.get("spaces", {}).get(space, {})
+    weights = entry.get("ranking", {}).get("weights", {})
+    if not any(weight > 0 for weight in weights.values()):
+        return None
+    return LabelPrior.from_head(load_head(artifacts, space), weights, query_space_vectors, catalogue_labels)
 
 
 def holdout_evaluation(artifacts: Artifacts, fraction: float, *, space: str = BACKBONE_SPACE, seed: int = 0,
-                       colour_weight: float = 0.0, n_trees: int | None = None, search_k: int = DEFAULT_SEARCH_K,
-                       baseline: Artifacts | None = None) -> dict:
-    """Evaluate a build on a stratified held-out fraction of itself.
+                       colour_weight: float = 0.0, type_first: bool = True, n_trees: int | None = None,
+                       search_k: int = DEFAULT_SEARCH_K, baseline: Artifacts | None = None) -> dict:
+    """Evaluate a build on its held-out products: the random split, and the near-duplicate-grouped one.
 
+    The top level holds the random split's figures (the keys of every earlier
+    evaluation); ``"grouped"`` holds the same figures for the grouped split.
     With ``baseline`` (another build, e.g. of the original design's recipe),
-    both are evaluated on the same queries and catalogue: the held-out
-    products and the rest, restricted to products both builds hold.  The
-    result then has a ``"baseline"`` entry.
+    both are evaluated on the same queries and catalogue, restricted to
+    products both builds hold; the result then has a ``"baseline"`` entry.
     """
-    catalogue_ids, query_ids = holdout_ids(artifacts, fraction, seed=seed)
+    splits = evaluation_splits(artifacts, fraction, seed=seed, space=space)
     _warn_if_trained_on(artifacts, space, fraction, seed)
     options = dict(colour_weight=colour_weight, n_trees=n_trees, search_k=search_k, seed=seed)
     result: dict = {}
-    if baseline is not None:
-        shared = set(baseline.metadata["id"])
-        catalogue_ids, query_ids = catalogue_ids & shared, query_ids & shared
-        result["baseline"] = split_evaluation(baseline, catalogue_ids, query_ids, **options)
-        result["baseline"].update(space=BACKBONE_SPACE, features=baseline.manifest["features"])
-    result.update(split_evaluation(artifacts, catalogue_ids, query_ids, space=space, **options))
+    for name in ("random", "grouped"):
+        queries = splits.test(name)
+        catalogue = ~queries
+        if name == "grouped" and not queries.any():
+            result["grouped"] = {"n_queries": 0}  # every product is in one group: nothing can be held out
+            continue
+        if baseline is not None:
+            shared = artifacts.metadata["id"].isin(set(baseline.metadata["id"])).to_numpy()
+            queries, catalogue = queries & shared, catalogue & shared
+            on_baseline = {key: baseline.metadata["id"].isin(set(artifacts.metadata["id"][rows])).to_numpy()
+                           for key, rows in (("queries", queries), ("catalogue", catalogue))}
+            measured = split_evaluation(baseline, on_baseline["queries"], on_baseline["catalogue"], **options)
+            measured.update(space=BACKBONE_SPACE, features=baseline.manifest["features"])
+            _nest(result, name, "baseline", measured)
+        measured = split_evaluation(artifacts, queries, catalogue, space=space, type_first=type_first, **options)
+        _nest(result, name, None, measured)
     result.update(space=space, holdout=fraction, colour_weight=colour_weight, features=artifacts.manifest["features"])
     return result
 
 
+def grouped_result(result: dict) -> dict | None:
+    """An evaluation's grouped-split figures, or None where it has none."""
+    grouped = result.get("grouped")
+    return grouped if grouped and grouped["n_queries"] > 0 else None
+
+
+def _nest(result: dict, split: str, key: str | None, measured: dict) -> None:
+    """Random-split figures at the top level (or under ``key``), grouped ones under ``"grouped"``."""
+    target = result if split == "random" else result.setdefault("grouped", {})
+    if key is None:
+        target.update(measured)
+    else:
+        target[key] = measured
+
+
 def query_folder_evaluation(root: str, query_dir: str, styles: str, *, space: str = BACKBONE_SPACE,
-                            colour_weight: float = 0.0, n_trees: int | None = None, search_k: int = DEFAULT_SEARCH_K,
+                            colour_weight: float = 0.0, type_first: bool = True, n_trees: int | None = None,
+                            search_k: int = DEFAULT_SEARCH_K,
                             weights: str | None = None) -> dict:
     """Evaluate a built catalogue with photos of other products (embedded now)."""
     recommender = Recommender.load(root, weights=weights)
@@ -187,18 +322,71 @@ def query_folder_evaluation(root: str, query_dir: str, styles: str, *, space: st
                 colours.append(batch.colours[i])
                 good.append(batch.start + i)
     vectors, colours = np.stack(vectors), np.stack(colours)
-    if space != BACKBONE_SPACE:
-        vectors = load_head(recommender.artifacts, space).transform(vectors, colours)
     artifacts = recommender.artifacts
+    if space != BACKBONE_SPACE:
+        vectors = load_head(artifacts, space).transform(vectors, colours)
+    prior = space_prior(artifacts, space, vectors, artifacts.metadata) if type_first else None
     settings = artifacts.manifest["index"]
     result = evaluate_vectors(np.asarray(artifacts.space_vectors(space)), artifacts.metadata, vectors,
                               labelled.iloc[good].reset_index(drop=True), metric=settings["metric"],
                               n_trees=n_trees or settings["n_trees"], search_k=search_k,
                               catalogue_colours=np.asarray(artifacts.colours), query_colours=colours,
-                              colour_weight=colour_weight)
+                              colour_weight=colour_weight, prior=prior)
     result.update(space=space, queries=str(query_dir), colour_weight=colour_weight,
                   features=artifacts.manifest["features"])
     return result
+
+
+def robustness_evaluation(recommender, query_rows: np.ndarray, catalogue_rows: np.ndarray, *, space: str,
+                          count: int, type_first: bool = True, seed: int = 0,
+                          progress: Callable[[int, int], None] | None = None) -> dict:
+    """articleType and baseColour P@5 of up to ``count`` held-out queries, clean and under each perturbation.
+
+    Parameters
+    ----------
+    recommender : Recommender
+        Loaded with its model (the perturbed photos are embedded now).
+    query_rows, catalogue_rows : (n,) bool
+        The split: queries, and the products the index holds.
+    space : embedding space measured
+    count : int
+        Queries used (a seeded random subset of ``query_rows``).
+
+    Returns
+    -------
+    dict
+        perturbation name -> {"articleType": P@5, "baseColour": P@5, "articleType_interval": [lo, hi],
+        "drop_points": clean minus perturbed articleType P@5, in points}; the clean row is ``"clean photo"``.
+    """
+    artifacts = recommender.artifacts
+    rows = np.flatnonzero(query_rows)
+    rows = np.sort(np.random.default_rng(seed).permutation(rows)[:count])
+    catalogue = np.asarray(catalogue_rows, bool).copy()
+    catalogue[rows] = False
+    metadata = artifacts.metadata
+    photos = [decode_image(recommender.dataset_root / metadata["image"].iloc[row]) for row in rows]
+    catalogue_vectors = np.asarray(artifacts.space_vectors(space))[catalogue]
+    catalogue_labels = metadata[catalogue].reset_index(drop=True)
+    query_labels = metadata.iloc[rows].reset_index(drop=True)
+    settings = artifacts.manifest["index"]
+    table: dict[str, dict] = {}
+    variants = {CLEAN: lambda image, rng: image, **PERTURBATIONS}
+    for done, (name, perturb) in enumerate(variants.items()):
+        rng = np.random.default_rng(seed)
+        queries = recommender.queries_from_images([perturb(photo, rng) for photo in photos])
+        vectors = np.stack([recommender.space_vector(query, space) for query in queries])
+        prior = space_prior(artifacts, space, vectors, catalogue_labels) if type_first else None
+        result = evaluate_vectors(catalogue_vectors, catalogue_labels, vectors, query_labels,
+                                  metric=settings["metric"], n_trees=settings["n_trees"], prior=prior, seed=seed)
+        table[name] = {"articleType": result["precision_at_k"]["articleType"]["5"],
+                       "baseColour": result["precision_at_k"]["baseColour"]["5"],
+                       "articleType_interval": result["p5_interval"]["articleType"]}
+        if progress is not None:
+            progress(done + 1, len(variants))
+    clean = table[CLEAN]["articleType"]
+    for row in table.values():
+        row["drop_points"] = round(100 * (clean - row["articleType"]), 1)
+    return table
 
 
 def _warn_if_trained_on(artifacts: Artifacts, space: str, fraction: float, seed: int) -> None:
@@ -215,7 +403,8 @@ def choose_default_space(root: Path, space: str, *, holdout: float, seed: int,
     """Make ``space`` the catalogue's default only where it wins on the held-out products.
 
     It must beat the frozen ImageNet features on articleType P@5 without
-    losing baseColour P@5.  Both evaluations are saved beside the build (the
+    losing baseColour P@5, on the near-duplicate-grouped split (the one a
+    twin cannot flatter).  Both evaluations are saved beside the build (the
     dashboard's Evaluation page shows them).  Returns both P@5 figures.
     """
     artifacts = load_artifacts(root)
@@ -223,8 +412,9 @@ def choose_default_space(root: Path, space: str, *, holdout: float, seed: int,
     for name in (BACKBONE_SPACE, space):
         result = holdout_evaluation(artifacts, holdout, space=name, seed=seed)
         save_evaluation(root, artifacts.build_id, result)
-        scores[name] = {label: result["precision_at_k"][label]["5"] for label in LABEL_COLUMNS}
-        log(f"  {name:<10} P@5 " + "  ".join(f"{k} {v:.3f}" for k, v in scores[name].items()))
+        figures = grouped_result(result) or result
+        scores[name] = {label: figures["precision_at_k"][label]["5"] for label in LABEL_COLUMNS}
+        log(f"  {name:<10} P@5 (grouped split) " + "  ".join(f"{k} {v:.3f}" for k, v in scores[name].items()))
     wins = scores[space]["articleType"] > scores[BACKBONE_SPACE]["articleType"] and \
         scores[space]["baseColour"] >= scores[BACKBONE_SPACE]["baseColour"]
     manifest = dict(artifacts.manifest)
@@ -257,13 +447,18 @@ def load_saved_evaluations(root: Path, build_id: str) -> dict[str, dict]:
 
 
 def headline_table(saved: dict[str, dict]) -> pd.DataFrame:
-    """One column per saved evaluation: P@5 of each label, articleType mAP@10, Annoy recall@5."""
-    return pd.DataFrame({
-        name: {**{f"{label} P@5": result["precision_at_k"][label]["5"] for label in LABEL_COLUMNS},
-               "articleType mAP@10": result["map_at_10"]["articleType"],
-               "Annoy recall@5": result["annoy_recall_at_k"]["5"]}
-        for name, result in saved.items()
-    })
+    """One column per saved evaluation: P@5 of each label (and on the grouped split where measured),
+    articleType mAP@10, Annoy recall@5."""
+    def rows(result: dict) -> dict:
+        figures = {f"{label} P@5": result["precision_at_k"][label]["5"]
+                   for label in EVALUATED_LABELS if label in result["precision_at_k"]}
+        if grouped_result(result):
+            figures.update({f"{label} P@5, grouped split": result["grouped"]["precision_at_k"][label]["5"]
+                            for label in ("articleType", "baseColour")})
+        return {**figures, "articleType mAP@10": result["map_at_10"]["articleType"],
+                "Annoy recall@5": result["annoy_recall_at_k"]["5"]}
+
+    return pd.DataFrame({name: rows(result) for name, result in saved.items()})
 
 
 def per_type_table(result: dict) -> pd.DataFrame:
@@ -285,22 +480,35 @@ def held_out_product_ids(metadata: pd.DataFrame, fraction: float, *, count: int 
 
 
 def format_report(result: dict, baseline: dict | None = None) -> str:
-    """Human-readable tables of an evaluation (and its baseline, side by side)."""
+    """Human-readable tables of an evaluation: both splits with 95% intervals, the baseline beside,
+    robustness, and per-type figures."""
     lines = [f"{result['n_queries']:,} queries against {result['n_catalogue']:,} catalogue products, "
-             f"space {result['space']!r}, colour weight {result['colour_weight']}"]
-    header = f"{'label':<16}" + "".join(f"{'P@' + str(k):>8}" for k in K_VALUES) + f"{'mAP@10':>8}"
-    if baseline:
-        header += f"{'base P@5':>10}{'base mAP':>10}"
+             f"space {result['space']!r}, colour weight {result['colour_weight']}, ranking: {result['ranking']}"]
+    grouped = grouped_result(result)
+    if grouped:
+        lines.append(f"grouped split (near-duplicates kept together): {result['grouped']['n_queries']:,} queries "
+                     f"against {result['grouped']['n_catalogue']:,}")
+    header = f"{'label':<16}" + "".join(f"{'P@' + str(k):>8}" for k in K_VALUES) + f"{'P@5 95% CI':>16}{'mAP@10':>8}"
+    header += f"{'grouped P@5':>24}" if grouped else ""
+    header += f"{'base P@5':>10}" if baseline else ""
     lines += ["", header]
-    for label in LABEL_COLUMNS:
+    for label in EVALUATED_LABELS:
+        if label not in result["precision_at_k"]:
+            continue
+        low, high = result["p5_interval"][label]
         row = f"{label:<16}" + "".join(f"{result['precision_at_k'][label][str(k)]:>8.3f}" for k in K_VALUES)
-        row += f"{result['map_at_10'][label]:>8.3f}"
+        row += f"{f'{low:.3f}-{high:.3f}':>16}{result['map_at_10'][label]:>8.3f}"
+        if grouped:
+            g_low, g_high = grouped["p5_interval"][label]
+            row += f"{grouped['precision_at_k'][label]['5']:>10.3f} ({g_low:.3f}-{g_high:.3f})"
         if baseline:
-            row += f"{baseline['precision_at_k'][label]['5']:>10.3f}{baseline['map_at_10'][label]:>10.3f}"
+            row += f"{baseline['precision_at_k'][label]['5']:>10.3f}"
         lines.append(row)
     recall = ", ".join(f"@{k}: {v:.3f}" for k, v in result["annoy_recall_at_k"].items())
-    lines += ["", f"Annoy recall against exact search {recall}", "",
-              f"{'articleType':<28}{'n':>6}{'type P@5':>10}{'colour P@5':>12}"]
+    lines += ["", f"Annoy recall against exact search {recall}"]
+    if "robustness" in result:
+        lines += ["", robustness_report(result["robustness"])]
+    lines += ["", f"{'articleType':<28}{'n':>6}{'type P@5':>10}{'colour P@5':>12}"]
     for name, row in sorted(result["per_article_type"].items(), key=lambda item: -item[1]["n"]):
         lines.append(f"{name[:28]:<28}{row['n']:>6}{row['articleType_p5']:>10.3f}{row['baseColour_p5']:>12.3f}")
     return "\n".join(lines)
@@ -318,6 +526,10 @@ def add_evaluate_parser(sub: argparse._SubParsersAction, *,
     parser.add_argument("--styles", default="styles.csv", help="labels of the query photos (with --queries)")
     parser.add_argument("--space", default=None, help="embedding space (default: the catalogue's default)")
     parser.add_argument("--colour-weight", type=float, default=0.0)
+    parser.add_argument("--no-type-first", action="store_true",
+                        help="rank by distance alone (default: a trained space's predicted type and colour steer it)")
+    parser.add_argument("--robustness", type=int, default=DEFAULT_ROBUSTNESS_QUERIES, metavar="N",
+                        help="embed N held-out queries under each perturbation (0: skip; with --holdout)")
     parser.add_argument("--n-trees", type=int, default=None)
     parser.add_argument("--search-k", type=int, default=DEFAULT_SEARCH_K)
     parser.add_argument("--seed", type=int, default=0)
@@ -331,7 +543,8 @@ def add_evaluate_parser(sub: argparse._SubParsersAction, *,
 def _run(args: argparse.Namespace) -> int:
     root = artifacts_dir(args.artifacts)
     space = args.space or read_manifest(root).get("default_space", BACKBONE_SPACE)
-    options = dict(space=space, colour_weight=args.colour_weight, n_trees=args.n_trees, search_k=args.search_k)
+    options = dict(space=space, colour_weight=args.colour_weight, type_first=not args.no_type_first,
+                   n_trees=args.n_trees, search_k=args.search_k)
     baseline = None
     if args.queries:
         queries = Path(args.queries)
@@ -342,7 +555,22 @@ def _run(args: argparse.Namespace) -> int:
         other = load_artifacts(args.baseline) if args.baseline else None
         result = holdout_evaluation(artifacts, args.holdout, seed=args.seed, baseline=other, **options)
         baseline = result.get("baseline")
+        if args.robustness > 0:
+            result["robustness"] = _robustness(root, args, space)
     saved = save_evaluation(root, read_manifest(root)["build_id"], result)
     print(f"saved {saved}", file=sys.stderr)
     print(json.dumps(result, indent=2) if args.json else format_report(result, baseline))
     return 0
+
+
+def _robustness(root: Path, args: argparse.Namespace, space: str) -> dict:
+    """The robustness table on the grouped split's queries, with a progress bar."""
+    from tqdm import tqdm
+
+    recommender = Recommender.load(root, weights=args.weights)
+    splits = evaluation_splits(recommender.artifacts, args.holdout, seed=args.seed, space=space)
+    with tqdm(total=len(PERTURBATIONS) + 1, unit="photo set", desc=f"Robustness ({args.robustness} queries)",
+              file=sys.stderr, disable=args.json) as bar:
+        return robustness_evaluation(recommender, splits.grouped, ~splits.grouped, space=space,
+                                     count=args.robustness, type_first=not args.no_type_first, seed=args.seed,
+                                     progress=lambda done, total: bar.update(done - bar.n))

@@ -144,6 +144,16 @@ def border_colour(image: Image.Image) -> tuple[int, int, int]:
     return tuple(int(v) for v in np.median(edge, axis=0))
 
 
+# RGB distance from the background colour beyond which a pixel belongs to the product.
+BACKGROUND_DISTANCE = 40.0
+
+
+def foreground_mask(image: Image.Image) -> np.ndarray:
+    """(height, width) bool: the pixels that differ from the photo's background (its border colour)."""
+    pixels = np.asarray(image, dtype=np.float32)
+    return np.linalg.norm(pixels - np.asarray(border_colour(image), np.float32), axis=2) > BACKGROUND_DISTANCE
+
+
 def _read_bytes(source: bytes | str | os.PathLike, max_bytes: int) -> bytes:
     if isinstance(source, (bytes, bytearray, memoryview)):
         data = bytes(source)

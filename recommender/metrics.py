@@ -54,3 +54,19 @@ def recall_at_k(approximate: np.ndarray, exact: np.ndarray, k: int) -> np.ndarra
     """
     approximate, exact = np.asarray(approximate)[:, :k], np.asarray(exact)[:, :k]
     return np.array([len(set(a) & set(e)) / k for a, e in zip(approximate, exact)])
+
+
+def bootstrap_interval(values: np.ndarray, *, level: float = 0.95, resamples: int = 1000,
+                       seed: int = 0) -> list[float]:
+    """Percentile bootstrap interval of the mean of per-query ``values`` (queries resampled with replacement).
+
+    >>> bootstrap_interval(np.ones(10))
+    [1.0, 1.0]
+    """
+    values = np.asarray(values, np.float64)
+    if len(values) == 0:
+        return [float("nan"), float("nan")]
+    draws = np.random.default_rng(seed).integers(0, len(values), size=(resamples, len(values)))
+    means = values[draws].mean(axis=1)
+    tail = (1 - level) / 2
+    return [float(np.quantile(means, tail)), float(np.quantile(means, 1 - tail))]

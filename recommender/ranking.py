@@ -3,11 +3,17 @@
 * Colour emphasis: candidates from the embedding index are re-ranked by
   ``sqrt((1 - w) * d_cnn^2 + w * d_colour^2)``; the index is asked for
   :data:`RERANK_POOL` times more candidates so that re-ranking has room.
+* Type first: a trained space predicts the query's articleType and
+  baseColour; each candidate pays ``w_label * (1 - p(its label))`` on top of
+  its distance, so the right kind of product comes first and, among those,
+  the right colour (weights chosen on a validation split at training time).
 * A catalogue product used as a query is never its own neighbour: ask for
   one more result and drop it (as scikit-learn's ``kneighbors`` does).
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -15,13 +21,14 @@ import numpy as np
 RERANK_POOL = 10
 
 
-def candidate_count(k: int, colour_weight: float, *, exclude_self: bool = False) -> int:
+def candidate_count(k: int, *, reranked: bool, exclude_self: bool = False) -> int:
     """How many nearest candidates to ask the index for, to return ``k`` after re-ranking.
 
-    >>> candidate_count(5, 0.0), candidate_count(5, 0.3), candidate_count(5, 0.0, exclude_self=True)
-    (5, 50, 6)
+    >>> [candidate_count(5, reranked=False), candidate_count(5, reranked=True),
+    ...  candidate_count(5, reranked=False, exclude_self=True)]
+    [5, 50, 6]
     """
-    return k * (RERANK_POOL if colour_weight > 0 else 1) + int(exclude_self)
+    return k * (RERANK_POOL if reranked else 1) + int(exclude_self)
 
 
 def drop_row(rows: np.ndarray, distances: np.ndarray, row: int | None) -> tuple[np.ndarray, np.ndarray]:
@@ -60,3 +67,38 @@ def colour_rerank(rows: np.ndarray, distances: np.ndarray, candidate_colours: np
     blended = np.sqrt((1 - weight) * np.asarray(distances, np.float64) ** 2 + weight * colour ** 2)
     order = np.argsort(blended, kind="stable")
     return rows[order], blended[order].astype(np.float32)
+
+
+def label_rerank(rows: np.ndarray, distances: np.ndarray, candidate_classes: Mapping[str, np.ndarray],
+                 probabilities: Mapping[str, np.ndarray],
+                 weights: Mapping[str, float]) -> tuple[np.ndarray, np.ndarray]:
+    """Re-rank candidates by distance plus a penalty for labels the query is unlikely to have.
+
+    Parameters
+    ----------
+    rows : (n,) int, distances : (n,) float
+        Candidates, nearest first.
+    candidate_classes : label -> (n,) int
+        Each candidate's class under the predicting head (-1: a class the head never saw).
+    probabilities : label -> (C,) float
+        The query's predicted distribution over the head's classes.
+    weights : label -> float
+        Penalty weight per label; labels left out (or 0) do not count.
+
+    Returns
+    -------
+    rows, scores (distance + penalty), best first (a stable sort: ties keep the given order).
+
+    >>> label_rerank(np.array([4, 8]), np.array([0.5, 0.6]), {"articleType": np.array([0, 1])},
+    ...              {"articleType": np.array([0.1, 0.9])}, {"articleType": 0.5})
+    (array([8, 4]), array([0.65, 0.95], dtype=float32))
+    """
+    weights = {label: w for label, w in weights.items() if w > 0}
+    if not weights or len(rows) == 0:
+        return rows, distances
+    score = np.asarray(distances, np.float64).copy()
+    for label, weight in weights.items():
+        known = np.append(np.asarray(probabilities[label], np.float64), 0.0)  # index -1: never seen, p = 0
+        score += weight * (1.0 - known[np.asarray(candidate_classes[label])])
+    order = np.argsort(score, kind="stable")
+    return rows[order], score[order].astype(np.float32)

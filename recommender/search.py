@@ -18,18 +18,20 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from .artifacts import BACKBONE_SPACE, Artifacts, load_artifacts, read_manifest
+from .artifacts import BACKBONE_SPACE, Artifacts, backbone_weights, load_artifacts, read_manifest
 from .colour import colour_signature
 from .features import DEFAULT_PRECISION, Extractor, feature_settings
 from .head import Head, load_head
 from .images import CropBox, crop, decode_image
 from .index import DEFAULT_SEARCH_K, VectorIndex, exact_search
-from .ranking import candidate_count, colour_rerank, drop_row
-from .weights import Weights, resolve_weights
+from .ranking import candidate_count, colour_rerank, drop_row, label_rerank
+from .weights import Weights
 
 RESULT_COLUMNS = ("rank", "id", "distance", "productDisplayName", "articleType", "baseColour",
                   "masterCategory", "subCategory", "gender", "image_path")
 FILTER_COLUMNS = ("gender", "masterCategory", "articleType", "baseColour")
+# What a trained space predicts for a query photo, shown to the shopper and used to rank.
+PREDICTED_LABELS = ("articleType", "baseColour")
 DEFAULT_K = 5
 MAX_K = 50
 # Below this many allowed products an exact scan beats asking Annoy for more.
@@ -62,6 +64,7 @@ class Recommender:
         self._indexes: dict[tuple[str, str, int], VectorIndex] = {}
         self._row_of_id = {item_id: row for row, item_id in enumerate(artifacts.metadata["id"])}
         self._heads: dict[str, Head] = {}
+        self._class_rows: dict[tuple[str, str], np.ndarray] = {}
         self._lock = threading.Lock()  # sessions share one Recommender: build each index once
 
     @classmethod
@@ -79,7 +82,7 @@ class Recommender:
         features = read_manifest(root)["features"]
         options = {"pooling": features["pooling"], "resize": features["resize"],
                    "precision": features.get("precision", DEFAULT_PRECISION)}
-        found = resolve_weights(weights)
+        found = backbone_weights(root, features, weights)
         artifacts = load_artifacts(root, expect_features=feature_settings(found, **options), expect_dataset=True)
         return cls(artifacts, Extractor(found, compiled=compiled, **options))
 
@@ -162,13 +165,18 @@ class Recommender:
 
         Raises ``ImageError`` for bad input.
         """
-        if self.extractor is None:
-            raise RuntimeError("This Recommender was loaded without a model: load it with with_model=True")
         if not isinstance(image, Image.Image):
             image = decode_image(image)
         if box is not None:
             image = crop(image, box)
-        return Query(self.extractor.embed_images([image])[0], colour_signature(image))
+        return self.queries_from_images([image])[0]
+
+    def queries_from_images(self, images: Sequence[Image.Image]) -> list[Query]:
+        """Embed decoded RGB photos in one batch, the way :meth:`query_from_image` embeds one."""
+        if self.extractor is None:
+            raise RuntimeError("This Recommender was loaded without a model: load it with with_model=True")
+        vectors = self.extractor.embed_images(list(images))
+        return [Query(vector, colour_signature(image)) for vector, image in zip(vectors, images)]
 
     def query_from_id(self, item_id: str) -> Query:
         """A catalogue product as a query (it is left out of its own results)."""
@@ -198,13 +206,36 @@ class Recommender:
             return query.vector
         if query.row is not None:
             return np.asarray(self.artifacts.space_vectors(space)[query.row])
+        return self._head(space).transform(query.vector[None], query.colour[None])[0]
+
+    def _head(self, space: str) -> Head:
         if space not in self._heads:
             self._heads[space] = load_head(self.artifacts, space)
-        return self._heads[space].transform(query.vector[None], query.colour[None])[0]
+        return self._heads[space]
+
+    def type_first_weights(self, space: str | None = None) -> dict[str, float]:
+        """The space's type-first penalty weights (label -> weight; empty where it has none)."""
+        entry = self.artifacts.manifest.get("spaces", {}).get(space or self.default_space, {})
+        return {label: w for label, w in entry.get("ranking", {}).get("weights", {}).items() if w > 0}
+
+    def predictions(self, query: Query, *, space: str | None = None,
+                    top: int = 4) -> dict[str, list[tuple[str, float]]]:
+        """What the space's head takes the query for: label -> [(value, probability)], likeliest first.
+
+        Covers articleType and baseColour; empty for the backbone space and for heads without classifiers.
+        """
+        space = space or self.default_space
+        if space == BACKBONE_SPACE:
+            return {}
+        head = self._head(space)
+        probabilities = head.predict(self.space_vector(query, space)[None])
+        return {label: [(str(head.classes[label][i]), float(probabilities[label][0, i]))
+                        for i in np.argsort(-probabilities[label][0], kind="stable")[:top]]
+                for label in PREDICTED_LABELS if label in probabilities}
 
     def search(self, query: Query, *, k: int = DEFAULT_K, search_k: int = DEFAULT_SEARCH_K, n_trees: int | None = None,
                filters: Mapping[str, Sequence[str]] | None = None, colour_weight: float = 0.0,
-               space: str | None = None) -> pd.DataFrame:
+               space: str | None = None, type_first: bool = True) -> pd.DataFrame:
         """The ``k`` products nearest to ``query``.
 
         Parameters
@@ -225,6 +256,9 @@ class Recommender:
             Blend in [0, 1]: ranking distance^2 is ``(1 - w) * cnn^2 + w * colour^2``.
         space : str, optional
             Embedding space (see :attr:`spaces`); defaults to :attr:`default_space`.
+        type_first : bool, default True
+            In a trained space, rank by distance plus a penalty for types and colours the space's
+            head finds unlikely for the query (weights chosen at training, see :meth:`type_first_weights`).
 
         Returns
         -------
@@ -237,12 +271,24 @@ class Recommender:
             raise ValueError(f"Expected 0 <= colour_weight <= 1, got {colour_weight}")
         space = space or self.default_space
         vector = self.space_vector(query, space)
-        pool = candidate_count(k, colour_weight, exclude_self=query.row is not None)
+        weights = self.type_first_weights(space) if type_first and space != BACKBONE_SPACE else {}
+        pool = candidate_count(k, reranked=colour_weight > 0 or bool(weights), exclude_self=query.row is not None)
         rows, distances = self._candidates(vector, pool, self._filter_mask(filters), search_k=search_k,
                                            n_trees=n_trees, space=space)
         rows, distances = drop_row(rows, distances, query.row)
         rows, distances = colour_rerank(rows, distances, self.artifacts.colours[rows], query.colour, colour_weight)
+        if weights:
+            predicted = {label: p[0] for label, p in self._head(space).predict(vector[None]).items()}
+            classes = {label: self._classes(space, label)[rows] for label in weights}
+            rows, distances = label_rerank(rows, distances, classes, predicted, weights)
         return self._results(rows[:k], distances[:k])
+
+    def _classes(self, space: str, label: str) -> np.ndarray:
+        """Each catalogue product's class under the space's ``label`` classifier (computed once)."""
+        key = (space, label)
+        if key not in self._class_rows:
+            self._class_rows[key] = self._head(space).class_index(label, self.metadata[label].to_numpy())
+        return self._class_rows[key]
 
     def _filter_mask(self, filters: Mapping[str, Sequence[str]] | None) -> np.ndarray | None:
         mask = None

@@ -27,10 +27,11 @@ import numpy as np
 from . import quiet
 from .artifacts import BACKBONE_SPACE, commit_manifest, file_entry, load_artifacts
 from .atomic import save_npy_atomic
-from .catalogue import LABEL_COLUMNS, holdout_split
-from .evaluate import choose_default_space
-from .head import Head
+from .catalogue import LABEL_COLUMNS
+from .evaluate import choose_default_space, choose_label_weights
+from .head import Head, class_ids
 from .settings import artifacts_dir
+from .splits import make_splits, save_splits
 
 EMBEDDING_DIM = 256
 HIDDEN_DIM = 1024
@@ -52,7 +53,7 @@ def train_head(vectors: np.ndarray, colours: np.ndarray, labels: dict[str, np.nd
     ----------
     vectors : (n, 2048) float32
     colours : (n, 64) float32
-    labels : dict label -> (n,) integer class ids (-1 for unknown: ignored)
+    labels : dict label -> (n,) str values ("" for unknown: ignored)
     epochs, batch_size, learning_rate, seed : training settings
     progress : bool, default False
         Show one progress bar on stderr (epoch, loss, time left).
@@ -64,10 +65,12 @@ def train_head(vectors: np.ndarray, colours: np.ndarray, labels: dict[str, np.nd
     quiet.tensorflow()
     import keras
 
-    from .head_model import head_model
+    from .head_model import head_from_model, head_model
 
     keras.utils.set_random_seed(seed)
-    model = head_model(vectors.shape[1] + colours.shape[1], {name: int(ids.max()) + 1 for name, ids in labels.items()},
+    classes = {name: np.array(sorted(set(values) - {""}), str) for name, values in labels.items()}
+    ids = {name: class_ids(values, classes[name]) for name, values in labels.items()}
+    model = head_model(vectors.shape[1] + colours.shape[1], {name: len(names) for name, names in classes.items()},
                        hidden_dim=HIDDEN_DIM, embedding_dim=EMBEDDING_DIM)
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate),
@@ -77,11 +80,8 @@ def train_head(vectors: np.ndarray, colours: np.ndarray, labels: dict[str, np.nd
     )
     x = np.concatenate([vectors, colours], axis=1).astype(np.float32)
     callbacks = [_epoch_bar(epochs)] if progress else []
-    model.fit(x, labels, epochs=epochs, batch_size=batch_size, shuffle=True, verbose=0, callbacks=callbacks)
-    hidden_layer, embedding_layer = model.get_layer("hidden"), model.get_layer("embedding")
-    w1, b1 = (np.asarray(w) for w in hidden_layer.get_weights())
-    w2, b2 = (np.asarray(w) for w in embedding_layer.get_weights())
-    return Head(w1, b1, w2, b2)
+    model.fit(x, ids, epochs=epochs, batch_size=batch_size, shuffle=True, verbose=0, callbacks=callbacks)
+    return head_from_model(model, classes)
 
 
 def train_space(root: str | Path, *, space: str = DEFAULT_SPACE, holdout: float = DEFAULT_HOLDOUT,
@@ -98,16 +98,12 @@ def train_space(root: str | Path, *, space: str = DEFAULT_SPACE, holdout: float 
         raise ValueError(f"Expected a new space name, got {space!r} (the frozen backbone's space)")
     artifacts = load_artifacts(root)
     metadata = artifacts.metadata
-    train_rows = ~holdout_split(metadata, holdout, seed=seed)
-    labels, vocabularies = {}, {}
-    for column in LABEL_COLUMNS:
-        values = metadata[column].to_numpy()
-        vocabulary = sorted(set(values[train_rows]) - {""})
-        lookup = {value: i for i, value in enumerate(vocabulary)}
-        labels[column] = np.array([lookup.get(v, -1) for v in values[train_rows]], np.int64)
-        vocabularies[column] = len(vocabulary)
     vectors, colours = np.asarray(artifacts.vectors), np.asarray(artifacts.colours)
-    log(f"Training space {space!r} on {int(train_rows.sum()):,} products ({holdout:.0%} held out, seed {seed}), "
+    splits = make_splits(metadata, vectors, holdout, seed=seed)
+    train_rows = splits.train
+    labels = {column: metadata[column].to_numpy()[train_rows] for column in LABEL_COLUMNS}
+    log(f"Training space {space!r} on {int(train_rows.sum()):,} products (held out: {holdout:.0%} random, "
+        f"{holdout:.0%} in near-duplicate groups, {int(splits.validation.sum()):,} for validation; seed {seed}), "
         f"{epochs} epochs...")
     started = time.perf_counter()
     head = train_head(vectors[train_rows], colours[train_rows], labels, epochs=epochs, seed=seed,
@@ -116,14 +112,23 @@ def train_space(root: str | Path, *, space: str = DEFAULT_SPACE, holdout: float 
     build_id = artifacts.build_id
     head_path = artifacts.root / f"head-{build_id}-{space}.npz"
     vectors_path = artifacts.root / f"vectors-{build_id}-{space}.npy"
+    split_path = artifacts.root / f"split-{build_id}-{space}.json"
     head.save(head_path)
-    save_npy_atomic(vectors_path, head.transform(vectors, colours))
+    save_splits(split_path, metadata, splits, fraction=holdout, seed=seed)
+    space_vectors = head.transform(vectors, colours)
+    save_npy_atomic(vectors_path, space_vectors)
+    ranking = choose_label_weights(space_vectors, metadata, head, splits)
+    log("Type-first ranking weights (validation split): "
+        + ", ".join(f"{label} {weight:g}" for label, weight in ranking["weights"].items()))
     entry = {
         "dimension": EMBEDDING_DIM,
         "head": file_entry(head_path),
         "vectors": file_entry(vectors_path),
+        "split": file_entry(split_path),
+        "ranking": ranking,
         "training": {"holdout": holdout, "seed": seed, "epochs": epochs, "labels": LABEL_WEIGHTS,
-                     "classes": vocabularies, "loss": "cosine softmax per label", "seconds": round(seconds, 1),
+                     "classes": {label: len(names) for label, names in head.classes.items()},
+                     "loss": "cosine softmax per label", "seconds": round(seconds, 1),
                      "backbone_weights_sha256": artifacts.manifest["features"]["weights_sha256"]},
     }
     manifest = dict(artifacts.manifest)

@@ -32,6 +32,7 @@ from .artifacts import (
     BACKBONE_SPACE,
     ArtifactError,
     Artifacts,
+    backbone_weights,
     check_features,
     commit_manifest,
     load_artifacts,
@@ -42,7 +43,7 @@ from .catalogue import STYLE_COLUMNS, dataset_fingerprint
 from .distributed import RayEngine
 from .features import DEFAULT_BATCH_SIZE, DEFAULT_PRECISION, Extractor
 from .head import load_head
-from .weights import Weights, resolve_weights
+from .weights import Weights
 
 # Share of a trained space's products it never saw above which a retrain is advised.
 RETRAIN_SHARE = 0.10
@@ -150,7 +151,7 @@ def update_catalogue(dataset: str | Path | None, out: str | Path = "artifacts", 
     to_embed = items[items["id"].isin(set(diff.added) | set(diff.changed))]
     features = artifacts.manifest["features"]
     if extractor is None and len(to_embed):
-        extractor = Extractor(resolve_weights(weights, log=log), pooling=features["pooling"],
+        extractor = Extractor(backbone_weights(out, features, weights, log=log), pooling=features["pooling"],
                               resize=features["resize"], precision=features.get("precision", DEFAULT_PRECISION),
                               batch_size=batch_size)
     if extractor is not None:

@@ -1,0 +1,366 @@
+"""Fine-tune the backbone: ResNet50's last stage (conv5) learns fashion with the head.
+
+``train`` teaches a small head on frozen ImageNet vectors.  This goes one step
+further within what a CPU allows: the network up to conv4 stays frozen, so its
+activations are computed once per photo (a memory-mapped float16 cache, in
+resumable chunks), and conv5 (15M weights, a fifth of the network's work) is
+trained together with the head on the catalogue's labels, starting from the
+ImageNet weights and the trained head.  Batch-norm statistics stay frozen.
+
+A fine-tuned conv5 changes every vector, so the catalogue is re-embedded from
+the cache (conv5 only), the head's vectors and type-first weights are redone,
+and the result is measured on the same held-out products as the current
+build.  It becomes the catalogue (a new build whose manifest names the
+fine-tuned weights file, so queries and updates use the same network) only
+where it wins on the near-duplicate-grouped split; otherwise nothing changes.
+
+Each epoch ends with a checkpoint: an interrupted run resumes at the last
+finished epoch (the optimiser restarts its moment estimates).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+from . import quiet
+from .artifacts import (
+    ArtifactError,
+    backbone_weights,
+    commit_manifest,
+    file_entry,
+    load_artifacts,
+    read_manifest,
+    write_artifacts,
+)
+from .atomic import write_json_atomic
+from .catalogue import LABEL_COLUMNS
+from .evaluate import choose_label_weights, evaluation_splits, grouped_result, holdout_evaluation, save_evaluation
+from .features import FEATURE_DIM, l2_normalise
+from .head import class_ids, load_head
+from .images import decode_image, to_model_input
+from .settings import artifacts_dir
+from .train import DEFAULT_HOLDOUT, DEFAULT_SPACE, EMBEDDING_DIM, HIDDEN_DIM, LABEL_WEIGHTS
+from .weights import Weights, file_sha256
+
+DEFAULT_FINETUNE_EPOCHS = 4
+LEARNING_RATE = 1e-4
+BATCH_SIZE = 32
+CONV4_SHAPE = (14, 14, 1024)  # conv4_block6_out at a 224x224 input
+_CHUNK = 256
+
+
+def fine_tune(root: str | Path, *, space: str = DEFAULT_SPACE, holdout: float = DEFAULT_HOLDOUT, seed: int = 0,
+              epochs: int = DEFAULT_FINETUNE_EPOCHS, weights: Weights | str | Path | None = None,
+              keep_regardless: bool = False, progress: bool = True, log: Callable[[str], None] = print) -> dict:
+    """Fine-tune conv5 with the head of ``space``; keep it as the catalogue only where it wins.
+
+    ``weights`` names the file the catalogue was built with where it is not
+    the default one; ``keep_regardless`` keeps the result even where it does
+    not win (to inspect it; the report still says how it measured).
+
+    Returns
+    -------
+    dict
+        ``kept`` (bool), ``seconds`` per stage, and the grouped-split P@5 of
+        the current and the fine-tuned catalogue (``before`` / ``after``).
+    """
+    root = Path(root)
+    artifacts = load_artifacts(root)
+    if space not in artifacts.spaces:
+        raise ValueError(f"No trained space {space!r} in {root}: run python -m recommender train first")
+    features = artifacts.manifest["features"]
+    if features.get("input_size", 224) != 224 or features["pooling"] != "avg":
+        raise ValueError("Fine-tuning expects a catalogue built at 224x224 with average pooling")
+    metadata = artifacts.metadata
+    splits = evaluation_splits(artifacts, holdout, seed=seed, space=space)
+    head = load_head(artifacts, space)
+    weights = backbone_weights(root, features, weights)
+    if weights.sha256 != features["weights_sha256"]:
+        raise ArtifactError(f"The catalogue in {root} was built with other weights than {weights.path}; "
+                            "name its file with --weights")
+    work = root / f".finetune-{artifacts.build_id}"
+    work.mkdir(exist_ok=True)
+    seconds: dict[str, float] = {}
+
+    clock = time.perf_counter()
+    paths = [Path(artifacts.manifest["catalogue"]["dataset"]) / name for name in metadata["image"]]
+    conv4 = conv4_cache(work, paths, weights, resize=features["resize"], progress=progress, log=log)
+    seconds["conv4 cache"] = time.perf_counter() - clock
+
+    clock = time.perf_counter()
+    train_rows = np.flatnonzero(splits.train)
+    labels = {label: class_ids(metadata[label].to_numpy()[train_rows], head.classes[label]) for label in head.classes}
+    network, model, projector = _training_model(weights, head)
+    log(f"Fine-tuning conv5 with the {space!r} head on {len(train_rows):,} products, {epochs} epochs "
+        f"(checkpoints in {work})...")
+    _fit(model, work, conv4, np.asarray(artifacts.colours), train_rows, labels, epochs=epochs, seed=seed,
+         progress=progress)
+    seconds["training"] = time.perf_counter() - clock
+
+    clock = time.perf_counter()
+    from .head_model import head_from_model
+
+    new_head = head_from_model(projector, head.classes)
+    backbone = _save_backbone(network, work)
+    vectors = _pooled(network, conv4)
+    colours = np.asarray(artifacts.colours)
+    space_vectors = new_head.transform(vectors, colours)
+    seconds["re-embedding"] = time.perf_counter() - clock
+
+    entry = dict(artifacts.manifest["spaces"][space])
+    head_path = work / f"head-{space}.npz"
+    new_head.save(head_path)
+    shutil.copyfile(root / entry["split"]["name"], work / entry["split"]["name"])
+    entry["ranking"] = choose_label_weights(space_vectors, metadata, new_head, splits)
+    seconds_total = round(sum(seconds.values()), 1)
+    entry["training"] = {**entry["training"], "fine_tuned": {"stage": "conv5", "epochs": epochs,
+                                                             "learning_rate": LEARNING_RATE,
+                                                             "seconds": seconds_total}}
+    new_features = {**features, "weights_sha256": backbone.sha256, "weights_source": "fine-tuned",
+                    "backbone": {"name": backbone.path.name, "digest": file_entry(backbone.path)["digest"],
+                                 "fine_tuned_from": features["weights_sha256"], "stage": "conv5",
+                                 "labels": list(LABEL_WEIGHTS)}}
+    candidate_root = work / "candidate"
+    options = dict(vectors=vectors, colours=colours, metadata=metadata, catalogue=artifacts.manifest["catalogue"],
+                   n_trees=artifacts.manifest["index"]["n_trees"], metric=artifacts.manifest["index"]["metric"],
+                   spaces={space: (head_path, entry, space_vectors)}, default_space=space)
+    write_artifacts(candidate_root, features=new_features, **options)  # measured before it is kept
+    clock = time.perf_counter()
+    before = holdout_evaluation(artifacts, holdout, space=space, seed=seed)
+    after = holdout_evaluation(load_artifacts(candidate_root), holdout, space=space, seed=seed)
+    seconds["evaluation"] = time.perf_counter() - clock
+    scores = {name: {label: (grouped_result(result) or result)["precision_at_k"][label]["5"]
+                     for label in LABEL_COLUMNS} for name, result in (("before", before), ("after", after))}
+    for name, figures in scores.items():
+        log(f"  {name:<7} P@5 (grouped split) " + "  ".join(f"{k} {v:.3f}" for k, v in figures.items()))
+    wins = scores["after"]["articleType"] > scores["before"]["articleType"] and \
+        scores["after"]["baseColour"] >= scores["before"]["baseColour"]
+    kept = wins or keep_regardless
+    report = {"kept": kept, "wins": wins, "seconds": {k: round(v, 1) for k, v in seconds.items()}, **scores}
+    if kept:
+        target = root / backbone.path.name
+        shutil.copyfile(backbone.path, target)
+        manifest = write_artifacts(root, features=new_features, **options)
+        result = holdout_evaluation(load_artifacts(root), holdout, space=space, seed=seed)
+        save_evaluation(root, manifest["build_id"], result)
+        shutil.rmtree(work, ignore_errors=True)
+        why = "it wins" if wins else "as asked, though it does not win"
+        log(f"Fine-tuned backbone kept ({why}): build {manifest['build_id']} "
+            f"({seconds_total / 60:.0f} min of CPU time).")
+    else:
+        manifest = dict(read_manifest(root))
+        manifest["spaces"][space].setdefault("training", {})["fine_tune_rejected"] = report
+        commit_manifest(root, manifest)
+        shutil.rmtree(candidate_root, ignore_errors=True)
+        log(f"Fine-tuned backbone not kept: it does not win on the held-out products "
+            f"({seconds_total / 60:.0f} min of CPU time; the conv4 cache stays in {work} for another try).")
+    return report
+
+
+def conv4_cache(work: Path, paths: Sequence[Path], weights: Weights, *, resize: str, progress: bool = True,
+                log: Callable[[str], None] = print) -> np.ndarray:
+    """conv4_block6_out activations of every photo, float16, memory-mapped; resumable by chunk.
+
+    A chunk is listed as done in ``conv4-done.json`` only after it was flushed,
+    so an interrupted run recomputes at most the chunk it was writing.
+    """
+    from tqdm import tqdm
+
+    path, done_path = work / "conv4.npy", work / "conv4-done.json"
+    shape = (len(paths), *CONV4_SHAPE)
+    if path.is_file():
+        cache = np.load(path, mmap_mode="r+")
+        if cache.shape != shape:
+            raise ValueError(f"{path} holds {cache.shape}, expected {shape}: delete {work} and run again")
+    else:
+        cache = np.lib.format.open_memmap(path, mode="w+", dtype=np.float16, shape=shape)
+    done = set(json.loads(done_path.read_text())) if done_path.is_file() else set()
+    starts = [start for start in range(0, len(paths), _CHUNK) if start not in done]
+    if starts and done:
+        log(f"Resuming the conv4 cache: {len(done)} of {len(done) + len(starts)} chunks already done.")
+    trunk = _trunk(weights)
+    with ThreadPoolExecutor(2) as pool, tqdm(total=len(paths), initial=len(paths) - sum(
+            min(_CHUNK, len(paths) - start) for start in starts), unit="img", desc="conv4 activations",
+            file=sys.stderr, disable=not progress, dynamic_ncols=True) as bar:
+        for start in starts:
+            chunk = paths[start:start + _CHUNK]
+            inputs = list(pool.map(lambda p: to_model_input(decode_image(p), mode=resize), chunk))
+            for offset in range(0, len(chunk), BATCH_SIZE):
+                batch = np.stack(inputs[offset:offset + BATCH_SIZE])
+                cache[start + offset:start + offset + len(batch)] = trunk(batch).numpy().astype(np.float16)
+                bar.update(len(batch))
+            cache.flush()
+            done.add(start)
+            write_json_atomic(done_path, sorted(done))
+    return np.load(path, mmap_mode="r")
+
+
+def _trunk(weights: Weights):
+    """uint8 batch -> conv4_block6_out, float32 (the frozen part of the network)."""
+    tf = quiet.tensorflow()
+    import keras
+
+    network = keras.applications.ResNet50(weights=str(weights.path))
+    model = keras.Model(network.inputs, network.get_layer("conv4_block6_out").output)
+    preprocess = keras.applications.resnet50.preprocess_input
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 224, 224, 3], tf.uint8)])
+    def forward(batch):
+        return model(preprocess(tf.cast(batch, tf.float32)), training=False)
+
+    return forward
+
+
+def _conv5(network, x):
+    """Apply ResNet50's conv5 stage (the layers of ``network``, so training updates them) to ``x``."""
+    for block in (1, 2, 3):
+        name = f"conv5_block{block}_"
+        shortcut = x
+        if block == 1:
+            shortcut = network.get_layer(name + "0_bn")(network.get_layer(name + "0_conv")(x), training=False)
+        y = x
+        for step in ("1", "2"):
+            y = network.get_layer(name + step + "_conv")(y)
+            y = network.get_layer(name + step + "_relu")(network.get_layer(name + step + "_bn")(y, training=False))
+        y = network.get_layer(name + "3_bn")(network.get_layer(name + "3_conv")(y), training=False)
+        x = network.get_layer(name + "out")(network.get_layer(name + "add")([shortcut, y]))
+    return x
+
+
+def _training_model(weights, head):
+    """(full ResNet50, model: [conv4 activations, colour signature] -> each label's logits, its head part)."""
+    quiet.tensorflow()
+    import keras
+
+    from .head_model import head_model, load_into
+
+    network = keras.applications.ResNet50(weights=str(weights.path))
+    for layer in network.layers:
+        layer.trainable = layer.name.startswith("conv5_") and not layer.name.endswith("_bn")
+    conv4 = keras.Input(CONV4_SHAPE, name="conv4")
+    colour = keras.Input((head.w1.shape[0] - FEATURE_DIM,), name="colour")
+    pooled = keras.layers.UnitNormalization()(keras.layers.GlobalAveragePooling2D()(_conv5(network, conv4)))
+    projector = head_model(head.w1.shape[0], {name: len(names) for name, names in head.classes.items()},
+                           hidden_dim=HIDDEN_DIM, embedding_dim=EMBEDDING_DIM)
+    load_into(projector, head)
+    outputs = projector(keras.layers.Concatenate()([pooled, colour]))
+    model = keras.Model([conv4, colour], outputs)
+    model.compile(optimizer=keras.optimizers.Adam(LEARNING_RATE),
+                  loss={name: keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=-1)
+                        for name in head.classes},
+                  loss_weights={name: LABEL_WEIGHTS.get(name, 1.0) for name in head.classes})
+    return network, model, projector
+
+
+def _fit(model, work: Path, conv4: np.ndarray, colours: np.ndarray, rows: np.ndarray, labels: dict[str, np.ndarray],
+         *, epochs: int, seed: int, progress: bool) -> None:
+    """Train with one checkpoint per epoch; resume after the last finished one."""
+    import keras
+    from tqdm import tqdm
+
+    checkpoint, state_path = work / "checkpoint.weights.h5", work / "checkpoint.json"
+    start = 0
+    if state_path.is_file() and checkpoint.is_file():
+        start = int(json.loads(state_path.read_text())["epochs_done"])
+        model.load_weights(checkpoint)
+    if start >= epochs:
+        return
+    steps = -(-len(rows) // BATCH_SIZE)
+
+    class Batches(keras.utils.PyDataset):
+        def __init__(self):
+            super().__init__()
+            self.order, self.epoch = rows, start
+
+        def __len__(self):
+            return steps
+
+        def __getitem__(self, i):
+            picked = np.sort(self.order[i * BATCH_SIZE:(i + 1) * BATCH_SIZE])  # sorted: sequential reads
+            where = np.searchsorted(rows, picked)
+            return ({"conv4": conv4[picked].astype(np.float32), "colour": colours[picked]},
+                    {name: ids[where] for name, ids in labels.items()})
+
+        def on_epoch_end(self):
+            self.order = np.random.default_rng([seed, self.epoch]).permutation(rows)
+            self.epoch += 1
+
+    class Checkpoint(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.bar = tqdm(total=epochs * steps, initial=start * steps, unit="batch", desc="Fine-tuning",
+                            file=sys.stderr, disable=not progress, dynamic_ncols=True)
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.bar.update(1)
+            if batch % 10 == 0:
+                self.bar.set_postfix(loss=f"{(logs or {}).get('loss', float('nan')):.3f}")
+
+        def on_epoch_end(self, epoch, logs=None):
+            partial = checkpoint.with_name("checkpoint.partial.weights.h5")
+            self.model.save_weights(partial)
+            partial.replace(checkpoint)
+            write_json_atomic(state_path, {"epochs_done": epoch + 1})
+
+        def on_train_end(self, logs=None):
+            self.bar.close()
+
+    batches = Batches()
+    batches.on_epoch_end()
+    model.fit(batches, epochs=epochs, initial_epoch=start, verbose=0, callbacks=[Checkpoint()])
+
+
+def _pooled(network, conv4: np.ndarray) -> np.ndarray:
+    """The fine-tuned network's average-pooled, L2-normalised vectors, from the cached activations."""
+    tf = quiet.tensorflow()
+    import keras
+
+    inputs = keras.Input(CONV4_SHAPE)
+    model = keras.Model(inputs, keras.layers.GlobalAveragePooling2D()(_conv5(network, inputs)))
+    forward = tf.function(lambda batch: model(batch, training=False))
+    vectors = np.zeros((len(conv4), FEATURE_DIM), np.float32)
+    for start in range(0, len(conv4), 128):
+        vectors[start:start + 128] = forward(np.asarray(conv4[start:start + 128], np.float32)).numpy()
+    return l2_normalise(vectors)
+
+
+def _save_backbone(network, work: Path) -> Weights:
+    """The whole fine-tuned ResNet50 as one weights file (loadable like the ImageNet one)."""
+    path = work / "backbone.weights.h5"
+    network.save_weights(path)
+    digest = file_sha256(path)
+    named = work / f"backbone-{digest[:12]}.weights.h5"
+    path.replace(named)
+    return Weights(named, "fine-tuned", digest)
+
+
+def add_finetune_parser(sub: argparse._SubParsersAction, *,
+                        parents: Sequence[argparse.ArgumentParser] = ()) -> None:
+    """Register ``finetune`` on the CLI."""
+    parser = sub.add_parser("finetune", help="fine-tune ResNet50's conv5 with the head; kept only if it wins",
+                            parents=list(parents))
+    parser.add_argument("--artifacts", default=None)
+    parser.add_argument("--space", default=DEFAULT_SPACE)
+    parser.add_argument("--holdout", type=float, default=DEFAULT_HOLDOUT)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--epochs", type=int, default=DEFAULT_FINETUNE_EPOCHS)
+    parser.add_argument("--weights", default=None, help="the weights file the catalogue was built with")
+    parser.add_argument("--keep-regardless", action="store_true",
+                        help="keep the fine-tuned backbone even where it does not win on held-out products")
+    parser.add_argument("--no-progress", action="store_true")
+    parser.set_defaults(run=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    fine_tune(artifacts_dir(args.artifacts), space=args.space, holdout=args.holdout, seed=args.seed,
+              epochs=args.epochs, weights=args.weights, keep_regardless=args.keep_regardless,
+              progress=not args.no_progress)
+    return 0

@@ -1,0 +1,51 @@
+"""Fine-tuning conv5: the re-embedded catalogue is what the saved network gives, and only a win is kept."""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from recommender import Recommender, load_artifacts
+from recommender.finetune import fine_tune
+
+pytestmark = pytest.mark.slow  # three ResNet50 builds and a training run
+
+
+def test_a_kept_fine_tune_is_the_network_queries_and_updates_use(synthetic_artifacts, random_weights, tmp_path):
+    root = tmp_path / "artifacts"
+    shutil.copytree(synthetic_artifacts, root)
+    before = load_artifacts(root)
+    lines = []
+    report = fine_tune(root, epochs=1, weights=random_weights, keep_regardless=True, progress=False,
+                       log=lines.append)
+    assert report["kept"] and set(report) >= {"before", "after", "seconds", "wins"}
+    after = load_artifacts(root)
+    assert after.build_id != before.build_id
+    backbone = after.manifest["features"]["backbone"]
+    assert (root / backbone["name"]).is_file() and backbone["fine_tuned_from"] == random_weights.sha256
+    assert after.manifest["features"]["weights_sha256"] != random_weights.sha256
+    assert not np.allclose(np.asarray(after.vectors), np.asarray(before.vectors), atol=1e-4)
+    # The vectors made from the cached conv4 activations are what the saved network makes of the photos.
+    recommender = Recommender.load(root)
+    assert recommender.extractor.weights.source == "fine-tuned"
+    for row in range(3):
+        query = recommender.query_from_image(recommender.image_path(after.metadata["id"].iloc[row]))
+        assert float(query.vector @ np.asarray(after.vectors[row])) > 0.9999
+    # Same held-out products as the build it came from; no work folder left behind.
+    assert json.loads((root / after.manifest["spaces"]["fashion"]["split"]["name"]).read_text())["random"]
+    assert not list(root.glob(".finetune-*"))
+
+
+def test_a_fine_tune_that_does_not_win_changes_nothing_and_resumes(synthetic_artifacts, random_weights, tmp_path):
+    root = tmp_path / "artifacts"
+    shutil.copytree(synthetic_artifacts, root)
+    before = load_artifacts(root)
+    report = fine_tune(root, epochs=0, weights=random_weights, progress=False, log=lambda _: None)
+    # No training: the same network measures the same, and a tie is not a win.
+    assert not report["kept"] and report["before"] == pytest.approx(report["after"], abs=1e-6)
+    after = load_artifacts(root)
+    assert after.build_id == before.build_id
+    assert after.manifest["spaces"]["fashion"]["training"]["fine_tune_rejected"]["kept"] is False
+    work = root / f".finetune-{before.build_id}"
+    assert json.loads((work / "conv4-done.json").read_text()) == [0]  # the cache is kept for another try
