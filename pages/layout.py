@@ -127,6 +127,29 @@ def results_grid(results: pd.DataFrame, *, key: str, more_like_this: bool = True
     return clicked
 
 
+def prediction_line(predictions: dict[str, list[tuple[str, float]]], *, within: str | None,
+                    key: str) -> str | None:
+    """"Looks like: Sweatshirts 82% · Purple 71%", and the likeliest types as one-click searches within them.
+
+    Returns the type whose button was clicked ("" for the button back to every type), else ``None``.
+    """
+    if not predictions:
+        return None
+    st.markdown("**Looks like:** " + " · ".join(f"{options[0][0]} {options[0][1]:.0%}"
+                                                 for options in predictions.values()))
+    types = predictions.get("articleType", [])
+    columns = st.columns([1.2, *([1] * len(types)), 1])
+    columns[0].caption("Search only within:")
+    clicked = None
+    for column, (name, probability) in zip(columns[1:], types):
+        if column.button(f"{name} {probability:.0%}", key=f"{key}-within-{name}",
+                         type="primary" if name == within else "secondary"):
+            clicked = name
+    if within and columns[-1].button("All types", key=f"{key}-within-all"):
+        clicked = ""
+    return clicked
+
+
 def tradeoff_chart(n_trees: int, search_k: int) -> None:
     """What a tree setting costs: the measured recall / latency curves, the current setting marked."""
     table = tradeoff_table()

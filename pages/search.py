@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from pages.layout import recommender_or_stop, results_grid, show_photo, tradeoff_chart
+from pages.layout import prediction_line, recommender_or_stop, results_grid, show_photo, tradeoff_chart
 from pages.loaders import photo_query
 from pages.widgets import crop_box, photo_input, reset_photo_input, search_sidebar
 from recommender import ImageError, crop, decode_image
@@ -15,6 +15,7 @@ photo = photo_input()
 if photo is not None and st.session_state.get("last_photo") != photo.file_id:
     st.session_state["last_photo"] = photo.file_id
     st.session_state.pop("query_id", None)  # a new photo replaces a "more like this" query
+    st.session_state.pop("within_type", None)
 if not recommender.has_product(st.session_state.get("query_id")):
     st.session_state.pop("query_id", None)  # a product of a catalogue rebuilt since
 
@@ -47,12 +48,21 @@ if query is not None:
     if not recommender.has_index(space=settings.space, n_trees=settings.n_trees):
         with st.spinner(f"Building the Annoy index with {settings.n_trees} trees from the stored vectors..."):
             recommender.index(space=settings.space, n_trees=settings.n_trees)
+    within = st.session_state.get("within_type")
+    predictions = recommender.predictions(query, space=settings.space)
+    picked = prediction_line(predictions, within=within, key="search")
+    if picked is not None:
+        st.session_state["within_type"] = picked or None
+        st.rerun()
+    filters = {**settings.filters, "articleType": [within]} if within else settings.filters
     results = recommender.search(query, k=settings.k, search_k=settings.search_k, n_trees=settings.n_trees,
-                                 filters=settings.filters, colour_weight=settings.colour_weight, space=settings.space)
-    st.subheader(f"{len(results)} most similar products")
+                                 filters=filters, colour_weight=settings.colour_weight, space=settings.space,
+                                 type_first=settings.type_first)
+    st.subheader(f"{len(results)} most similar products" + (f" among {within}" if within else ""))
     clicked = results_grid(results, key="search")
     if clicked is not None:
         st.session_state["query_id"] = clicked
+        st.session_state.pop("within_type", None)
         reset_photo_input()
         st.rerun()
 tradeoff_chart(settings.n_trees, settings.search_k)

@@ -30,6 +30,7 @@ class SearchSettings:
     search_k: int = DEFAULT_SEARCH_K
     colour_weight: float = 0.0
     filters: dict[str, list[str]] = field(default_factory=dict)
+    type_first: bool = True
 
 
 def search_sidebar(recommender: Recommender) -> SearchSettings:
@@ -48,10 +49,13 @@ def search_sidebar(recommender: Recommender) -> SearchSettings:
                                    help="Nodes inspected per query: larger finds more true neighbours, slower.")
         colour_weight = st.slider("Colour emphasis", 0.0, 1.0, 0.0, 0.05, key="colour_weight",
                                   help="Blend the CNN distance with a colour-histogram distance of the product.")
+        type_first = bool(recommender.type_first_weights(space)) and st.toggle(
+            "Type first", value=True, key="type_first",
+            help="Rank products of the type and colour the model predicts for your photo first.")
         st.header("Filters")
         filters = {column: st.multiselect(column, recommender.filter_options(column), key=f"filter-{column}")
                    for column in FILTER_COLUMNS}
-    return SearchSettings(space, k, n_trees, int(search_k), colour_weight, filters)
+    return SearchSettings(space, k, n_trees, int(search_k), colour_weight, filters, type_first)
 
 
 @dataclass(frozen=True)

@@ -430,6 +430,7 @@ def save_evaluation(root: Path, build_id: str, result: dict) -> Path:
     name = f"{result['space']}-c{result['colour_weight']:g}"
     name += f"-holdout{result['holdout']:g}" if "holdout" in result else "-queries"
     name += "-vs-baseline" if "baseline" in result else ""
+    name += "-distance-only" if result.get("ranking") == "distance" and result["space"] != BACKBONE_SPACE else ""
     path = Path(root) / f"evaluation-{build_id}-{name}.json"
     write_json_atomic(path, result)
     return path

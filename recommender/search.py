@@ -22,7 +22,7 @@ from .artifacts import BACKBONE_SPACE, Artifacts, backbone_weights, load_artifac
 from .colour import colour_signature
 from .features import DEFAULT_PRECISION, Extractor, feature_settings
 from .head import Head, load_head
-from .images import CropBox, crop, decode_image
+from .images import CropBox, crop, decode_image, trim_to_product
 from .index import DEFAULT_SEARCH_K, VectorIndex, exact_search
 from .ranking import candidate_count, colour_rerank, drop_row, label_rerank
 from .weights import Weights
@@ -34,6 +34,8 @@ FILTER_COLUMNS = ("gender", "masterCategory", "articleType", "baseColour")
 PREDICTED_LABELS = ("articleType", "baseColour")
 DEFAULT_K = 5
 MAX_K = 50
+# Photos are cut down to their product before embedding (README, "Photos shoppers take").
+TRIM_QUERIES = True
 # Below this many allowed products an exact scan beats asking Annoy for more.
 _EXACT_SCAN_LIMIT = 20_000
 
@@ -66,6 +68,7 @@ class Recommender:
         self._heads: dict[str, Head] = {}
         self._class_rows: dict[tuple[str, str], np.ndarray] = {}
         self._lock = threading.Lock()  # sessions share one Recommender: build each index once
+        self.trim_queries = TRIM_QUERIES
 
     @classmethod
     def load(cls, root: str | os.PathLike = "artifacts", *, weights: Weights | str | os.PathLike | None = None,
@@ -175,6 +178,8 @@ class Recommender:
         """Embed decoded RGB photos in one batch, the way :meth:`query_from_image` embeds one."""
         if self.extractor is None:
             raise RuntimeError("This Recommender was loaded without a model: load it with with_model=True")
+        if self.trim_queries:
+            images = [trim_to_product(image) for image in images]
         vectors = self.extractor.embed_images(list(images))
         return [Query(vector, colour_signature(image)) for vector, image in zip(vectors, images)]
 

@@ -29,7 +29,7 @@ from .features import l2_normalise
 
 # Cosine of ResNet50 (ImageNet, average-pooled) vectors above which two photos are one shot:
 # chosen by looking at pairs on the shared catalogue (README, "Honest numbers").
-NEAR_DUPLICATE_COSINE = 0.92
+NEAR_DUPLICATE_COSINE = 0.95
 SPLIT_NAMES = ("random", "grouped", "validation")
 _NEIGHBOURS = 10
 _CHUNK = 1024

@@ -187,3 +187,19 @@ def test_a_corrupt_catalogue_is_named_and_the_app_rebuilds_it(synthetic_artifact
     at.button(key="rebuild").click().run()
     assert not at.exception and not at.error
     assert "search 8 products" in at.info[0].value
+
+
+def test_the_photo_is_read_as_a_type_and_another_type_is_one_click_away(app, synthetic_env):
+    app.selectbox(key="space").set_value("fashion").run()
+    _upload(app, _photo(synthetic_env))
+    line = next(m.value for m in app.markdown if m.value.startswith("**Looks like:**"))
+    assert line.count("%") == 2  # the likeliest type and colour
+    alternatives = [b for b in app.button if b.key.startswith("search-within-") and b.key != "search-within-all"]
+    assert len(alternatives) == 2  # the synthetic catalogue's two types
+    other = alternatives[1]
+    chosen = other.label.rsplit(" ", 1)[0]
+    other.click().run()
+    assert not app.exception and app.subheader[0].value.endswith(f"among {chosen}")
+    assert all(caption.value.startswith(chosen) for caption in app.caption if " · d = " in caption.value)
+    app.button(key="search-within-all").click().run()
+    assert not app.subheader[0].value.endswith(f"among {chosen}")

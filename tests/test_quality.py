@@ -47,10 +47,22 @@ def test_evaluate_json_has_the_documented_keys(artifacts_copy):
     done = subprocess.run([sys.executable, "-m", "recommender", "evaluate", "--artifacts", str(artifacts_copy),
                            "--holdout", "0.2", "--json"], capture_output=True, text=True, check=True)
     result = json.loads(done.stdout)
-    assert {"precision_at_k", "map_at_10", "annoy_recall_at_k", "per_article_type", "n_queries"} <= set(result)
-    assert set(result["precision_at_k"]) == set(LABELS) and set(result["precision_at_k"]["articleType"]) == {
-        "1", "5", "10"}
+    assert {"precision_at_k", "map_at_10", "annoy_recall_at_k", "per_article_type", "n_queries", "grouped",
+            "p5_interval", "robustness"} <= set(result)
+    assert set(result["precision_at_k"]) == {*LABELS, "colourFamily"}
+    assert set(result["precision_at_k"]["articleType"]) == {"1", "5", "10"}
     assert 30 <= result["n_queries"] <= 80 and result["n_queries"] + result["n_catalogue"] == 300
+    # Both splits, each figure with its bootstrap interval around it.
+    for figures in (result, result["grouped"]):
+        low, high = figures["p5_interval"]["articleType"]
+        assert low <= figures["precision_at_k"]["articleType"]["5"] <= high
+    # A shade of a family counts as that family: family precision is never below the raw colour's.
+    assert result["precision_at_k"]["colourFamily"]["5"] >= result["precision_at_k"]["baseColour"]["5"]
+    from recommender.robustness import CLEAN, PERTURBATIONS
+
+    assert list(result["robustness"]) == [CLEAN, *PERTURBATIONS]
+    assert result["robustness"][CLEAN]["drop_points"] == 0
+    assert all(0 <= row["articleType"] <= 1 for row in result["robustness"].values())
     assert list(artifacts_copy.glob("evaluation-*-imagenet-c0-holdout0.2.json"))
 
 
