@@ -150,12 +150,19 @@ def prediction_line(predictions: dict[str, list[tuple[str, float]]], *, within: 
     return clicked
 
 
-def tradeoff_chart(n_trees: int, search_k: int) -> None:
-    """What a tree setting costs: the measured recall / latency curves, the current setting marked."""
+def tradeoff_chart(n_trees: int, search_k: int, tuning: dict | None = None) -> None:
+    """What a tree setting costs: the measured recall / latency curves, the current setting marked,
+    and the search_k measured for this catalogue."""
     table = tradeoff_table()
-    if table.empty:
+    if table.empty and not tuning:
         return
     with st.expander("What do these settings cost?"):
+        if tuning:
+            st.caption(f"For this catalogue, search_k {tuning['value']:,} is the smallest that finds "
+                       f"{tuning['recall_at_5']:.1%} of the exact 5 nearest products (goal {tuning['target']:.0%}; "
+                       f"measured on {tuning['queries']} of its products when the index was built): the default.")
+        if table.empty:
+            return
         table = table.assign(current=(table["n_trees"] == n_trees) & (table["search_k"] == search_k))
         lines = alt.Chart(table).mark_line(point=True).encode(
             x=alt.X("ms:Q", scale=alt.Scale(type="log"), title="milliseconds per query"),

@@ -65,4 +65,4 @@ if query is not None:
         st.session_state.pop("within_type", None)
         reset_photo_input()
         st.rerun()
-tradeoff_chart(settings.n_trees, settings.search_k)
+tradeoff_chart(settings.n_trees, settings.search_k, recommender.tuning(settings.space))

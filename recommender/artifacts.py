@@ -34,7 +34,7 @@ import pandas as pd
 from .atomic import save_csv_atomic, save_npy_atomic, write_atomic, write_json_atomic
 from .catalogue import dataset_fingerprint
 from .features import DEFAULT_PRECISION
-from .index import DEFAULT_METRIC, DEFAULT_N_TREES, VectorIndex
+from .index import DEFAULT_METRIC, DEFAULT_N_TREES, DEFAULT_SEARCH_K, VectorIndex, tune_search_k
 from .weights import Weights, resolve_weights
 
 FORMAT_VERSION = 1
@@ -97,6 +97,19 @@ class Artifacts:
             known = [BACKBONE_SPACE, *self.spaces]
             raise ArtifactError(f"Expected space in {known}, got {space!r}")
         return self.spaces[space]
+
+    def tuned_search_k(self, space: str = BACKBONE_SPACE) -> int:
+        """The search_k measured for this catalogue's index of ``space`` (recall@5 >= 0.99), else the default."""
+        tuned = self.manifest["index"].get("search_k", {}).get(space)
+        return int(tuned["value"]) if tuned else DEFAULT_SEARCH_K
+
+    def tune_index(self, space: str = BACKBONE_SPACE, *, n_trees: int | None = None, metric: str | None = None) -> dict:
+        """Measure the smallest search_k reaching recall@5 0.99 on an index of ``space`` (a manifest entry).
+
+        The index (of these settings, by default the manifest's) is built first if missing.
+        """
+        return tune_search_k(self.index(space=space, n_trees=n_trees, metric=metric), self.space_vectors(space),
+                             seed=self.manifest["index"].get("seed", 0))
 
     def index(self, *, space: str = BACKBONE_SPACE, n_trees: int | None = None,
               metric: str | None = None) -> VectorIndex:
@@ -199,10 +212,12 @@ def write_artifacts(root: str | os.PathLike, *, vectors: np.ndarray, colours: np
     written = time.perf_counter() - clock
     clock = time.perf_counter()
     index_path = root / index_file_name(build_id, BACKBONE_SPACE, metric, n_trees)
-    VectorIndex(vectors.shape[1], metric=metric, n_trees=n_trees, seed=seed).build(vectors, index_path)
+    index = VectorIndex(vectors.shape[1], metric=metric, n_trees=n_trees, seed=seed).build(vectors, index_path)
+    tuned = {BACKBONE_SPACE: tune_search_k(index, vectors, seed=seed)}
     for name, (_, _, space_vectors) in (spaces or {}).items() if index_spaces else ():
-        VectorIndex(space_vectors.shape[1], metric=metric, n_trees=n_trees, seed=seed).build(
+        index = VectorIndex(space_vectors.shape[1], metric=metric, n_trees=n_trees, seed=seed).build(
             space_vectors, root / index_file_name(build_id, name, metric, n_trees))
+        tuned[name] = tune_search_k(index, space_vectors, seed=seed)
     indexed = time.perf_counter() - clock
     clock = time.perf_counter()
     manifest = {
@@ -213,7 +228,7 @@ def write_artifacts(root: str | os.PathLike, *, vectors: np.ndarray, colours: np
         "catalogue": catalogue,
         "count": len(vectors),
         "files": {name: file_entry(path) for name, path in files.items()},
-        "index": {"metric": metric, "n_trees": n_trees, "seed": seed, "file": index_path.name},
+        "index": {"metric": metric, "n_trees": n_trees, "seed": seed, "file": index_path.name, "search_k": tuned},
         "spaces": space_entries,
     }
     if default_space is not None:

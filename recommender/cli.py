@@ -38,7 +38,7 @@ from .features import (
 from .finetune import add_finetune_parser
 from .hub import DatasetUnavailable, fetch_public_catalogue
 from .images import RESIZE_MODES, ImageError, decode_image
-from .index import DEFAULT_METRIC, DEFAULT_N_TREES, DEFAULT_SEARCH_K, METRICS
+from .index import DEFAULT_METRIC, DEFAULT_N_TREES, METRICS
 from .quiet import VERBOSE_ENV
 from .search import DEFAULT_K, MAX_K, Recommender
 from .settings import DEMO_SAMPLE, PROJECT_ROOT, artifacts_dir, find_dataset
@@ -108,7 +108,7 @@ def _parser() -> argparse.ArgumentParser:
     query.add_argument("image", help="a photo, or --id to use a catalogue product")
     query.add_argument("--artifacts", default=None)
     query.add_argument("-k", type=int, default=DEFAULT_K, help=f"results, 1 to {MAX_K}")
-    query.add_argument("--search-k", type=int, default=DEFAULT_SEARCH_K)
+    query.add_argument("--search-k", type=int, default=None, help="default: the value tuned for the catalogue")
     query.add_argument("--n-trees", type=int, default=None)
     query.add_argument("--space", default=None,
                        help=f"embedding space: {BACKBONE_SPACE} or a trained one (default: the catalogue's)")
@@ -204,13 +204,15 @@ def _reindex(args: argparse.Namespace) -> int:
     manifest = dict(artifacts.manifest)
     metric = args.metric or manifest["index"]["metric"]
     started = time.perf_counter()
-    for space in [BACKBONE_SPACE, *artifacts.spaces]:
-        artifacts.index(space=space, n_trees=args.n_trees, metric=metric)
     manifest["index"] = {**manifest["index"], "n_trees": args.n_trees, "metric": metric,
                          "file": index_file_name(artifacts.build_id, BACKBONE_SPACE, metric, args.n_trees)}
+    manifest["index"]["search_k"] = {space: artifacts.tune_index(space, n_trees=args.n_trees, metric=metric)
+                                     for space in [BACKBONE_SPACE, *artifacts.spaces]}
     commit_manifest(root, manifest)
+    tuned = ", ".join(f"{space} {entry['value']:,} (recall@5 {entry['recall_at_5']:.3f})"
+                      for space, entry in manifest["index"]["search_k"].items())
     print(f"Reindexed {artifacts.vectors.shape[0]:,} vectors: {metric}, {args.n_trees} trees "
-          f"in {time.perf_counter() - started:.1f} s.")
+          f"in {time.perf_counter() - started:.1f} s; search_k tuned: {tuned}.")
     return 0
 
 

@@ -222,7 +222,7 @@ def evaluation_splits(artifacts: Artifacts, fraction: float, *, seed: int = 0, s
 
 def split_evaluation(artifacts: Artifacts, query_rows: np.ndarray, catalogue_rows: np.ndarray, *,
                      space: str = BACKBONE_SPACE, colour_weight: float = 0.0, type_first: bool = True,
-                     n_trees: int | None = None, search_k: int = DEFAULT_SEARCH_K, seed: int = 0) -> dict:
+                     n_trees: int | None = None, search_k: int | None = None, seed: int = 0) -> dict:
     """Evaluate a build with some of its products as queries against an index of others.
 
     The stored vectors of the query products are exactly what embedding their
@@ -238,7 +238,8 @@ def split_evaluation(artifacts: Artifacts, query_rows: np.ndarray, catalogue_row
     settings = artifacts.manifest["index"]
     return evaluate_vectors(vectors[is_catalogue], catalogue_labels,
                             vectors[is_query], metadata[is_query].reset_index(drop=True),
-                            metric=settings["metric"], n_trees=n_trees or settings["n_trees"], search_k=search_k,
+                            metric=settings["metric"], n_trees=n_trees or settings["n_trees"],
+                            search_k=artifacts.tuned_search_k(space) if search_k is None else search_k,
                             catalogue_colours=colours[is_catalogue], query_colours=colours[is_query],
                             colour_weight=colour_weight, prior=prior, seed=seed)
 
@@ -255,7 +256,7 @@ def space_prior(artifacts: Artifacts, space: str, query_space_vectors: np.ndarra
 
 def holdout_evaluation(artifacts: Artifacts, fraction: float, *, space: str = BACKBONE_SPACE, seed: int = 0,
                        colour_weight: float = 0.0, type_first: bool = True, n_trees: int | None = None,
-                       search_k: int = DEFAULT_SEARCH_K, baseline: Artifacts | None = None) -> dict:
+                       search_k: int | None = None, baseline: Artifacts | None = None) -> dict:
     """Evaluate a build on its held-out products: the random split, and the near-duplicate-grouped one.
 
     The top level holds the random split's figures (the keys of every earlier
@@ -284,7 +285,8 @@ def holdout_evaluation(artifacts: Artifacts, fraction: float, *, space: str = BA
             _nest(result, name, "baseline", measured)
         measured = split_evaluation(artifacts, queries, catalogue, space=space, type_first=type_first, **options)
         _nest(result, name, None, measured)
-    result.update(space=space, holdout=fraction, colour_weight=colour_weight, features=artifacts.manifest["features"])
+    result.update(space=space, holdout=fraction, colour_weight=colour_weight, type_first=type_first,
+                  features=artifacts.manifest["features"])
     return result
 
 
@@ -305,7 +307,7 @@ def _nest(result: dict, split: str, key: str | None, measured: dict) -> None:
 
 def query_folder_evaluation(root: str, query_dir: str, styles: str, *, space: str = BACKBONE_SPACE,
                             colour_weight: float = 0.0, type_first: bool = True, n_trees: int | None = None,
-                            search_k: int = DEFAULT_SEARCH_K,
+                            search_k: int | None = None,
                             weights: str | None = None) -> dict:
     """Evaluate a built catalogue with photos of other products (embedded now)."""
     recommender = Recommender.load(root, weights=weights)
@@ -329,10 +331,11 @@ def query_folder_evaluation(root: str, query_dir: str, styles: str, *, space: st
     settings = artifacts.manifest["index"]
     result = evaluate_vectors(np.asarray(artifacts.space_vectors(space)), artifacts.metadata, vectors,
                               labelled.iloc[good].reset_index(drop=True), metric=settings["metric"],
-                              n_trees=n_trees or settings["n_trees"], search_k=search_k,
+                              n_trees=n_trees or settings["n_trees"],
+                              search_k=artifacts.tuned_search_k(space) if search_k is None else search_k,
                               catalogue_colours=np.asarray(artifacts.colours), query_colours=colours,
                               colour_weight=colour_weight, prior=prior)
-    result.update(space=space, queries=str(query_dir), colour_weight=colour_weight,
+    result.update(space=space, queries=str(query_dir), colour_weight=colour_weight, type_first=type_first,
                   features=artifacts.manifest["features"])
     return result
 
@@ -430,7 +433,7 @@ def save_evaluation(root: Path, build_id: str, result: dict) -> Path:
     name = f"{result['space']}-c{result['colour_weight']:g}"
     name += f"-holdout{result['holdout']:g}" if "holdout" in result else "-queries"
     name += "-vs-baseline" if "baseline" in result else ""
-    name += "-distance-only" if result.get("ranking") == "distance" and result["space"] != BACKBONE_SPACE else ""
+    name += "-distance-only" if result.get("type_first") is False else ""
     path = Path(root) / f"evaluation-{build_id}-{name}.json"
     write_json_atomic(path, result)
     return path
@@ -532,7 +535,7 @@ def add_evaluate_parser(sub: argparse._SubParsersAction, *,
     parser.add_argument("--robustness", type=int, default=DEFAULT_ROBUSTNESS_QUERIES, metavar="N",
                         help="embed N held-out queries under each perturbation (0: skip; with --holdout)")
     parser.add_argument("--n-trees", type=int, default=None)
-    parser.add_argument("--search-k", type=int, default=DEFAULT_SEARCH_K)
+    parser.add_argument("--search-k", type=int, default=None, help="default: the value tuned for the catalogue")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--baseline", default=None,
                         help="artifacts of another build (e.g. the original design's), evaluated on the same split")

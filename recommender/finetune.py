@@ -132,7 +132,7 @@ def fine_tune(root: str | Path, *, space: str = DEFAULT_SPACE, holdout: float = 
     candidate_root = work / "candidate"
     options = dict(vectors=vectors, colours=colours, metadata=metadata, catalogue=artifacts.manifest["catalogue"],
                    n_trees=artifacts.manifest["index"]["n_trees"], metric=artifacts.manifest["index"]["metric"],
-                   spaces={space: (head_path, entry, space_vectors)}, default_space=space)
+                   spaces={space: (head_path, entry, space_vectors)}, default_space=space, index_spaces=True)
     write_artifacts(candidate_root, features=new_features, **options)  # measured before it is kept
     clock = time.perf_counter()
     before = holdout_evaluation(artifacts, holdout, space=space, seed=seed)

@@ -22,8 +22,13 @@ DEFAULT_METRIC = "euclidean"
 # Chosen on the measured recall/latency curve of the full catalogue (benchmarks/annoy_tradeoff.py,
 # README): the fastest setting with recall@5 >= 0.99 against exact search.
 DEFAULT_N_TREES = 50
+# Used where a catalogue has no tuned value (see tune_search_k).
 DEFAULT_SEARCH_K = 5000
 DEFAULT_SEED = 0
+# build and reindex measure, per catalogue, the smallest of these that reaches TARGET_RECALL.
+SEARCH_K_CANDIDATES = (250, 500, 1_000, 2_000, 5_000, 10_000, 20_000, 50_000, 100_000, 200_000)
+TARGET_RECALL = 0.99
+TUNING_QUERIES = 300
 
 
 class VectorIndex:
@@ -182,3 +187,38 @@ def _similarity(vectors: np.ndarray, queries: np.ndarray, metric: str) -> np.nda
             block = vectors[start:start + _L1_BLOCK]
             score[q, start:start + len(block)] = -np.abs(block - query).sum(axis=1)
     return score
+
+
+def tune_search_k(index: VectorIndex, vectors: np.ndarray, *, k: int = 5, target: float = TARGET_RECALL,
+                  queries: int = TUNING_QUERIES, seed: int = DEFAULT_SEED) -> dict:
+    """The smallest search_k of :data:`SEARCH_K_CANDIDATES` whose recall@k against exact search reaches ``target``.
+
+    Measured on up to ``queries`` of the indexed vectors themselves (seeded
+    choice), each left out of its own answer, as a product query is.  Where
+    no candidate reaches the target, the largest is returned.
+
+    Returns
+    -------
+    dict
+        ``value`` (the chosen search_k), ``recall_at_5`` (its recall), ``target``, ``queries``, and
+        ``measured`` (search_k -> recall, for every value tried).
+    """
+    vectors = np.asarray(vectors, np.float32)
+    rows = np.random.default_rng(seed).choice(len(vectors), size=min(queries, len(vectors)), replace=False)
+    wanted = min(k, len(vectors) - 1)
+    if wanted < 1:
+        return {"value": SEARCH_K_CANDIDATES[0], "recall_at_5": 1.0, "target": target, "queries": 0, "measured": {}}
+    exact = exact_search(vectors, vectors[rows], wanted + 1, metric=index.metric)[0]
+    truth = [set(found[found != row][:wanted]) for row, found in zip(rows, exact)]
+    measured: dict[str, float] = {}
+    for search_k in SEARCH_K_CANDIDATES:
+        hits = 0
+        for row, expected in zip(rows, truth):
+            found, _ = index.query(vectors[row], wanted + 1, search_k=search_k)
+            hits += len(set(found[found != row][:wanted]) & expected)
+        measured[str(search_k)] = hits / (wanted * len(rows))
+        if measured[str(search_k)] >= target:
+            break
+    value = int(next(iter(reversed(measured))))
+    return {"value": value, "recall_at_5": measured[str(value)], "target": target, "queries": int(len(rows)),
+            "measured": measured}

@@ -23,7 +23,7 @@ from .colour import colour_signature
 from .features import DEFAULT_PRECISION, Extractor, feature_settings
 from .head import Head, load_head
 from .images import CropBox, crop, decode_image, trim_to_product
-from .index import DEFAULT_SEARCH_K, VectorIndex, exact_search
+from .index import VectorIndex, exact_search
 from .ranking import candidate_count, colour_rerank, drop_row, label_rerank
 from .weights import Weights
 
@@ -218,6 +218,14 @@ class Recommender:
             self._heads[space] = load_head(self.artifacts, space)
         return self._heads[space]
 
+    def tuned_search_k(self, space: str | None = None) -> int:
+        """The search_k measured at build time for this catalogue's index of ``space`` (recall@5 >= 0.99)."""
+        return self.artifacts.tuned_search_k(space or self.default_space)
+
+    def tuning(self, space: str | None = None) -> dict | None:
+        """How :meth:`tuned_search_k` was measured (value, recall@5, queries), or None where it was not."""
+        return self.artifacts.manifest["index"].get("search_k", {}).get(space or self.default_space)
+
     def type_first_weights(self, space: str | None = None) -> dict[str, float]:
         """The space's type-first penalty weights (label -> weight; empty where it has none)."""
         entry = self.artifacts.manifest.get("spaces", {}).get(space or self.default_space, {})
@@ -238,7 +246,7 @@ class Recommender:
                         for i in np.argsort(-probabilities[label][0], kind="stable")[:top]]
                 for label in PREDICTED_LABELS if label in probabilities}
 
-    def search(self, query: Query, *, k: int = DEFAULT_K, search_k: int = DEFAULT_SEARCH_K, n_trees: int | None = None,
+    def search(self, query: Query, *, k: int = DEFAULT_K, search_k: int | None = None, n_trees: int | None = None,
                filters: Mapping[str, Sequence[str]] | None = None, colour_weight: float = 0.0,
                space: str | None = None, type_first: bool = True) -> pd.DataFrame:
         """The ``k`` products nearest to ``query``.
@@ -249,8 +257,9 @@ class Recommender:
             From :meth:`query_from_image` or :meth:`query_from_id`.
         k : int, default 5
             Number of results, 1 to 50.
-        search_k : int, default DEFAULT_SEARCH_K
-            Annoy nodes to inspect; -1 is ``n_trees * k``.
+        search_k : int, optional
+            Annoy nodes to inspect; -1 is ``n_trees * k``.  Defaults to the value
+            measured for this catalogue and space (:meth:`tuned_search_k`).
         n_trees : int, optional
             Annoy trees; defaults to the manifest's (an index for a new value is
             built from the stored vectors, once).
@@ -275,6 +284,7 @@ class Recommender:
         if not 0.0 <= colour_weight <= 1.0:
             raise ValueError(f"Expected 0 <= colour_weight <= 1, got {colour_weight}")
         space = space or self.default_space
+        search_k = self.tuned_search_k(space) if search_k is None else search_k
         vector = self.space_vector(query, space)
         weights = self.type_first_weights(space) if type_first and space != BACKBONE_SPACE else {}
         pool = candidate_count(k, reranked=colour_weight > 0 or bool(weights), exclude_self=query.row is not None)

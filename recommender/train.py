@@ -134,7 +134,11 @@ def train_space(root: str | Path, *, space: str = DEFAULT_SPACE, holdout: float 
     manifest = dict(artifacts.manifest)
     manifest["spaces"] = {**manifest.get("spaces", {}), space: entry}
     commit_manifest(Path(root), manifest)
-    log(f"Trained in {seconds:.0f} s; space {space!r} committed to {root}.")
+    tuned = load_artifacts(root).tune_index(space)  # builds the space's index now, not on the first query
+    manifest["index"] = {**manifest["index"], "search_k": {**manifest["index"].get("search_k", {}), space: tuned}}
+    commit_manifest(Path(root), manifest)
+    log(f"Trained in {seconds:.0f} s; space {space!r} committed to {root} "
+        f"(search_k {tuned['value']:,}: recall@5 {tuned['recall_at_5']:.3f}).")
     entry["comparison"] = choose_default_space(Path(root), space, holdout=holdout, seed=seed, log=log)
     return entry
 

@@ -114,7 +114,12 @@ def test_changing_trees_and_filters_searches_again(app, synthetic_env):
 
 def test_the_tradeoff_chart_marks_the_current_setting(app, synthetic_env):
     _upload(app, _photo(synthetic_env))
+    space = app.selectbox(key="space").value
+    tuned = load_artifacts(synthetic_env).manifest["index"]["search_k"][space]["value"]
+    assert app.number_input(key=f"search_k-{space}").value == tuned  # the catalogue's own default
+    assert any(c.startswith(f"For this catalogue, search_k {tuned:,} is the smallest") for c in app.caption.values)
     app.select_slider(key="n_trees").set_value(50).run()
+    app.number_input(key=f"search_k-{space}").set_value(5000).run()
     assert app.get("vega_lite_chart")
     assert any("Your setting (50 trees, search_k 5,000) is the black diamond" in c for c in app.caption.values)
 

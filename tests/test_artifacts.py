@@ -30,7 +30,11 @@ def test_manifest_records_how_and_what(tmp_path):
     for key in ("format_version", "build_id", "created", "features", "catalogue", "count", "files", "index"):
         assert key in manifest
     assert manifest["features"]["weights_sha256"] == "a" * 64
-    assert manifest["index"] == {"metric": "euclidean", "n_trees": 5, "seed": 0, "file": manifest["index"]["file"]}
+    assert manifest["index"] == {"metric": "euclidean", "n_trees": 5, "seed": 0, "file": manifest["index"]["file"],
+                                 "search_k": manifest["index"]["search_k"]}
+    tuned = manifest["index"]["search_k"]["imagenet"]  # measured against exact search when the index was built
+    assert tuned["recall_at_5"] >= 0.99 and tuned["value"] == min(int(k) for k in tuned["measured"]
+                                                                   if tuned["measured"][k] >= 0.99)
     loaded = load_artifacts(tmp_path, expect_features=FEATURES)
     assert loaded.vectors.shape == (40, 16) and isinstance(loaded.vectors, np.memmap)
     assert loaded.metadata["id"].tolist()[:3] == ["0", "1", "2"]

@@ -110,3 +110,20 @@ def test_precision_and_map_hand_worked():
 def test_recall_hand_worked():
     np.testing.assert_allclose(recall_at_k(np.array([[1, 2, 3], [4, 5, 6]]), np.array([[3, 2, 1], [7, 8, 4]]), 3),
                                [1.0, 1 / 3])
+
+
+def test_tuning_picks_the_smallest_search_k_that_reaches_the_recall_goal(tmp_path):
+    from recommender.index import SEARCH_K_CANDIDATES, tune_search_k
+
+    vectors = np.random.default_rng(0).normal(size=(3000, 32)).astype(np.float32)
+    index = VectorIndex(32, n_trees=3).build(vectors, tmp_path / "i.ann")  # few trees: small search_k misses
+    tuned = tune_search_k(index, vectors, queries=100)
+    measured = {int(k): v for k, v in tuned["measured"].items()}
+    assert tuned["recall_at_5"] >= 0.99 and measured[tuned["value"]] == tuned["recall_at_5"]
+    assert all(v < 0.99 for k, v in measured.items() if k < tuned["value"])
+    assert SEARCH_K_CANDIDATES[0] < tuned["value"]  # the smallest candidate was measured and was not enough
+    # Checked against a recall computed here, for the chosen value.
+    rows = np.random.default_rng(1).choice(3000, 50, replace=False)
+    exact = exact_search(vectors, vectors[rows], 6)[0][:, 1:]
+    found = [index.query(vectors[r], 6, search_k=tuned["value"])[0][1:] for r in rows]
+    assert np.mean([len(set(f) & set(e)) / 5 for f, e in zip(found, exact)]) >= 0.97
