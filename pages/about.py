@@ -12,6 +12,8 @@ from recommender import (
     FEATURE_DIM,
     HIDDEN_DIM,
     INPUT_SIZE,
+    PREDICTED_LABELS,
+    TARGET_RECALL,
 )
 
 POOLING_NAMES = {"avg": "the average", "max": "the maximum"}
@@ -46,13 +48,22 @@ rewards. Training never sees the held-out products used to measure it.
 **5. Annoy.** Annoy builds `n_trees` random-projection trees (default {DEFAULT_N_TREES}): at each node it picks
 two points, splits the space by the hyperplane halfway between them, and recurses until a leaf holds few items.
 A query walks all trees at once, always exploring the nodes closest to the splitting planes first, until it has
-collected `search_k` candidates (default {DEFAULT_SEARCH_K:,}; -1 means `n_trees x k`), then ranks those
-candidates by exact distance. More trees give each true neighbour more chances to land in a visited leaf
-(better recall, bigger file, longer build); a larger `search_k` visits more leaves per query (better recall,
-slower queries). Exact search compares the query with every product; Annoy only with a few thousand.
+collected `search_k` candidates (-1 means `n_trees x k`), then ranks those candidates by exact distance.
+More trees give each true neighbour more chances to land in a visited leaf (better recall, bigger file, longer
+build); a larger `search_k` visits more leaves per query (better recall, slower queries). Exact search compares
+the query with every product; Annoy only with a few thousand. The default `search_k` is measured for each
+catalogue when its index is built: the smallest that finds {TARGET_RECALL:.0%} of the exact 5 nearest products
+of a few hundred of its own products ({DEFAULT_SEARCH_K:,} where it was never measured).
+
+**6. Type first.** The fashion model's classifiers also read the photo: they give a probability for each
+{" and ".join(PREDICTED_LABELS)} (the "Looks like" line). Each candidate then pays a penalty
+$w \, (1 - p)$ on top of its distance, where $p$ is the probability of *its* label under the photo's
+prediction: products of the type and colour the photo most likely shows come first. The weights $w$ were chosen
+on products held out of training (a validation split), never on the products used to measure the model.
 """)
 recommender = recommender_or_stop()
 summary = recommender.summary
 st.caption(f"This catalogue: {summary['count']:,} products, pooling {summary['pooling']}, resize {summary['resize']}, "
-           f"{summary['precision']} compute, weights sha256 {summary['weights_sha256'][:12]}..., "
-           f"{summary['metric']} Annoy index with {summary['n_trees']} trees.")
+           f"{summary['precision']} compute, {summary['backbone']} ResNet50 weights (sha256 "
+           f"{summary['weights_sha256'][:12]}...), {summary['metric']} Annoy index with {summary['n_trees']} trees, "
+           f"search_k {summary['search_k']:,}.")

@@ -30,11 +30,11 @@ from .evaluate import (
 from .features import DEFAULT_POOLING, FEATURE_DIM, Extractor
 from .hub import DatasetUnavailable, fetch_public_catalogue
 from .images import FULL_FRAME, INPUT_SIZE, CropBox, ImageError, crop, decode_image
-from .index import DEFAULT_N_TREES, DEFAULT_SEARCH_K, METRICS, VectorIndex, exact_search
+from .index import DEFAULT_N_TREES, DEFAULT_SEARCH_K, METRICS, TARGET_RECALL, VectorIndex, exact_search
 from .projection import METHODS as MAP_METHODS
 from .projection import catalogue_map, saved_map, tsne_seconds
 from .quiet import tensorflow as import_tensorflow
-from .search import DEFAULT_K, FILTER_COLUMNS, MAX_K, RESULT_COLUMNS, Query, Recommender
+from .search import DEFAULT_K, FILTER_COLUMNS, MAX_K, PREDICTED_LABELS, RESULT_COLUMNS, Query, Recommender
 from .settings import DATASET_HELP, DEMO_SAMPLE, PROJECT_ROOT, artifacts_dir, find_dataset
 from .train import EMBEDDING_DIM, HIDDEN_DIM
 from .update import format_update_report, update_catalogue
@@ -47,7 +47,8 @@ __all__ = [
     "EMBEDDING_DIM", "evaluation_sizes", "exact_search", "Extractor", "FEATURE_DIM", "fetch_public_catalogue",
     "FILTER_COLUMNS", "find_dataset", "format_update_report", "FULL_FRAME", "headline_table", "held_out_product_ids",
     "HIDDEN_DIM", "ImageError", "import_tensorflow", "INPUT_SIZE", "LABEL_COLUMNS", "load_artifacts",
-    "load_saved_evaluations", "MAP_METHODS", "MAX_K", "METRICS", "NoCatalogue", "per_type_table", "PROJECT_ROOT",
+    "load_saved_evaluations", "MAP_METHODS", "MAX_K", "METRICS", "NoCatalogue", "per_type_table", "PREDICTED_LABELS",
+    "PROJECT_ROOT", "TARGET_RECALL",
     "Query", "read_catalogue", "current_build_id", "Recommender", "resolve_weights", "RESULT_COLUMNS", "saved_map",
     "stratified_sample", "tsne_seconds", "update_catalogue", "VectorIndex", "Weights", "WeightsUnavailable",
 ]

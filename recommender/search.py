@@ -134,6 +134,7 @@ class Recommender:
                 "precision": features.get("precision", DEFAULT_PRECISION),
                 "weights_sha256": features["weights_sha256"], "metric": manifest["index"]["metric"],
                 "n_trees": self.n_trees, "default_space": self.default_space,
+                "search_k": self.tuned_search_k(), "backbone": "fine-tuned" if "backbone" in features else "ImageNet",
                 "trained_holdout": min((space["training"]["holdout"] for space in manifest.get("spaces", {}).values()),
                                        default=None)}
 

@@ -159,12 +159,15 @@ def test_evaluation_page_shows_the_saved_comparison_and_both_models(app):
     assert [h.value for h in app.subheader] == ["Model: imagenet", "Model: fashion"]
 
 
-def test_about_page_takes_its_figures_from_the_code(app):
-    from recommender import DEFAULT_N_TREES, DEFAULT_SEARCH_K
+def test_about_page_takes_its_figures_from_the_code(app, synthetic_env):
+    from recommender import DEFAULT_N_TREES, DEFAULT_SEARCH_K, TARGET_RECALL, load_artifacts
 
     app.switch_page("pages/about.py").run()
     text = app.markdown[0].value
-    assert not app.exception and f"default {DEFAULT_SEARCH_K:,}" in text and f"default {DEFAULT_N_TREES})" in text
+    assert not app.exception and f"({DEFAULT_SEARCH_K:,} where it was never measured)" in text
+    assert f"default {DEFAULT_N_TREES})" in text and f"finds {TARGET_RECALL:.0%} of the exact" in text
+    tuned = load_artifacts(synthetic_env).tuned_search_k(load_artifacts(synthetic_env).manifest["default_space"])
+    assert any(f"search_k {tuned:,}." in caption for caption in app.caption.values)
 
 
 def test_without_a_catalogue_the_app_says_how_to_build_one(tmp_path, monkeypatch, random_weights, synthetic_dataset):
