@@ -51,7 +51,7 @@ from .settings import artifacts_dir
 from .train import DEFAULT_HOLDOUT, DEFAULT_SPACE, EMBEDDING_DIM, HIDDEN_DIM, LABEL_WEIGHTS
 from .weights import Weights, file_sha256
 
-DEFAULT_FINETUNE_EPOCHS = 4
+DEFAULT_FINETUNE_EPOCHS = 3
 LEARNING_RATE = 1e-4
 BATCH_SIZE = 32
 CONV4_SHAPE = (14, 14, 1024)  # conv4_block6_out at a 224x224 input

@@ -20,9 +20,11 @@ from recommender.train import train_space
 
 TYPES = ("Sweatshirts", "Kurtas", "Tshirts", "Jackets", "Sweaters", "Tops")
 COLOURS = ("Purple", "Navy Blue", "Red", "Pink")
-# (id, articleType) of query photos, none of them in the catalogue.
-QUERIES = (("15371", "Sweatshirts"), ("19548", "Sweatshirts"), ("17917", "Sweatshirts"), ("12531", "Sweatshirts"),
-           ("16196", "Jackets"), ("28540", "Jackets"), ("19522", "Sweaters"), ("18727", "Sweaters"),
+# (id, articleType) of query photos, none of them in the catalogue: the purple Nike hoodie first,
+# then garments whose colour is shared by other types (purple and pink sweatshirts, red jackets, navy
+# sweaters, purple and navy kurtas).
+QUERIES = (("15623", "Sweatshirts"), ("19473", "Sweatshirts"), ("12531", "Sweatshirts"), ("1609", "Sweatshirts"),
+           ("16196", "Jackets"), ("28540", "Jackets"), ("19522", "Sweaters"), ("17196", "Sweaters"),
            ("39176", "Kurtas"), ("50325", "Kurtas"))
 
 
@@ -54,16 +56,24 @@ def garments(dataset_dir, extractor, tmp_path_factory):
     return Recommender.load(out)
 
 
-def test_type_first_finds_the_query_type_where_colour_points_elsewhere(garments, dataset_dir):
+def test_the_purple_hoodie_gets_hoodies_and_every_query_its_type_at_most_one_click_away(garments, dataset_dir):
     assert garments.type_first_weights("fashion"), "validation chose no type-first weight on this catalogue"
-    shared = {True: [], False: []}
+    problems = []
     for item_id, article_type in QUERIES:
         query = garments.query_from_image(dataset_dir / "images" / f"{item_id}.jpg")
-        for type_first in (True, False):
-            results = garments.search(query, k=5, space="fashion", type_first=type_first)
-            shared[type_first].append(float((results["articleType"] == article_type).mean()))
-        predicted = garments.predictions(query, space="fashion")["articleType"]
-        assert article_type in [name for name, _ in predicted[:2]], (item_id, predicted)
-    # Every hand-picked query gets mostly its own type first, and type first never does worse overall.
-    assert min(shared[True]) >= 0.6, shared
-    assert np.mean(shared[True]) >= max(0.8, np.mean(shared[False])), shared
+        predicted = [name for name, _ in garments.predictions(query, space="fashion")["articleType"]]
+        types = garments.search(query, k=5, space="fashion")["articleType"].tolist()
+        colours = garments.search(query, k=5, space="fashion")["baseColour"].tolist()
+        # Type first: most results are of the type the photo is read as, not colour matches of other kinds.
+        if sum(t == predicted[0] for t in types) < 3:
+            problems.append((item_id, "mixed types", predicted, types))
+        if item_id == "15623" and (types != [article_type] * 5 or colours.count("Purple") < 3):
+            problems.append((item_id, "the issue's hoodie", types, colours))  # five hoodies, not purple kurtas
+        # Where the reading is wrong (a zip hoodie read as a jacket), the right type is one of the offered
+        # alternatives, and searching within it returns that type only.
+        if article_type not in predicted[:3]:
+            problems.append((item_id, "not offered", article_type, predicted))
+        within = garments.search(query, k=5, space="fashion", filters={"articleType": [article_type]})
+        if not (within["articleType"] == article_type).all():
+            problems.append((item_id, "within", within["articleType"].tolist()))
+    assert not problems, problems
