@@ -336,6 +336,16 @@ def backbone_weights(root: str | os.PathLike, features: dict, explicit: Weights 
     return Weights(path.resolve(), "fine-tuned", features["weights_sha256"])
 
 
+def forget_space(root: str | os.PathLike, build_id: str, space: str) -> None:
+    """Remove what was derived from a space's old vectors (its Annoy indexes and 2-D maps) before they change.
+
+    Training a space again keeps the build id, so these files' names would otherwise be reused.
+    """
+    for pattern in (f"annoy-{build_id}-{space}-*.ann", f"map-{build_id}-{space}-*.npy"):
+        for path in Path(root).glob(pattern):
+            path.unlink(missing_ok=True)
+
+
 def current_build_id(root: str | os.PathLike) -> str:
     """The id of the build an artifacts folder holds now (a cheap read: a reader reloads when it changes)."""
     return read_manifest(root)["build_id"]

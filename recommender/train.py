@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from . import quiet
-from .artifacts import BACKBONE_SPACE, commit_manifest, file_entry, load_artifacts
+from .artifacts import BACKBONE_SPACE, commit_manifest, file_entry, forget_space, load_artifacts
 from .atomic import save_npy_atomic
 from .catalogue import LABEL_COLUMNS
 from .evaluate import choose_default_space, choose_label_weights
@@ -115,6 +115,7 @@ def train_space(root: str | Path, *, space: str = DEFAULT_SPACE, holdout: float 
     head_path = artifacts.root / f"head-{build_id}-{space}.npz"
     vectors_path = artifacts.root / f"vectors-{build_id}-{space}.npy"
     split_path = artifacts.root / f"split-{build_id}-{space}.json"
+    forget_space(artifacts.root, build_id, space)
     head.save(head_path)
     save_splits(split_path, metadata, splits, fraction=holdout, seed=seed)
     space_vectors = head.transform(vectors, colours)

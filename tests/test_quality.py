@@ -151,3 +151,17 @@ def test_evaluate_embeds_a_folder_of_unseen_photos(artifacts_copy, dataset_dir, 
     result = json.loads(done.stdout)
     assert result["n_queries"] == 20 and result["n_catalogue"] == 300
     assert result["precision_at_k"]["masterCategory"]["5"] > 0.5
+
+
+def test_training_again_replaces_the_space_index_instead_of_reusing_it(synthetic_artifacts, tmp_path):
+    from recommender.artifacts import load_artifacts
+    from recommender.train import train_space
+
+    root = tmp_path / "artifacts"
+    shutil.copytree(synthetic_artifacts, root)
+    train_space(root, holdout=0.2, epochs=1, seed=1, progress=False, log=lambda _: None)
+    artifacts = load_artifacts(root)
+    # The index answers for the new vectors: each product finds itself first.
+    index, vectors = artifacts.index(space="fashion"), np.asarray(artifacts.space_vectors("fashion"))
+    assert all(index.query(vectors[row], 1)[0][0] == row for row in range(len(vectors)))
+    assert artifacts.manifest["index"]["search_k"]["fashion"]["recall_at_5"] >= 0.99
