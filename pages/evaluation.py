@@ -4,7 +4,7 @@ import streamlit as st
 
 from pages.layout import recommender_or_stop, results_grid, show_photo
 from pages.loaders import get_evaluations, held_out_examples
-from recommender import evaluation_sizes, headline_table, per_type_table
+from recommender import evaluation_sizes, headline_table, per_type_table, robustness_table
 
 GOALS = {"articleType": 0.90, "baseColour": 0.75, "masterCategory": 0.98}
 
@@ -21,8 +21,17 @@ else:
                "the query's label. Goals: " + ", ".join(f"{k} P@5 >= {v}" for k, v in GOALS.items()) + ".")
     st.dataframe(headline_table(saved).style.format("{:.3f}"), width="stretch")
     st.caption(evaluation_sizes(saved))
+    st.caption("The grouped split keeps near-identical photos and same-name products together, so a query's "
+               "twin is never in the index: the figure a shopper with a new product sees.")
     chosen = st.selectbox("Per-articleType table of", list(saved), key="eval-table")
     st.dataframe(per_type_table(saved[chosen]), width="stretch", height=320)
+    robust = {name: robustness_table(result) for name, result in saved.items() if "robustness" in result}
+    if robust:
+        st.subheader("Photos shoppers take")
+        name = st.selectbox("Robustness of", list(robust), key="eval-robust")
+        st.caption("Held-out queries cropped, tilted, small on a busy background, darker, flatter, compressed, "
+                   "mirrored: articleType P@5 and how many points each costs against the clean photo.")
+        st.dataframe(robust[name].style.format(precision=3), width="stretch")
 
 st.header("Side by side")
 # The split the trained space never saw (0.1 when nothing was trained: `evaluate --holdout 0.1`).

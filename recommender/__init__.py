@@ -26,6 +26,7 @@ from .evaluate import (
     held_out_product_ids,
     load_saved_evaluations,
     per_type_table,
+    robustness_table,
 )
 from .features import DEFAULT_POOLING, FEATURE_DIM, Extractor
 from .hub import DatasetUnavailable, fetch_public_catalogue
@@ -49,6 +50,7 @@ __all__ = [
     "HIDDEN_DIM", "ImageError", "import_tensorflow", "INPUT_SIZE", "LABEL_COLUMNS", "load_artifacts",
     "load_saved_evaluations", "MAP_METHODS", "MAX_K", "METRICS", "NoCatalogue", "per_type_table", "PREDICTED_LABELS",
     "PROJECT_ROOT", "TARGET_RECALL",
-    "Query", "read_catalogue", "current_build_id", "Recommender", "resolve_weights", "RESULT_COLUMNS", "saved_map",
+    "Query", "read_catalogue", "current_build_id", "Recommender", "resolve_weights", "RESULT_COLUMNS",
+    "robustness_table", "saved_map",
     "stratified_sample", "tsne_seconds", "update_catalogue", "VectorIndex", "Weights", "WeightsUnavailable",
 ]

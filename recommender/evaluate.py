@@ -471,6 +471,16 @@ def per_type_table(result: dict) -> pd.DataFrame:
     return table.astype({"n": int}).sort_values("n", ascending=False)
 
 
+def robustness_table(result: dict) -> pd.DataFrame | None:
+    """An evaluation's robustness rows (photo, type P@5 and its interval, colour P@5, drop), if it has them."""
+    if "robustness" not in result:
+        return None
+    return pd.DataFrame([{"photo": name, "articleType P@5": row["articleType"],
+                          "95% interval": "{:.3f}-{:.3f}".format(*row["articleType_interval"]),
+                          "baseColour P@5": row["baseColour"], "drop (points)": row["drop_points"]}
+                         for name, row in result["robustness"].items()]).set_index("photo")
+
+
 def evaluation_sizes(saved: dict[str, dict]) -> str:
     """"N queries against M products" for each distinct size among saved evaluations."""
     sizes = sorted({(r["n_queries"], r["n_catalogue"]) for r in saved.values()})

@@ -159,6 +159,27 @@ def test_evaluation_page_shows_the_saved_comparison_and_both_models(app):
     assert [h.value for h in app.subheader] == ["Model: imagenet", "Model: fashion"]
 
 
+def test_evaluation_page_shows_the_robustness_table_of_an_evaluation(synthetic_env, random_weights, tmp_path,
+                                                                      monkeypatch):
+    from recommender import Recommender
+    from recommender.evaluate import evaluation_splits, holdout_evaluation, robustness_evaluation, save_evaluation
+    from recommender.robustness import PERTURBATIONS
+
+    root = tmp_path / "artifacts"
+    shutil.copytree(synthetic_env, root)
+    monkeypatch.setenv("RECOMMENDER_ARTIFACTS", str(root))
+    recommender = Recommender.load(root, weights=random_weights)
+    result = holdout_evaluation(recommender.artifacts, 0.2, space="fashion")
+    queries = evaluation_splits(recommender.artifacts, 0.2, space="fashion").random
+    result["robustness"] = robustness_evaluation(recommender, queries, ~queries, space="fashion", count=4)
+    save_evaluation(root, recommender.build_id, result)
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at.switch_page("pages/evaluation.py").run()
+    assert not at.exception and "Photos shoppers take" in [h.value for h in at.subheader]
+    table = next(frame.value for frame in at.dataframe if "drop (points)" in frame.value.columns)
+    assert len(table) == len(PERTURBATIONS) + 1 and table["drop (points)"].iloc[0] == 0
+
+
 def test_about_page_takes_its_figures_from_the_code(app, synthetic_env):
     from recommender import DEFAULT_N_TREES, DEFAULT_SEARCH_K, TARGET_RECALL, load_artifacts
 
