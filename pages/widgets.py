@@ -38,8 +38,10 @@ def search_sidebar(recommender: Recommender) -> SearchSettings:
     with st.sidebar:
         st.header("Search settings")
         spaces = recommender.spaces
+        backbone = recommender.summary["backbone"]
         space = st.selectbox("Model", spaces, index=spaces.index(recommender.default_space), key="space",
-                             help="imagenet: frozen ResNet50 features; a trained space adds transfer learning.")
+                             help=f"{spaces[0]}: the {backbone} ResNet50's own vectors; a trained space adds "
+                                  "transfer learning on the catalogue's labels.")
         k = st.slider("Number of results (k)", 1, MAX_K, DEFAULT_K, key="k")
         choices = sorted({*N_TREES_CHOICES, recommender.n_trees})
         n_trees = st.select_slider("Annoy trees (n_trees)", choices, value=recommender.n_trees, key="n_trees",

@@ -28,6 +28,7 @@ import pandas as pd
 
 from .artifacts import (
     BACKBONE_SPACE,
+    ArtifactError,
     Artifacts,
     commit_manifest,
     load_artifacts,
@@ -36,7 +37,7 @@ from .artifacts import (
 from .atomic import write_json_atomic
 from .catalogue import COLOUR_FAMILIES, LABEL_COLUMNS, holdout_split, read_catalogue
 from .head import Head, load_head
-from .images import decode_image
+from .images import ImageError, decode_image
 from .index import (
     DEFAULT_METRIC,
     DEFAULT_N_TREES,
@@ -50,6 +51,7 @@ from .robustness import CLEAN, PERTURBATIONS, robustness_report
 from .search import Recommender
 from .settings import artifacts_dir
 from .splits import Splits, make_splits, read_splits
+from .weights import WeightsUnavailable
 
 K_VALUES = (1, 5, 10)
 # The catalogue's labels, and baseColour read as a colour family (Navy Blue and Blue alike).
@@ -367,7 +369,16 @@ def robustness_evaluation(recommender, query_rows: np.ndarray, catalogue_rows: n
     catalogue = np.asarray(catalogue_rows, bool).copy()
     catalogue[rows] = False
     metadata = artifacts.metadata
-    photos = [decode_image(recommender.dataset_root / metadata["image"].iloc[row]) for row in rows]
+    photos, readable = [], []
+    for row in rows:
+        try:
+            photos.append(decode_image(recommender.dataset_root / metadata["image"].iloc[row]))
+            readable.append(row)
+        except (ImageError, OSError):
+            continue  # a photo gone or damaged since the build: measured without it
+    if not photos:
+        raise ValueError(f"None of the held-out photos could be read under {recommender.dataset_root}")
+    rows = np.array(readable)
     catalogue_vectors = np.asarray(artifacts.space_vectors(space))[catalogue]
     catalogue_labels = metadata[catalogue].reset_index(drop=True)
     query_labels = metadata.iloc[rows].reset_index(drop=True)
@@ -569,8 +580,8 @@ def _run(args: argparse.Namespace) -> int:
         other = load_artifacts(args.baseline) if args.baseline else None
         result = holdout_evaluation(artifacts, args.holdout, seed=args.seed, baseline=other, **options)
         baseline = result.get("baseline")
-        if args.robustness > 0:
-            result["robustness"] = _robustness(root, args, space)
+        if args.robustness > 0 and (robustness := _robustness(root, args, space)):
+            result["robustness"] = robustness
     saved = save_evaluation(root, read_manifest(root)["build_id"], result)
     print(f"saved {saved}", file=sys.stderr)
     print(json.dumps(result, indent=2) if args.json else format_report(result, baseline))
@@ -578,11 +589,19 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _robustness(root: Path, args: argparse.Namespace, space: str) -> dict:
-    """The robustness table on the grouped split's queries, with a progress bar."""
+    """The robustness table on the grouped split's queries, with a progress bar ({} where no photo is readable)."""
+    try:
+        recommender = Recommender.load(root, weights=args.weights)
+        splits = evaluation_splits(recommender.artifacts, args.holdout, seed=args.seed, space=space)
+        return _robustness_with_bar(recommender, splits, args, space)
+    except (ArtifactError, WeightsUnavailable, ValueError) as error:  # photos or model unavailable: say so
+        print(f"warning: robustness not measured: {str(error).splitlines()[0]}", file=sys.stderr)
+        return {}
+
+
+def _robustness_with_bar(recommender: Recommender, splits: Splits, args: argparse.Namespace, space: str) -> dict:
     from tqdm import tqdm
 
-    recommender = Recommender.load(root, weights=args.weights)
-    splits = evaluation_splits(recommender.artifacts, args.holdout, seed=args.seed, space=space)
     with tqdm(total=len(PERTURBATIONS) + 1, unit="photo set", desc=f"Robustness ({args.robustness} queries)",
               file=sys.stderr, disable=args.json) as bar:
         return robustness_evaluation(recommender, splits.grouped, ~splits.grouped, space=space,

@@ -49,3 +49,28 @@ def test_a_fine_tune_that_does_not_win_changes_nothing_and_resumes(synthetic_art
     assert after.manifest["spaces"]["fashion"]["training"]["fine_tune_rejected"]["kept"] is False
     work = root / f".finetune-{before.build_id}"
     assert json.loads((work / "conv4-done.json").read_text()) == [0]  # the cache is kept for another try
+
+
+def test_an_interrupted_fine_tune_resumes_after_its_last_finished_epoch(synthetic_artifacts, random_weights, tmp_path,
+                                                                        monkeypatch, capsys):
+    import recommender.finetune as finetune
+
+    root = tmp_path / "artifacts"
+    shutil.copytree(synthetic_artifacts, root)
+    write = finetune.write_json_atomic
+
+    def ctrl_c_after_the_first_epoch(path, value):
+        write(path, value)
+        if path.name == "checkpoint.json" and value == {"epochs_done": 1}:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(finetune, "write_json_atomic", ctrl_c_after_the_first_epoch)
+    with pytest.raises(KeyboardInterrupt):
+        fine_tune(root, epochs=2, weights=random_weights, progress=False, log=lambda _: None)
+    monkeypatch.setattr(finetune, "write_json_atomic", write)
+    capsys.readouterr()
+    report = fine_tune(root, epochs=2, weights=random_weights, progress=True, log=lambda _: None)
+    bar = capsys.readouterr().err
+    assert "Fine-tuning:  50%" in bar  # the bar starts where the first run stopped
+    assert "conv4 activations" not in bar  # the cache was complete: nothing embedded again
+    assert set(report) >= {"kept", "before", "after"}

@@ -165,3 +165,19 @@ def test_training_again_replaces_the_space_index_instead_of_reusing_it(synthetic
     index, vectors = artifacts.index(space="fashion"), np.asarray(artifacts.space_vectors("fashion"))
     assert all(index.query(vectors[row], 1)[0][0] == row for row in range(len(vectors)))
     assert artifacts.manifest["index"]["search_k"]["fashion"]["recall_at_5"] >= 0.99
+
+
+def test_evaluate_without_the_photos_still_reports_and_says_why_robustness_is_missing(synthetic_env, tmp_path,
+                                                                                      capsys):
+    from recommender.cli import main
+
+    root = tmp_path / "artifacts"
+    shutil.copytree(synthetic_env, root)
+    manifest = json.loads((root / "manifest.json").read_text())
+    manifest["catalogue"]["dataset"] = str(tmp_path / "gone")  # the dataset folder was moved away
+    (root / "manifest.json").write_text(json.dumps(manifest))
+    assert main(["evaluate", "--artifacts", str(root), "--holdout", "0.2", "--json"]) == 0
+    captured = capsys.readouterr()
+    result = json.loads(captured.out)
+    assert "precision_at_k" in result and "robustness" not in result
+    assert "warning: robustness not measured: None of the held-out photos could be read" in captured.err
