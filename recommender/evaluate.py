@@ -45,7 +45,13 @@ from .index import (
     VectorIndex,
     exact_search,
 )
-from .metrics import average_precision_at_k, bootstrap_interval, precision_at_k, recall_at_k
+from .metrics import (
+    average_precision_at_k,
+    bootstrap_interval,
+    paired_bootstrap_interval,
+    precision_at_k,
+    recall_at_k,
+)
 from .ranking import candidate_count, colour_rerank, label_rerank
 from .robustness import CLEAN, PERTURBATIONS, robustness_report
 from .search import Recommender
@@ -58,6 +64,8 @@ K_VALUES = (1, 5, 10)
 EVALUATED_LABELS = (*LABEL_COLUMNS, "colourFamily")
 # Type-first penalty weights tried on the validation split (distances between unit vectors are in [0, 2]).
 LABEL_WEIGHT_GRID = (0.0, 0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0)
+# What "wins" is judged on: type must improve, colour must not get worse (see compare_models).
+COMPARED_LABELS = ("articleType", "baseColour")
 # Held-out queries re-shot under each perturbation by ``evaluate`` (each one is embedded ten times).
 DEFAULT_ROBUSTNESS_QUERIES = 200
 _CHUNK = 256
@@ -125,6 +133,8 @@ def evaluate_vectors(catalogue_vectors: np.ndarray, catalogue_labels: pd.DataFra
         n_relevant = counts.reindex(truth).fillna(0).to_numpy()
         result["precision_at_k"][label] = {str(k): float(precision_at_k(relevant, k).mean()) for k in K_VALUES}
         result["p5_interval"][label] = bootstrap_interval(precision_at_k(relevant, 5), seed=seed)
+        if label in COMPARED_LABELS:  # per query, for paired comparisons of two models on the same queries
+            result.setdefault("hits_at_5", {})[label] = relevant[:, :5].sum(axis=1).tolist()
         result["map_at_10"][label] = float(average_precision_at_k(relevant, 10, n_relevant).mean())
     result["annoy_recall_at_k"] = {str(k): float(recall_at_k(annoy_rows, exact, k).mean()) for k in K_VALUES}
     per_type = {}
@@ -412,31 +422,65 @@ def _warn_if_trained_on(artifacts: Artifacts, space: str, fraction: float, seed:
               f"queries of holdout {fraction} seed {seed} may include training products", file=sys.stderr)
 
 
+def compare_models(before: dict, after: dict, *, seed: int = 0) -> dict:
+    """Whether ``after`` beats ``before`` on the same held-out queries, beyond noise.
+
+    Both are evaluations of the same queries in the same order (two spaces of a
+    build, or a build and its fine-tuned successor); the grouped split is used
+    where both have it.  ``after`` wins when the paired 95% bootstrap interval
+    of its articleType P@5 gain lies above 0 and that of its baseColour change
+    does not lie below 0.
+
+    Returns
+    -------
+    dict
+        ``wins`` and, per label of :data:`COMPARED_LABELS`, ``before``, ``after``, ``change`` and
+        ``interval`` (of the change).
+    """
+    before, after = grouped_result(before) or before, grouped_result(after) or after
+    if before["n_queries"] != after["n_queries"]:
+        raise ValueError(f"Expected evaluations of the same queries, got {before['n_queries']} and "
+                         f"{after['n_queries']}")
+    report: dict = {}
+    for label in COMPARED_LABELS:
+        old, new = (np.asarray(result["hits_at_5"][label], np.float64) / 5 for result in (before, after))
+        report[label] = {"before": float(old.mean()), "after": float(new.mean()), "change": float((new - old).mean()),
+                         "interval": paired_bootstrap_interval(old, new, seed=seed)}
+    report["wins"] = report["articleType"]["interval"][0] > 0 and report["baseColour"]["interval"][1] >= 0
+    return report
+
+
+def format_comparison(report: dict, before: str, after: str) -> str:
+    """One line per compared label: both P@5, the change and its paired interval."""
+    return "\n".join(f"  {label:<12} P@5 {before} {row['before']:.3f}  {after} {row['after']:.3f}  change "
+                     f"{100 * row['change']:+.1f} points (95% interval {100 * row['interval'][0]:+.1f} to "
+                     f"{100 * row['interval'][1]:+.1f})" for label, row in report.items() if label != "wins")
+
+
 def choose_default_space(root: Path, space: str, *, holdout: float, seed: int,
                          log: Callable[[str], None] = print) -> dict:
     """Make ``space`` the catalogue's default only where it wins on the held-out products.
 
     It must beat the frozen ImageNet features on articleType P@5 without
-    losing baseColour P@5, on the near-duplicate-grouped split (the one a
-    twin cannot flatter).  Both evaluations are saved beside the build (the
-    dashboard's Evaluation page shows them).  Returns both P@5 figures.
+    losing baseColour P@5, beyond noise (:func:`compare_models`), on the
+    near-duplicate-grouped split (the one a twin cannot flatter).  Both
+    evaluations are saved beside the build (the dashboard's Evaluation page
+    shows them).  Returns the comparison.
     """
     artifacts = load_artifacts(root)
-    scores = {}
+    results = {}
     for name in (BACKBONE_SPACE, space):
-        result = holdout_evaluation(artifacts, holdout, space=name, seed=seed)
-        save_evaluation(root, artifacts.build_id, result)
-        figures = grouped_result(result) or result
-        scores[name] = {label: figures["precision_at_k"][label]["5"] for label in LABEL_COLUMNS}
-        log(f"  {name:<10} P@5 (grouped split) " + "  ".join(f"{k} {v:.3f}" for k, v in scores[name].items()))
-    wins = scores[space]["articleType"] > scores[BACKBONE_SPACE]["articleType"] and \
-        scores[space]["baseColour"] >= scores[BACKBONE_SPACE]["baseColour"]
+        results[name] = holdout_evaluation(artifacts, holdout, space=name, seed=seed)
+        save_evaluation(root, artifacts.build_id, results[name])
+    comparison = compare_models(results[BACKBONE_SPACE], results[space], seed=seed)
+    log(f"Grouped split, {BACKBONE_SPACE} vs {space}:\n" + format_comparison(comparison, BACKBONE_SPACE, space))
     manifest = dict(artifacts.manifest)
-    manifest["default_space"] = space if wins else BACKBONE_SPACE
-    manifest["spaces"][space]["comparison"] = scores
+    manifest["default_space"] = space if comparison["wins"] else BACKBONE_SPACE
+    manifest["spaces"][space]["comparison"] = comparison
     commit_manifest(root, manifest)
-    log(f"Default space: {manifest['default_space']!r} ({'wins' if wins else 'does not win'} on held-out products).")
-    return scores
+    verdict = "wins" if comparison["wins"] else "does not win beyond noise"
+    log(f"Default space: {manifest['default_space']!r} ({space!r} {verdict} on held-out products).")
+    return comparison
 
 
 def save_evaluation(root: Path, build_id: str, result: dict) -> Path:

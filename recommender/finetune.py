@@ -42,8 +42,14 @@ from .artifacts import (
     write_artifacts,
 )
 from .atomic import write_json_atomic
-from .catalogue import LABEL_COLUMNS
-from .evaluate import choose_label_weights, evaluation_splits, grouped_result, holdout_evaluation, save_evaluation
+from .evaluate import (
+    choose_label_weights,
+    compare_models,
+    evaluation_splits,
+    format_comparison,
+    holdout_evaluation,
+    save_evaluation,
+)
 from .features import FEATURE_DIM, l2_normalise
 from .head import class_ids, load_head
 from .images import decode_image, to_model_input
@@ -72,8 +78,8 @@ def fine_tune(root: str | Path, *, space: str = DEFAULT_SPACE, holdout: float = 
     Returns
     -------
     dict
-        ``kept`` (bool), ``seconds`` per stage, and the grouped-split P@5 of
-        the current and the fine-tuned catalogue (``before`` / ``after``).
+        ``kept`` and ``wins`` (bool), ``seconds`` per stage, and the ``comparison`` of the current and
+        the fine-tuned catalogue on the grouped split (:func:`recommender.evaluate.compare_models`).
     """
     root = Path(root)
     artifacts = load_artifacts(root)
@@ -140,14 +146,12 @@ def fine_tune(root: str | Path, *, space: str = DEFAULT_SPACE, holdout: float = 
     before = holdout_evaluation(artifacts, holdout, space=space, seed=seed)
     after = holdout_evaluation(load_artifacts(candidate_root), holdout, space=space, seed=seed)
     seconds["evaluation"] = time.perf_counter() - clock
-    scores = {name: {label: (grouped_result(result) or result)["precision_at_k"][label]["5"]
-                     for label in LABEL_COLUMNS} for name, result in (("before", before), ("after", after))}
-    for name, figures in scores.items():
-        log(f"  {name:<7} P@5 (grouped split) " + "  ".join(f"{k} {v:.3f}" for k, v in figures.items()))
-    wins = scores["after"]["articleType"] > scores["before"]["articleType"] and \
-        scores["after"]["baseColour"] >= scores["before"]["baseColour"]
+    comparison = compare_models(before, after, seed=seed)
+    log("Grouped split, head on frozen features vs fine-tuned:\n" + format_comparison(comparison, "before", "after"))
+    wins = comparison["wins"]
     kept = wins or keep_regardless
-    report = {"kept": kept, "wins": wins, "seconds": {k: round(v, 1) for k, v in seconds.items()}, **scores}
+    report = {"kept": kept, "wins": wins, "seconds": {k: round(v, 1) for k, v in seconds.items()},
+              "comparison": comparison}
     if kept:
         target = root / backbone.path.name
         shutil.copyfile(backbone.path, target)
@@ -164,7 +168,8 @@ def fine_tune(root: str | Path, *, space: str = DEFAULT_SPACE, holdout: float = 
         commit_manifest(root, manifest)
         shutil.rmtree(candidate_root, ignore_errors=True)
         log(f"Fine-tuned backbone not kept: it does not win on the held-out products "
-            f"({seconds_total / 60:.0f} min of CPU time; the conv4 cache stays in {work} for another try).")
+            f"beyond noise ({seconds_total / 60:.0f} min of CPU time; the conv4 cache stays in {work} for another "
+            "try).")
     return report
 
 
@@ -327,7 +332,11 @@ def _pooled(network, conv4: np.ndarray) -> np.ndarray:
 
     inputs = keras.Input(CONV4_SHAPE)
     model = keras.Model(inputs, keras.layers.GlobalAveragePooling2D()(_conv5(network, inputs)))
-    forward = tf.function(lambda batch: model(batch, training=False))
+
+    @tf.function
+    def forward(batch):
+        return model(batch, training=False)
+
     vectors = np.zeros((len(conv4), FEATURE_DIM), np.float32)
     for start in range(0, len(conv4), 128):
         vectors[start:start + 128] = forward(np.asarray(conv4[start:start + 128], np.float32)).numpy()

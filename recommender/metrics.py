@@ -70,3 +70,14 @@ def bootstrap_interval(values: np.ndarray, *, level: float = 0.95, resamples: in
     means = values[draws].mean(axis=1)
     tail = (1 - level) / 2
     return [float(np.quantile(means, tail)), float(np.quantile(means, 1 - tail))]
+
+
+def paired_bootstrap_interval(before: np.ndarray, after: np.ndarray, *, level: float = 0.95, resamples: int = 1000,
+                              seed: int = 0) -> list[float]:
+    """Percentile bootstrap interval of ``mean(after - before)`` over the same queries (resampled together).
+
+    >>> paired_bootstrap_interval(np.zeros(20), np.ones(20))
+    [1.0, 1.0]
+    """
+    return bootstrap_interval(np.asarray(after, np.float64) - np.asarray(before, np.float64), level=level,
+                              resamples=resamples, seed=seed)

@@ -101,8 +101,8 @@ def test_train_draws_one_progress_bar_and_a_summary(synthetic_artifacts, tmp_pat
     captured = capsys.readouterr()
     assert "Training" in captured.err and "2/2" in captured.err  # the bar, not lines of Keras' log
     assert "Epoch" not in captured.out + captured.err
-    # start, type-first weights, trained, two P@5 lines, the default space
-    assert len(captured.out.splitlines()) == 6
+    # start, type-first weights, trained, the comparison (a header and two labels), the default space
+    assert len(captured.out.splitlines()) == 7
     assert list(copy.glob("evaluation-*-fashion-c0-holdout0.2.json"))
 
 

@@ -104,11 +104,30 @@ def test_the_trained_space_becomes_the_default_only_where_it_wins(tmp_path, winn
     noise = l2_normalise(rng.normal(size=(len(types), 8)))
     fashion, imagenet = (separable, noise) if winner == "fashion" else (noise, separable)
     _with_space(tmp_path, fashion, imagenet, types)
-    scores = choose_default_space(tmp_path, "fashion", holdout=0.2, seed=0, log=lambda _: None)
+    comparison = choose_default_space(tmp_path, "fashion", holdout=0.2, seed=0, log=lambda _: None)
     assert json.loads((tmp_path / "manifest.json").read_text())["default_space"] == winner
-    assert scores[winner]["articleType"] > 0.9 > scores["fashion" if winner == "imagenet" else "imagenet"][
-        "articleType"]
+    figures = comparison["articleType"]  # "before": imagenet, "after": fashion
+    won, lost = ("after", "before") if winner == "fashion" else ("before", "after")
+    assert figures[won] > 0.9 > figures[lost]
+    assert comparison["wins"] == (winner == "fashion")
     assert len(list(tmp_path.glob("evaluation-*.json"))) == 2
+
+
+def test_a_gain_within_noise_is_not_a_win():
+    """The same queries, one model a single hit better: the paired interval includes 0, so no win."""
+    from recommender.evaluate import compare_models
+
+    def result(type_hits: list[int]) -> dict:
+        return {"n_queries": len(type_hits), "hits_at_5": {"articleType": type_hits, "baseColour": [3] * 100}}
+
+    rng = np.random.default_rng(0)
+    before = rng.integers(0, 6, 100).tolist()
+    slightly = list(before)
+    slightly[0] = min(5, slightly[0] + 1)
+    clearly = [min(5, h + 2) for h in before]
+    assert not compare_models(result(before), result(slightly))["wins"]
+    assert compare_models(result(before), result(clearly))["wins"]
+    assert not compare_models(result(clearly), result(before))["wins"]
 
 
 def test_training_on_real_vectors_commits_a_searchable_space(artifacts_copy):
