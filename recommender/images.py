@@ -184,6 +184,8 @@ def _unidentified_message(data: bytes) -> str:
 # Margin kept around the product when a photo is trimmed, as a share of the product's size
 # (catalogue shots leave about this much).
 TRIM_MARGIN = 0.05
+# Photos whose product box (with its margin) fills less than this share of the frame are trimmed.
+TRIM_BELOW = 0.5
 _TRIM_THUMBNAIL = 256
 
 
@@ -191,13 +193,17 @@ def trim_to_product(image: Image.Image, *, margin: float = TRIM_MARGIN) -> Image
     """The photo cut down to its product (the pixels unlike its border) plus a small margin.
 
     A shopper's photo often shows the product small, off-centre, on a plain
-    table or wall; the catalogue's shots are tight.  Photos without a plain
-    background (no clear product region) are returned as they are.
+    table or wall; the catalogue's shots are tight.  Photos where the product
+    already fills half the frame or more, and photos without a plain
+    background (no clear product region), are returned as they are.
 
     >>> photo = Image.new("RGB", (100, 100), "white")
     >>> photo.paste((200, 0, 0), (60, 10, 80, 40))
     >>> trim_to_product(photo, margin=0.0).size
     (20, 30)
+    >>> photo.paste((200, 0, 0), (5, 5, 95, 95))  # a tight shot stays as it is
+    >>> trim_to_product(photo).size
+    (100, 100)
     """
     small = image.copy()
     small.thumbnail((_TRIM_THUMBNAIL, _TRIM_THUMBNAIL))  # the box, found on a thumbnail: fast for phone photos
@@ -208,6 +214,8 @@ def trim_to_product(image: Image.Image, *, margin: float = TRIM_MARGIN) -> Image
     rows, columns = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
     top, bottom, left, right = rows[0], rows[-1] + 1, columns[0], columns[-1] + 1
     pad_y, pad_x = (bottom - top) * margin, (right - left) * margin
+    if (bottom - top + 2 * pad_y) * (right - left + 2 * pad_x) >= TRIM_BELOW * mask.size:
+        return image  # already a tight shot: trimming it only loses context (benchmarks/robustness.py)
     scale_x, scale_y = image.width / small.width, image.height / small.height
     return image.crop((max(0, int((left - pad_x) * scale_x)), max(0, int((top - pad_y) * scale_y)),
                        min(image.width, round((right + pad_x) * scale_x)),
