@@ -87,11 +87,12 @@ def label_rerank(rows: np.ndarray, distances: np.ndarray, candidate_classes: Map
 
     Returns
     -------
-    rows, scores (distance + penalty), best first (a stable sort: ties keep the given order).
+    rows, their distances (not the penalised scores: a shown distance stays a distance), best score first
+    (a stable sort: ties keep the given order).
 
     >>> label_rerank(np.array([4, 8]), np.array([0.5, 0.6]), {"articleType": np.array([0, 1])},
     ...              {"articleType": np.array([0.1, 0.9])}, {"articleType": 0.5})
-    (array([8, 4]), array([0.65, 0.95], dtype=float32))
+    (array([8, 4]), array([0.6, 0.5]))
     """
     weights = {label: w for label, w in weights.items() if w > 0}
     if not weights or len(rows) == 0:
@@ -101,4 +102,4 @@ def label_rerank(rows: np.ndarray, distances: np.ndarray, candidate_classes: Map
         known = np.append(np.asarray(probabilities[label], np.float64), 0.0)  # index -1: never seen, p = 0
         score += weight * (1.0 - known[np.asarray(candidate_classes[label])])
     order = np.argsort(score, kind="stable")
-    return rows[order], score[order].astype(np.float32)
+    return rows[order], np.asarray(distances)[order]
