@@ -34,8 +34,9 @@ FILTER_COLUMNS = ("gender", "masterCategory", "articleType", "baseColour")
 PREDICTED_LABELS = ("articleType", "baseColour")
 DEFAULT_K = 5
 MAX_K = 50
-# Photos are cut down to their product before embedding (README, "Photos shoppers take").
-TRIM_QUERIES = True
+# Whether photos are cut down to their product before embedding. Off: the catalogue's photos are embedded
+# uncut, so cutting only the query loses exact matches of small products (README, "Photos shoppers take").
+TRIM_QUERIES = False
 # Below this many allowed products an exact scan beats asking Annoy for more.
 _EXACT_SCAN_LIMIT = 20_000
 

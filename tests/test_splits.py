@@ -94,3 +94,23 @@ def test_search_ranks_type_first_only_where_asked(synthetic_artifacts, type_firs
     assert recommender.predictions(query, space="imagenet") == {}
     results = recommender.search(query, k=5, space="fashion", type_first=type_first)
     assert len(results) == 5
+
+
+def test_a_recommender_that_trims_queries_embeds_the_product_cut_out(synthetic_artifacts, random_weights):
+    from PIL import Image
+
+    from recommender import Recommender
+    from recommender.images import trim_to_product
+    from tests.conftest import product_photo
+
+    recommender = Recommender.load(synthetic_artifacts, weights=random_weights)
+    canvas = Image.new("RGB", (200, 260), "white")
+    canvas.paste(product_photo(), (130, 10))  # small and off-centre on a plain background
+    assert not recommender.trim_queries  # off by default: the catalogue's photos are embedded uncut
+    as_given = recommender.query_from_image(canvas).vector
+    recommender.trim_queries = True
+    trimmed = recommender.query_from_image(canvas).vector
+    recommender.trim_queries = False
+    cut_by_hand = recommender.query_from_image(trim_to_product(canvas)).vector
+    np.testing.assert_allclose(trimmed, cut_by_hand, atol=1e-5)
+    assert not np.allclose(trimmed, as_given, atol=1e-3)
