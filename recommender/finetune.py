@@ -25,6 +25,7 @@ import json
 import shutil
 import sys
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -278,7 +279,9 @@ def _fit(model, work: Path, conv4: np.ndarray, colours: np.ndarray, rows: np.nda
     start = 0
     if state_path.is_file() and checkpoint.is_file():
         start = int(json.loads(state_path.read_text())["epochs_done"])
-        model.load_weights(checkpoint)
+        with warnings.catch_warnings():  # Keras warns that the optimizer's moments are not restored: known, said above
+            warnings.simplefilter("ignore", UserWarning)
+            model.load_weights(checkpoint)
     if start >= epochs:
         return
     steps = -(-len(rows) // BATCH_SIZE)
