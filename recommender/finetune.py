@@ -157,8 +157,7 @@ def fine_tune(root: str | Path, *, space: str = DEFAULT_SPACE, holdout: float = 
         target = root / backbone.path.name
         shutil.copyfile(backbone.path, target)
         manifest = write_artifacts(root, features=new_features, **options)
-        result = holdout_evaluation(load_artifacts(root), holdout, space=space, seed=seed)
-        save_evaluation(root, manifest["build_id"], result)
+        save_evaluation(root, manifest["build_id"], after)  # the candidate's vectors are the new build's
         shutil.rmtree(work, ignore_errors=True)
         why = "it wins" if wins else "as asked, though it does not win"
         log(f"Fine-tuned backbone kept ({why}): build {manifest['build_id']} "
