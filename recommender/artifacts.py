@@ -98,6 +98,11 @@ class Artifacts:
             raise ArtifactError(f"Expected space in {known}, got {space!r}")
         return self.spaces[space]
 
+    def type_first_weights(self, space: str) -> dict[str, float]:
+        """The type-first penalty weights ``train`` chose for a space (label -> weight > 0; empty where none)."""
+        entry = self.manifest.get("spaces", {}).get(space, {})
+        return {label: w for label, w in entry.get("ranking", {}).get("weights", {}).items() if w > 0}
+
     def tuned_search_k(self, space: str = BACKBONE_SPACE) -> int:
         """The search_k measured for this catalogue's index of ``space`` (recall@5 >= 0.99), else the default."""
         tuned = self.manifest["index"].get("search_k", {}).get(space)

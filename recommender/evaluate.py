@@ -259,9 +259,8 @@ def split_evaluation(artifacts: Artifacts, query_rows: np.ndarray, catalogue_row
 def space_prior(artifacts: Artifacts, space: str, query_space_vectors: np.ndarray,
                 catalogue_labels: pd.DataFrame) -> LabelPrior | None:
     """The type-first prior of a trained space for these queries, or None (backbone, or no weights chosen)."""
-    entry = artifacts.manifest.get("spaces", {}).get(space, {})
-    weights = entry.get("ranking", {}).get("weights", {})
-    if not any(weight > 0 for weight in weights.values()):
+    weights = artifacts.type_first_weights(space)
+    if not weights:
         return None
     return LabelPrior.from_head(load_head(artifacts, space), weights, query_space_vectors, catalogue_labels)
 

@@ -230,8 +230,7 @@ class Recommender:
 
     def type_first_weights(self, space: str | None = None) -> dict[str, float]:
         """The space's type-first penalty weights (label -> weight; empty where it has none)."""
-        entry = self.artifacts.manifest.get("spaces", {}).get(space or self.default_space, {})
-        return {label: w for label, w in entry.get("ranking", {}).get("weights", {}).items() if w > 0}
+        return self.artifacts.type_first_weights(space or self.default_space)
 
     def predictions(self, query: Query, *, space: str | None = None,
                     top: int = 4) -> dict[str, list[tuple[str, float]]]:
