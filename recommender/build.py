@@ -28,6 +28,7 @@ from .catalogue import Catalogue, dataset_fingerprint, read_catalogue, stratifie
 from .distributed import RayEngine
 from .features import (
     DEFAULT_BATCH_SIZE,
+    DEFAULT_INPUT_SIZE,
     DEFAULT_POOLING,
     DEFAULT_PRECISION,
     DEFAULT_RESIZE,
@@ -43,7 +44,8 @@ def build_catalogue(dataset: str | os.PathLike, out: str | os.PathLike = "artifa
                     sample: int | None = None, n_trees: int = DEFAULT_N_TREES, metric: str = DEFAULT_METRIC,
                     batch_size: int = DEFAULT_BATCH_SIZE, weights: Weights | str | os.PathLike | None = None,
                     pooling: str = DEFAULT_POOLING, resize: str = DEFAULT_RESIZE,
-                    precision: str = DEFAULT_PRECISION, extractor: Extractor | None = None, seed: int = 0,
+                    precision: str = DEFAULT_PRECISION, input_size: int = DEFAULT_INPUT_SIZE,
+                    extractor: Extractor | None = None, seed: int = 0,
                     chunk_size: int = CHUNK_SIZE, engine: RayEngine | None = None,
                     progress: bool | Callable[[int, int], None] = True,
                     log: Callable[[str], None] = print) -> dict:
@@ -60,7 +62,7 @@ def build_catalogue(dataset: str | os.PathLike, out: str | os.PathLike = "artifa
     batch_size : int, default 32
     weights : path, optional
         Explicit weights file (see :func:`recommender.weights.resolve_weights`).
-    pooling, resize, precision : feature settings of the extractor made here (see :class:`Extractor`).
+    pooling, resize, precision, input_size : feature settings of the extractor made here (see :class:`Extractor`).
     extractor : Extractor, optional
         A ready extractor (its settings win over ``batch_size``, ``weights`` and the feature settings).
     seed : int, default 0
@@ -85,7 +87,7 @@ def build_catalogue(dataset: str | os.PathLike, out: str | os.PathLike = "artifa
         raise ValueError(f"No images to embed in {catalogue.root}/images")
     # The network is made after the dataset is read: a wrong folder is answered in a second.
     extractor = extractor or Extractor(resolve_weights(weights, log=log), pooling=pooling, resize=resize,
-                                       batch_size=batch_size, precision=precision)
+                                       batch_size=batch_size, precision=precision, input_size=input_size)
     out = Path(out)
     vectors, colours, errors, work = embed_items(extractor, catalogue.root, items, out, chunk_size=chunk_size,
                                                  progress=progress, engine=engine)

@@ -29,9 +29,11 @@ from .distributed import ENGINES, RAY_INSTALL, EngineUnavailable, RayEngine, Ray
 from .evaluate import add_evaluate_parser
 from .features import (
     DEFAULT_BATCH_SIZE,
+    DEFAULT_INPUT_SIZE,
     DEFAULT_POOLING,
     DEFAULT_PRECISION,
     DEFAULT_RESIZE,
+    INPUT_SIZES,
     POOLINGS,
     PRECISIONS,
 )
@@ -101,6 +103,8 @@ def _parser() -> argparse.ArgumentParser:
                        help="fit photos into the network's square input by padding or squashing")
     build.add_argument("--precision", choices=PRECISIONS, default=DEFAULT_PRECISION,
                        help="network compute precision (bfloat16: faster only on CPUs with AMX)")
+    build.add_argument("--input-size", type=int, choices=INPUT_SIZES, default=DEFAULT_INPUT_SIZE,
+                       help="side of the square each photo is fitted into (smaller: faster, see the README)")
     build.add_argument("--no-progress", action="store_true")
     build.set_defaults(run=_build)
 
@@ -161,7 +165,8 @@ def _weights(explicit: str | None) -> Weights:
 def _build(args: argparse.Namespace) -> int:
     build_catalogue(args.dataset, artifacts_dir(args.out), sample=args.sample, n_trees=args.n_trees,
                     metric=args.metric, weights=args.weights, pooling=args.pooling, resize=args.resize,
-                    precision=args.precision, batch_size=args.batch_size, chunk_size=args.chunk_size,
+                    precision=args.precision, input_size=args.input_size, batch_size=args.batch_size,
+                    chunk_size=args.chunk_size,
                     engine=_engine(args), progress=not args.no_progress)
     return 0
 

@@ -81,9 +81,7 @@ class ChunkEmbedder:
         if not path.is_file() or file_sha256(path) != weights_sha256:
             raise EngineUnavailable(f"The weights file {path} is missing or differs on this node: every node needs "
                                     "the same file at the same path (or RECOMMENDER_WEIGHTS).")
-        self.extractor = Extractor(Weights(path, "explicit", weights_sha256), pooling=settings["pooling"],
-                                   resize=settings["resize"], precision=settings["precision"],
-                                   batch_size=settings["batch_size"])
+        self.extractor = Extractor(Weights(path, "explicit", weights_sha256), **settings)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         indexes, vectors, colours, errors = [], [], [], []
@@ -164,8 +162,7 @@ class RayEngine:
             expected[start] = end - start
             rows += [{"first": first, "paths": [str(p) for p in paths[first:min(first + batch, end)]]}
                      for first in range(start, end, batch)]
-        settings = {"pooling": extractor.pooling, "resize": extractor.resize, "precision": extractor.precision,
-                    "batch_size": batch}
+        settings = {**extractor.options, "batch_size": batch}
         dataset = ray.data.from_items(rows, override_num_blocks=len(rows)).map_batches(
             self.actor, batch_size=1,
             fn_constructor_kwargs={"weights_path": str(extractor.weights.path),

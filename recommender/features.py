@@ -1,7 +1,9 @@
 """ResNet50 features: images in, L2-normalised 2048-d float32 vectors out.
 
 The network is Keras' ResNet50 with ImageNet weights; its last residual stage
-gives a 7x7x2048 map, pooled over space into one 2048-d vector.  Inference runs
+gives a map of (input size / 32)^2 x 2048 (7x7 at 224x224), pooled over space
+into one 2048-d vector.  The convolutions do not care about the input size, so
+one set of weights serves every size in :data:`INPUT_SIZES`.  Inference runs
 in a compiled ``tf.function`` over batches, while a small thread pool decodes
 the next batch (decoding overlaps inference).
 """
@@ -34,6 +36,9 @@ DEFAULT_BATCH_SIZE = 32
 # and its vectors differ from float32 ones by a cosine of ~0.99996, so it is recorded like the rest.
 PRECISIONS = ("float32", "bfloat16")
 DEFAULT_PRECISION = "float32"
+# Square input sizes the network is run at (multiples of 32, its total stride).
+INPUT_SIZES = (128, 160, 192, 224)
+DEFAULT_INPUT_SIZE = INPUT_SIZE
 
 
 @dataclass
@@ -56,13 +61,14 @@ def l2_normalise(vectors: np.ndarray) -> np.ndarray:
     return vectors / np.maximum(norms, 1e-12)
 
 
-def feature_settings(weights: Weights | None, *, pooling: str, resize: str, precision: str) -> dict:
+def feature_settings(weights: Weights | None, *, pooling: str, resize: str, precision: str,
+                     input_size: int = DEFAULT_INPUT_SIZE) -> dict:
     """The settings an extractor with these arguments records (computed without building the network)."""
     return {
         "model": "keras.applications.ResNet50",
         "weights_sha256": weights.sha256 if weights else "random",
         "weights_source": weights.source if weights else "random",
-        "input_size": INPUT_SIZE,
+        "input_size": input_size,
         "resize": resize,
         "pooling": pooling,
         "precision": precision,
@@ -70,6 +76,16 @@ def feature_settings(weights: Weights | None, *, pooling: str, resize: str, prec
         "normalisation": "l2",
         "dimension": FEATURE_DIM,
     }
+
+
+def extractor_options(features: dict) -> dict:
+    """The :class:`Extractor` arguments that reproduce a manifest's feature settings.
+
+    Manifests written before a setting existed get the value they were built with.
+    """
+    return {"pooling": features["pooling"], "resize": features["resize"],
+            "precision": features.get("precision", DEFAULT_PRECISION),
+            "input_size": int(features.get("input_size", INPUT_SIZE))}
 
 
 class Extractor:
@@ -83,11 +99,14 @@ class Extractor:
     pooling : {"avg", "max"}, default DEFAULT_POOLING
         Global pooling of the last 7x7x2048 feature map.
     resize : {"pad", "squash"}, default DEFAULT_RESIZE
-        How a photo is fitted into 224x224 (see :func:`recommender.images.to_model_input`).
+        How a photo is fitted into the square input (see :func:`recommender.images.to_model_input`).
     batch_size : int, default 32
         Images per forward pass; memory stays flat whatever the input size.
     precision : {"float32", "bfloat16"}, default "float32"
         Compute precision of the network (weights stay float32).
+    input_size : int in INPUT_SIZES, default DEFAULT_INPUT_SIZE
+        Side of the square the photo is fitted into; the work per photo grows with its square
+        (128: a third of 224's).
     compiled : bool, default True
         Run the network as one traced ``tf.function`` (fast from the second call on). ``False`` runs it
         eagerly: a one-shot query then skips the 1-2 s trace (its vectors differ by ~1e-6).
@@ -95,7 +114,8 @@ class Extractor:
 
     def __init__(self, weights: Weights | None, *, pooling: str = DEFAULT_POOLING,
                  resize: str = DEFAULT_RESIZE, batch_size: int = DEFAULT_BATCH_SIZE,
-                 precision: str = DEFAULT_PRECISION, compiled: bool = True) -> None:
+                 precision: str = DEFAULT_PRECISION, input_size: int = DEFAULT_INPUT_SIZE,
+                 compiled: bool = True) -> None:
         if pooling not in POOLINGS:
             raise ValueError(f"Expected pooling in {POOLINGS}, got {pooling!r}")
         if resize not in ("pad", "squash"):
@@ -104,31 +124,42 @@ class Extractor:
             raise ValueError(f"Expected batch_size >= 1, got {batch_size}")
         if precision not in PRECISIONS:
             raise ValueError(f"Expected precision in {PRECISIONS}, got {precision!r}")
+        if input_size not in INPUT_SIZES:
+            raise ValueError(f"Expected input_size in {INPUT_SIZES}, got {input_size!r}")
         self.weights = weights
         self.pooling = pooling
         self.resize = resize
         self.batch_size = batch_size
         self.precision = precision
-        network = _compile_network(weights, precision) if weights else _compile_network.__wrapped__(None, precision)
+        self.input_size = input_size
+        network = (_compile_network(weights, precision, input_size) if weights
+                   else _compile_network.__wrapped__(None, precision, input_size))
         self._forward = network if compiled else network.python_function
+
+    @property
+    def options(self) -> dict:
+        """The arguments that make an extractor with the same vectors (see :func:`extractor_options`)."""
+        return {"pooling": self.pooling, "resize": self.resize, "precision": self.precision,
+                "input_size": self.input_size}
 
     @property
     def settings(self) -> dict:
         """What decides the vectors, as recorded in the artifacts' manifest."""
-        return feature_settings(self.weights, pooling=self.pooling, resize=self.resize, precision=self.precision)
+        return feature_settings(self.weights, **self.options)
 
     def prepare(self, image: Image.Image) -> np.ndarray:
-        """An RGB image as this extractor's 224x224x3 uint8 input."""
-        return to_model_input(image, mode=self.resize)
+        """An RGB image as this extractor's square uint8 input (input_size x input_size x 3)."""
+        return to_model_input(image, mode=self.resize, size=self.input_size)
 
     def pooled(self, inputs: np.ndarray) -> dict[str, np.ndarray]:
-        """Both poolings of a uint8 batch of shape (n, 224, 224, 3).
+        """Both poolings of a uint8 batch of shape (n, input_size, input_size, 3).
 
         Returns ``{"avg": (n, 2048), "max": (n, 2048)}``, each L2-normalised.
         """
         inputs = np.asarray(inputs, dtype=np.uint8)
-        if inputs.ndim != 4 or inputs.shape[1:] != (INPUT_SIZE, INPUT_SIZE, 3):
-            raise ValueError(f"Expected inputs of shape (n, {INPUT_SIZE}, {INPUT_SIZE}, 3), got {inputs.shape}")
+        size = self.input_size
+        if inputs.ndim != 4 or inputs.shape[1:] != (size, size, 3):
+            raise ValueError(f"Expected inputs of shape (n, {size}, {size}, 3), got {inputs.shape}")
         parts: dict[str, list[np.ndarray]] = {"avg": [], "max": [], "logits": []}
         for start in range(0, len(inputs), self.batch_size):
             avg, mx, logits = self._forward(inputs[start:start + self.batch_size])
@@ -206,13 +237,34 @@ class Extractor:
         return FileBatch(start, vectors, colours, errors)
 
 
+def resnet50(weights: Weights | None, input_size: int = INPUT_SIZE):
+    """Keras' ResNet50 with these weights, for ``input_size`` x ``input_size`` photos.
+
+    Returns ``(trunk, top)``: the network up to ``conv5_block3_out`` at that size, and its
+    ImageNet classifier (the Dense ``predictions`` layer, applied to the average-pooled map).
+    The weights file holds the 224x224 network with its top; other sizes get the same
+    weights layer by layer (the convolutions are size-free).
+    """
+    import keras
+
+    network = keras.applications.ResNet50(weights=str(weights.path) if weights else None)
+    top = network.get_layer("predictions")
+    if input_size == network.input_shape[1]:
+        return keras.Model(network.inputs, network.get_layer("conv5_block3_out").output), top
+    trunk = keras.applications.ResNet50(weights=None, include_top=False, input_shape=(input_size, input_size, 3))
+    for layer in trunk.layers:
+        if layer.weights:
+            layer.set_weights(network.get_layer(layer.name).get_weights())
+    return trunk, top
+
+
 @functools.lru_cache(maxsize=4)
-def _compile_network(weights: Weights | None, precision: str):
+def _compile_network(weights: Weights | None, precision: str, input_size: int = INPUT_SIZE):
     """ResNet50 wrapped in one compiled function: uint8 batch -> (avg, max, logits), float32.
 
-    Cached per weights file and precision: extractors that differ only in pooling, resize or
-    batch size share one network (a process that rebuilds a catalogue while serving holds one
-    model, not two). Random weights (``None``) are never shared.
+    Cached per weights file, precision and input size: extractors that differ only in pooling,
+    resize or batch size share one network (a process that rebuilds a catalogue while serving
+    holds one model, not two). Random weights (``None``) are never shared.
     """
     tf = quiet.tensorflow()
     import keras
@@ -220,17 +272,15 @@ def _compile_network(weights: Weights | None, precision: str):
     previous = keras.config.dtype_policy()
     keras.config.set_dtype_policy("mixed_bfloat16" if precision == "bfloat16" else "float32")
     try:
-        network = keras.applications.ResNet50(weights=str(weights.path) if weights else None)
+        trunk, top = resnet50(weights, input_size)
     finally:
         keras.config.set_dtype_policy(previous)
-    feature_map = network.get_layer("conv5_block3_out").output
-    model = keras.Model(network.inputs, [feature_map, network.get_layer("predictions").output])
     preprocess = keras.applications.resnet50.preprocess_input
 
-    @tf.function(input_signature=[tf.TensorSpec([None, INPUT_SIZE, INPUT_SIZE, 3], tf.uint8)])
+    @tf.function(input_signature=[tf.TensorSpec([None, input_size, input_size, 3], tf.uint8)])
     def forward(batch):
-        fmap, probabilities = model(preprocess(tf.cast(batch, tf.float32)), training=False)
-        fmap, probabilities = tf.cast(fmap, tf.float32), tf.cast(probabilities, tf.float32)
-        return tf.reduce_mean(fmap, axis=[1, 2]), tf.reduce_max(fmap, axis=[1, 2]), probabilities
+        fmap = tf.cast(trunk(preprocess(tf.cast(batch, tf.float32)), training=False), tf.float32)
+        avg = tf.reduce_mean(fmap, axis=[1, 2])
+        return avg, tf.reduce_max(fmap, axis=[1, 2]), tf.cast(top(avg), tf.float32)
 
     return forward

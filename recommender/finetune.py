@@ -51,7 +51,7 @@ from .evaluate import (
     holdout_evaluation,
     save_evaluation,
 )
-from .features import FEATURE_DIM, l2_normalise
+from .features import DEFAULT_INPUT_SIZE, FEATURE_DIM, extractor_options, l2_normalise, resnet50
 from .head import class_ids, load_head
 from .images import decode_image, to_model_input
 from .settings import artifacts_dir
@@ -63,7 +63,7 @@ DEFAULT_FINETUNE_EPOCHS = 3
 # steps move every conv5 weight by about the learning rate); 1e-5 keeps what the head had learned.
 LEARNING_RATE = 1e-5
 BATCH_SIZE = 32
-CONV4_SHAPE = (14, 14, 1024)  # conv4_block6_out at a 224x224 input
+CONV4_STRIDE, CONV4_CHANNELS = 16, 1024  # conv4_block6_out: 14x14x1024 at a 224x224 input
 _CHUNK = 256
 
 
@@ -87,8 +87,9 @@ def fine_tune(root: str | Path, *, space: str = DEFAULT_SPACE, holdout: float = 
     if space not in artifacts.spaces:
         raise ValueError(f"No trained space {space!r} in {root}: run python -m recommender train first")
     features = artifacts.manifest["features"]
-    if features.get("input_size", 224) != 224 or features["pooling"] != "avg":
-        raise ValueError("Fine-tuning expects a catalogue built at 224x224 with average pooling")
+    if features["pooling"] != "avg":
+        raise ValueError("Fine-tuning expects a catalogue built with average pooling")
+    options = extractor_options(features)
     metadata = artifacts.metadata
     splits = evaluation_splits(artifacts, holdout, seed=seed, space=space)
     head = load_head(artifacts, space)
@@ -102,13 +103,14 @@ def fine_tune(root: str | Path, *, space: str = DEFAULT_SPACE, holdout: float = 
 
     clock = time.perf_counter()
     paths = [Path(artifacts.manifest["catalogue"]["dataset"]) / name for name in metadata["image"]]
-    conv4 = conv4_cache(work, paths, weights, resize=features["resize"], progress=progress, log=log)
+    conv4 = conv4_cache(work, paths, weights, resize=options["resize"], input_size=options["input_size"],
+                        progress=progress, log=log)
     seconds["conv4 cache"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
     train_rows = np.flatnonzero(splits.train)
     labels = {label: class_ids(metadata[label].to_numpy()[train_rows], head.classes[label]) for label in head.classes}
-    network, model, projector = _training_model(weights, head)
+    network, model, projector = _training_model(weights, head, conv4.shape[1:])
     log(f"Fine-tuning conv5 with the {space!r} head on {len(train_rows):,} products, {epochs} epochs "
         f"(checkpoints in {work})...")
     _fit(model, work, conv4, np.asarray(artifacts.colours), train_rows, labels, epochs=epochs, seed=seed,
@@ -173,7 +175,8 @@ def fine_tune(root: str | Path, *, space: str = DEFAULT_SPACE, holdout: float = 
     return report
 
 
-def conv4_cache(work: Path, paths: Sequence[Path], weights: Weights, *, resize: str, progress: bool = True,
+def conv4_cache(work: Path, paths: Sequence[Path], weights: Weights, *, resize: str,
+                input_size: int = DEFAULT_INPUT_SIZE, progress: bool = True,
                 log: Callable[[str], None] = print) -> np.ndarray:
     """conv4_block6_out activations of every photo, float16, memory-mapped; resumable by chunk.
 
@@ -183,7 +186,8 @@ def conv4_cache(work: Path, paths: Sequence[Path], weights: Weights, *, resize: 
     from tqdm import tqdm
 
     path, done_path = work / "conv4.npy", work / "conv4-done.json"
-    shape = (len(paths), *CONV4_SHAPE)
+    side = input_size // CONV4_STRIDE
+    shape = (len(paths), side, side, CONV4_CHANNELS)
     if path.is_file():
         cache = np.load(path, mmap_mode="r+")
         if cache.shape != shape:
@@ -194,13 +198,13 @@ def conv4_cache(work: Path, paths: Sequence[Path], weights: Weights, *, resize: 
     starts = [start for start in range(0, len(paths), _CHUNK) if start not in done]
     if starts and done:
         log(f"Resuming the conv4 cache: {len(done)} of {len(done) + len(starts)} chunks already done.")
-    trunk = _trunk(weights) if starts else None
+    trunk = _trunk(weights, input_size) if starts else None
     with ThreadPoolExecutor(2) as pool, tqdm(total=len(paths), initial=len(paths) - sum(
             min(_CHUNK, len(paths) - start) for start in starts), unit="img", desc="conv4 activations",
             file=sys.stderr, disable=not progress or not starts, dynamic_ncols=True) as bar:
         for start in starts:
             chunk = paths[start:start + _CHUNK]
-            inputs = list(pool.map(lambda p: to_model_input(decode_image(p), mode=resize), chunk))
+            inputs = list(pool.map(lambda p: to_model_input(decode_image(p), mode=resize, size=input_size), chunk))
             for offset in range(0, len(chunk), BATCH_SIZE):
                 batch = np.stack(inputs[offset:offset + BATCH_SIZE])
                 cache[start + offset:start + offset + len(batch)] = trunk(batch).numpy().astype(np.float16)
@@ -211,16 +215,16 @@ def conv4_cache(work: Path, paths: Sequence[Path], weights: Weights, *, resize: 
     return np.load(path, mmap_mode="r")
 
 
-def _trunk(weights: Weights):
+def _trunk(weights: Weights, input_size: int):
     """uint8 batch -> conv4_block6_out, float32 (the frozen part of the network)."""
     tf = quiet.tensorflow()
     import keras
 
-    network = keras.applications.ResNet50(weights=str(weights.path))
+    network, _ = resnet50(weights, input_size)
     model = keras.Model(network.inputs, network.get_layer("conv4_block6_out").output)
     preprocess = keras.applications.resnet50.preprocess_input
 
-    @tf.function(input_signature=[tf.TensorSpec([None, 224, 224, 3], tf.uint8)])
+    @tf.function(input_signature=[tf.TensorSpec([None, input_size, input_size, 3], tf.uint8)])
     def forward(batch):
         return model(preprocess(tf.cast(batch, tf.float32)), training=False)
 
@@ -243,7 +247,7 @@ def _conv5(network, x):
     return x
 
 
-def _training_model(weights, head):
+def _training_model(weights, head, conv4_shape: tuple[int, ...]):
     """(full ResNet50, model: [conv4 activations, colour signature] -> each label's logits, its head part)."""
     quiet.tensorflow()
     import keras
@@ -253,7 +257,7 @@ def _training_model(weights, head):
     network = keras.applications.ResNet50(weights=str(weights.path))
     for layer in network.layers:
         layer.trainable = layer.name.startswith("conv5_") and not layer.name.endswith("_bn")
-    conv4 = keras.Input(CONV4_SHAPE, name="conv4")
+    conv4 = keras.Input(conv4_shape, name="conv4")
     colour = keras.Input((head.w1.shape[0] - FEATURE_DIM,), name="colour")
     pooled = keras.layers.UnitNormalization()(keras.layers.GlobalAveragePooling2D()(_conv5(network, conv4)))
     projector = head_model(head.w1.shape[0], {name: len(names) for name, names in head.classes.items()},
@@ -332,7 +336,7 @@ def _pooled(network, conv4: np.ndarray) -> np.ndarray:
     tf = quiet.tensorflow()
     import keras
 
-    inputs = keras.Input(CONV4_SHAPE)
+    inputs = keras.Input(conv4.shape[1:])
     model = keras.Model(inputs, keras.layers.GlobalAveragePooling2D()(_conv5(network, inputs)))
 
     @tf.function

@@ -20,7 +20,7 @@ from PIL import Image
 
 from .artifacts import BACKBONE_SPACE, Artifacts, backbone_weights, load_artifacts, read_manifest
 from .colour import colour_signature
-from .features import DEFAULT_PRECISION, Extractor, feature_settings
+from .features import Extractor, extractor_options, feature_settings
 from .head import Head, load_head
 from .images import CropBox, crop, decode_image, trim_to_product
 from .index import VectorIndex, exact_search
@@ -84,8 +84,7 @@ class Recommender:
         if not with_model:
             return cls(load_artifacts(root, expect_dataset=True))
         features = read_manifest(root)["features"]
-        options = {"pooling": features["pooling"], "resize": features["resize"],
-                   "precision": features.get("precision", DEFAULT_PRECISION)}
+        options = extractor_options(features)
         found = backbone_weights(root, features, weights)
         artifacts = load_artifacts(root, expect_features=feature_settings(found, **options), expect_dataset=True)
         return cls(artifacts, Extractor(found, compiled=compiled, **options))
@@ -131,8 +130,7 @@ class Recommender:
         manifest = self.artifacts.manifest
         features = manifest["features"]
         return {"build_id": self.build_id, "created": manifest["created"], "count": int(manifest["count"]),
-                "pooling": features["pooling"], "resize": features["resize"],
-                "precision": features.get("precision", DEFAULT_PRECISION),
+                **extractor_options(features),
                 "weights_sha256": features["weights_sha256"], "metric": manifest["index"]["metric"],
                 "n_trees": self.n_trees, "default_space": self.default_space,
                 "search_k": self.tuned_search_k(), "backbone": "fine-tuned" if "backbone" in features else "ImageNet",

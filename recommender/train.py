@@ -31,7 +31,7 @@ from .catalogue import LABEL_COLUMNS
 from .evaluate import choose_default_space, choose_label_weights
 from .head import Head, class_ids
 from .settings import artifacts_dir
-from .splits import make_splits, save_splits
+from .splits import make_splits, read_splits, save_splits
 
 EMBEDDING_DIM = 256
 HIDDEN_DIM = 1024
@@ -87,9 +87,13 @@ def train_head(vectors: np.ndarray, colours: np.ndarray, labels: dict[str, np.nd
 
 
 def train_space(root: str | Path, *, space: str = DEFAULT_SPACE, holdout: float = DEFAULT_HOLDOUT,
-                seed: int = 0, epochs: int = DEFAULT_EPOCHS, progress: bool = True,
-                log: Callable[[str], None] = print) -> dict:
+                seed: int = 0, epochs: int = DEFAULT_EPOCHS, split: str | Path | None = None,
+                progress: bool = True, log: Callable[[str], None] = print) -> dict:
     """Train a head on a built catalogue, leaving ``holdout`` out, and commit the new space.
+
+    ``split`` names an earlier split file (``split-<build>-<space>.json``): the same products
+    are held out, so two builds of one catalogue (another input size, other weights) are
+    measured on the same queries; its fraction and seed replace ``holdout`` and ``seed``.
 
     Returns
     -------
@@ -101,7 +105,11 @@ def train_space(root: str | Path, *, space: str = DEFAULT_SPACE, holdout: float 
     artifacts = load_artifacts(root)
     metadata = artifacts.metadata
     vectors, colours = np.asarray(artifacts.vectors), np.asarray(artifacts.colours)
-    splits = make_splits(metadata, vectors, holdout, seed=seed)
+    if split is None:
+        splits = make_splits(metadata, vectors, holdout, seed=seed)
+    else:
+        splits, made = read_splits(Path(split), metadata)
+        holdout, seed = made["fraction"], made["seed"]
     train_rows = splits.train
     labels = {column: metadata[column].to_numpy()[train_rows] for column in LABEL_COLUMNS}
     log(f"Training space {space!r} on {int(train_rows.sum()):,} products (held out: {holdout:.0%} random, "
@@ -177,11 +185,13 @@ def add_train_parser(sub: argparse._SubParsersAction, *,
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS,
                         help=f"{DEFAULT_EPOCHS}: best held-out P@5 of 15, 30, 60 (README)")
+    parser.add_argument("--split", default=None, metavar="FILE",
+                        help="hold out the products of an earlier split file (compare two builds on the same queries)")
     parser.add_argument("--no-progress", action="store_true")
     parser.set_defaults(run=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
     train_space(artifacts_dir(args.artifacts), space=args.space, holdout=args.holdout, seed=args.seed,
-                epochs=args.epochs, progress=not args.no_progress)
+                epochs=args.epochs, split=args.split, progress=not args.no_progress)
     return 0

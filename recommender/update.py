@@ -41,7 +41,7 @@ from .artifacts import (
 from .build import CHUNK_SIZE, catalogue_items, embed_items
 from .catalogue import STYLE_COLUMNS, dataset_fingerprint
 from .distributed import RayEngine
-from .features import DEFAULT_BATCH_SIZE, DEFAULT_PRECISION, Extractor
+from .features import DEFAULT_BATCH_SIZE, Extractor, extractor_options
 from .head import load_head
 from .weights import Weights
 
@@ -151,9 +151,8 @@ def update_catalogue(dataset: str | Path | None, out: str | Path = "artifacts", 
     to_embed = items[items["id"].isin(set(diff.added) | set(diff.changed))]
     features = artifacts.manifest["features"]
     if extractor is None and len(to_embed):
-        extractor = Extractor(backbone_weights(out, features, weights, log=log), pooling=features["pooling"],
-                              resize=features["resize"], precision=features.get("precision", DEFAULT_PRECISION),
-                              batch_size=batch_size)
+        extractor = Extractor(backbone_weights(out, features, weights, log=log), batch_size=batch_size,
+                              **extractor_options(features))
     if extractor is not None:
         check_features(features, extractor.settings, out)  # an update cannot mix vectors
     new_vectors, new_colours, errors, work = embed_items(extractor, catalogue.root, to_embed, out,

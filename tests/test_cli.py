@@ -105,6 +105,22 @@ def test_train_draws_one_progress_bar_and_a_summary(synthetic_artifacts, tmp_pat
     assert len(captured.out.splitlines()) == 7
     assert list(copy.glob("evaluation-*-fashion-c0-holdout0.2.json"))
 
+def test_train_with_an_earlier_split_holds_out_the_same_products(synthetic_artifacts, tmp_path):
+    import json
+    import shutil
+
+    first, second = tmp_path / "first", tmp_path / "second"
+    shutil.copytree(synthetic_artifacts, first)
+    shutil.copytree(synthetic_artifacts, second)
+    quiet = ["--epochs", "1", "--no-progress"]
+    assert main(["train", "--artifacts", str(first), "--holdout", "0.3", "--seed", "4", *quiet]) == 0
+    split = next(first.glob("split-*-fashion.json"))
+    assert main(["train", "--artifacts", str(second), "--split", str(split), *quiet]) == 0
+    again = json.loads(next(second.glob("split-*-fashion.json")).read_text())
+    assert again == json.loads(split.read_text())  # same products, fraction and seed
+    assert list(second.glob("evaluation-*-fashion-c0-holdout0.3.json"))
+
+
 
 @pytest.mark.slow  # a whole first start: build, train, evaluate
 def test_serve_says_what_it_does_builds_trains_and_binds_loopback(tmp_path, monkeypatch, capsys, random_weights,

@@ -50,6 +50,7 @@ def test_unreadable_files_are_reported_per_file(small_batch_extractor, tmp_path)
 @pytest.mark.parametrize("kwargs, message", [
     ({"pooling": "sum"}, "Expected pooling"), ({"resize": "crop"}, "Expected resize"),
     ({"batch_size": 0}, "Expected batch_size"), ({"precision": "float16"}, "Expected precision"),
+    ({"input_size": 100}, "Expected input_size"),
 ])
 def test_bad_settings_are_refused(kwargs, message):
     with pytest.raises(ValueError, match=message):
@@ -102,3 +103,37 @@ def test_bfloat16_compute_gives_nearly_the_same_vectors(extractor, weights):
     images = [product_photo(seed=i) for i in range(4)]
     cosines = (fast.embed_images(images) * extractor.embed_images(images)).sum(axis=1)
     assert cosines.min() > 0.999 and fast.settings["precision"] == "bfloat16"
+
+
+def test_a_catalogue_built_at_a_smaller_input_is_searched_at_that_size(synthetic_dataset, random_weights, tmp_path):
+    """The input size is a feature setting: recorded, used by queries and updates, refused when it differs."""
+    from recommender import ArtifactError, Recommender
+    from recommender.artifacts import load_artifacts
+    from recommender.build import build_catalogue
+    from recommender.features import feature_settings
+    from recommender.images import decode_image
+
+    out = tmp_path / "artifacts"
+    build_catalogue(synthetic_dataset, out, weights=random_weights.path, input_size=160, n_trees=2, progress=False,
+                    log=lambda _: None)
+    recommender = Recommender.load(out, weights=random_weights.path)
+    assert recommender.extractor.input_size == 160 and recommender.summary["input_size"] == 160
+    photo = decode_image(synthetic_dataset / "images" / "1001.jpg")
+    assert recommender.extractor.prepare(photo).shape == (160, 160, 3)
+    found = recommender.search(recommender.query_from_image(photo), k=1, space="imagenet")
+    assert found["id"].iloc[0] == "1001"  # a catalogue photo finds itself at its own size
+    at_224 = feature_settings(random_weights, pooling="avg", resize="pad", precision="float32", input_size=224)
+    with pytest.raises(ArtifactError, match="input_size: built 160, now 224"):
+        load_artifacts(out, expect_features=at_224)
+
+
+def test_smaller_inputs_run_the_same_imagenet_weights(weights, dataset_dir):
+    """At 192x192 the converted weights still see catalogue T-shirts as "jersey, T-shirt" (the network is
+    the 224 one, layer for layer, only its input is smaller)."""
+    from recommender.catalogue import read_catalogue
+    from recommender.images import decode_image
+
+    items = read_catalogue(dataset_dir).items
+    tshirts = items[(items["articleType"] == "Tshirts")].head(20)
+    top5 = Extractor(weights, input_size=192).classify([decode_image(dataset_dir / rel) for rel in tshirts["image"]])
+    assert sum("jersey" in [label for label, _ in row] for row in top5) >= 10, top5

@@ -8,14 +8,23 @@ import numpy as np
 import pytest
 
 from recommender import Recommender, load_artifacts
+from recommender.build import build_catalogue
 from recommender.finetune import fine_tune
+from recommender.train import train_space
 
 pytestmark = pytest.mark.slow  # three ResNet50 builds and a training run
 
 
-def test_a_kept_fine_tune_is_the_network_queries_and_updates_use(synthetic_artifacts, random_weights, tmp_path):
+@pytest.mark.parametrize("input_size", [224, 128])
+def test_a_kept_fine_tune_is_the_network_queries_and_updates_use(synthetic_artifacts, synthetic_dataset,
+                                                                  random_weights, tmp_path, input_size):
     root = tmp_path / "artifacts"
-    shutil.copytree(synthetic_artifacts, root)
+    if input_size == 224:
+        shutil.copytree(synthetic_artifacts, root)
+    else:  # a catalogue built at a smaller input is fine-tuned at that size (its conv4 maps are smaller)
+        build_catalogue(synthetic_dataset, root, weights=random_weights.path, input_size=input_size, n_trees=5,
+                        progress=False, log=lambda _: None)
+        train_space(root, holdout=0.2, epochs=1, progress=False, log=lambda _: None)
     before = load_artifacts(root)
     lines = []
     report = fine_tune(root, epochs=1, weights=random_weights, keep_regardless=True, progress=False,
@@ -26,6 +35,7 @@ def test_a_kept_fine_tune_is_the_network_queries_and_updates_use(synthetic_artif
     backbone = after.manifest["features"]["backbone"]
     assert (root / backbone["name"]).is_file() and backbone["fine_tuned_from"] == random_weights.sha256
     assert after.manifest["features"]["weights_sha256"] != random_weights.sha256
+    assert after.manifest["features"]["input_size"] == input_size
     assert not np.allclose(np.asarray(after.vectors), np.asarray(before.vectors), atol=1e-4)
     # The vectors made from the cached conv4 activations are what the saved network makes of the photos.
     recommender = Recommender.load(root)
