@@ -1,4 +1,4 @@
-"""Bulk extraction speed: the original design's recipe vs this project's pipeline vs the machine's ceiling.
+"""Bulk extraction speed: the original design's recipe vs this project's pipeline vs the machine's ceilings.
 
     python benchmarks/extract.py [--n 1000] [--dataset DIR]
 
@@ -7,14 +7,17 @@ Embeds the same N real catalogue photos:
 * original: Keras ``image.load_img(target_size=(224, 224))`` + ``preprocess_input`` +
   ``model.predict`` on one image at a time (ResNet50 + GlobalMaxPooling2D), as the original design did;
 * pipeline: :meth:`recommender.features.Extractor.embed_files` (threads decode the next batch
-  while one compiled ``tf.function`` runs the current one), at several batch sizes, and once with
-  bfloat16 compute (``--precision bfloat16``);
-* ceiling: a large float32 matrix product in TensorFlow, the compute this machine can reach.
+  while one compiled ``tf.function`` runs the current one), at several batch sizes, with
+  bfloat16 compute, and at the smaller input sizes (``build --input-size``);
+* ceilings: a large matrix product in TensorFlow in float32 and in bfloat16, the compute this
+  machine can reach in each precision;
+* what ``build --precision auto`` chooses here, and why.
 
 Each way runs in its own process, so its peak resident memory is its own. Prints a table with
-img/s, the ratio to the original, the pipeline's GFLOP/s (ResNet50 at 224x224 is ~4.1 G
-multiply-adds, 8.2 GFLOP, per image) as a share of the ceiling, and the peak memory.
-Runs unchanged on a CUDA GPU (TensorFlow picks it up) and prints the device.
+img/s, the ratio to the original, the pipeline's GFLOP/s (ResNet50 is ~4.1 G multiply-adds,
+8.2 GFLOP, per 224x224 image, and scales with the input's area) as a share of its own
+precision's ceiling, and the peak memory. Runs unchanged on a CUDA GPU (TensorFlow picks it
+up) and prints the device.
 """
 
 from __future__ import annotations
@@ -31,7 +34,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-FLOP_PER_IMAGE = 2 * 4.1e9
+FLOP_PER_IMAGE = 2 * 4.1e9  # at 224x224
+
+
+def flop_per_image(input_size: int) -> float:
+    """ResNet50's multiply-adds x 2 at a square input (the convolutions' work grows with the area)."""
+    return FLOP_PER_IMAGE * (input_size / 224) ** 2
 
 
 def _photos(dataset: str, n: int) -> list[Path]:
@@ -53,7 +61,7 @@ def _device() -> str:
     return f"CPU: {model}, {os.cpu_count()} cores"
 
 
-def way_original(photos: list[Path], _batch: int) -> float:
+def way_original(photos: list[Path], _batch: int, *_settings) -> float:
     import keras
     import numpy as np
     from keras.applications.resnet50 import preprocess_input
@@ -74,11 +82,11 @@ def way_original(photos: list[Path], _batch: int) -> float:
     return time.perf_counter() - started
 
 
-def way_pipeline(photos: list[Path], batch: int, precision: str = "float32") -> float:
+def way_pipeline(photos: list[Path], batch: int, precision: str = "float32", input_size: int = 224) -> float:
     from recommender.features import Extractor
     from recommender.weights import resolve_weights
 
-    extractor = Extractor(resolve_weights(), batch_size=batch, precision=precision)
+    extractor = Extractor(resolve_weights(), batch_size=batch, precision=precision, input_size=input_size)
     list(extractor.embed_files(photos[:batch]))  # traces the compiled function once
     started = time.perf_counter()
     for _ in extractor.embed_files(photos):
@@ -86,13 +94,13 @@ def way_pipeline(photos: list[Path], batch: int, precision: str = "float32") -> 
     return time.perf_counter() - started
 
 
-def way_ceiling(_photos: list[Path], _batch: int) -> float:
-    """Seconds per GFLOP of a 4096^3 float32 matmul, best of 5 (returned as seconds for 1 GFLOP)."""
+def way_ceiling(_photos: list[Path], _batch: int, precision: str = "float32", _input_size: int = 224) -> float:
+    """Seconds per GFLOP of a 4096^3 matmul in ``precision``, best of 5."""
     import tensorflow as tf
 
-    a = tf.random.normal((4096, 4096))
-    b = tf.random.normal((4096, 4096))
-    matmul = tf.function(lambda x, y: tf.reduce_sum(tf.matmul(x, y)))
+    a = tf.cast(tf.random.normal((4096, 4096)), precision)
+    b = tf.cast(tf.random.normal((4096, 4096)), precision)
+    matmul = tf.function(lambda x, y: tf.reduce_sum(tf.cast(tf.matmul(x, y), tf.float32)))
     matmul(a, b).numpy()
     best = float("inf")
     for _ in range(5):
@@ -102,29 +110,45 @@ def way_ceiling(_photos: list[Path], _batch: int) -> float:
     return best / (2 * 4096 ** 3 / 1e9)
 
 
-def way_pipeline_bf16(photos: list[Path], batch: int) -> float:
-    return way_pipeline(photos, batch, precision="bfloat16")
+def way_auto(photos: list[Path], batch: int, _precision: str = "float32", input_size: int = 224) -> float:
+    """What ``build --precision auto`` picks here (printed), on the first photos."""
+    from recommender.features import choose_precision
+    from recommender.images import decode_image
+    from recommender.weights import resolve_weights
+
+    started = time.perf_counter()
+    precision, why = choose_precision(resolve_weights(), [decode_image(p) for p in photos[:batch]],
+                                      input_size=input_size, batch_size=batch)
+    print(json.dumps({"auto": precision, "why": why}))
+    return time.perf_counter() - started
 
 
-WAYS = {"original": way_original, "pipeline": way_pipeline, "pipeline_bf16": way_pipeline_bf16,
-        "ceiling": way_ceiling}
+WAYS = {"original": way_original, "pipeline": way_pipeline, "ceiling": way_ceiling, "auto": way_auto}
 
 
-def _child(way: str, dataset: str, n: int, batch: int) -> None:
+def _child(way: str, dataset: str, n: int, batch: int, precision: str, input_size: int) -> None:
     photos = _photos(dataset, n) if way != "ceiling" else []
-    seconds = WAYS[way](photos, batch)
+    seconds = WAYS[way](photos, batch, precision, input_size)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"way": way, "seconds": seconds, "n": len(photos), "batch": batch, "peak_mb": peak,
-                      "device": _device()}))
+    print(json.dumps({"way": way, "seconds": seconds, "n": len(photos), "batch": batch, "precision": precision,
+                      "input_size": input_size, "peak_mb": peak, "device": _device()}))
 
 
-def _run(way: str, dataset: str, n: int, batch: int) -> dict:
+def measure(way: str, dataset: str, n: int, batch: int = 32, precision: str = "float32",
+            input_size: int = 224) -> dict:
+    """Run one way in its own process; its JSON report (plus ``"auto"``/``"why"`` for the auto way)."""
     done = subprocess.run([sys.executable, __file__, "--child", way, "--dataset", dataset, "--n", str(n),
-                           "--batch", str(batch)], capture_output=True, text=True, check=True)
-    return json.loads(done.stdout.strip().splitlines()[-1])
+                           "--batch", str(batch), "--precision", precision, "--input-size", str(input_size)],
+                          capture_output=True, text=True, check=True)
+    report = {}
+    for line in done.stdout.strip().splitlines():
+        if line.startswith("{"):
+            report.update(json.loads(line))
+    return report
 
 
 def main() -> None:
+    from recommender.features import INPUT_SIZES
     from recommender.settings import find_dataset
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -133,27 +157,33 @@ def main() -> None:
     parser.add_argument("--batches", default="8,32,128", help="pipeline batch sizes")
     parser.add_argument("--child", choices=WAYS, help=argparse.SUPPRESS)
     parser.add_argument("--batch", type=int, default=32, help=argparse.SUPPRESS)
+    parser.add_argument("--precision", default="float32", help=argparse.SUPPRESS)
+    parser.add_argument("--input-size", type=int, default=224, help=argparse.SUPPRESS)
     args = parser.parse_args()
     dataset = str(find_dataset(args.dataset) or sys.exit("no dataset: set RECOMMENDER_DATASET"))
     if args.child:
-        _child(args.child, dataset, args.n, args.batch)
+        _child(args.child, dataset, args.n, args.batch, args.precision, args.input_size)
         return
-    ceiling = _run("ceiling", dataset, 0, 0)
-    ceiling_gflops = 1 / ceiling["seconds"]
-    original = _run("original", dataset, args.n, 1)
+    ceilings = {precision: 1 / measure("ceiling", dataset, 0, precision=precision)["seconds"]
+                for precision in ("float32", "bfloat16")}
+    auto = measure("auto", dataset, 64)
+    original = measure("original", dataset, args.n, 1)
     rows = [("original (load_img + predict, 1 image/call)", original)]
-    rows += [(f"pipeline (batch {b})", _run("pipeline", dataset, args.n, int(b))) for b in args.batches.split(",")]
-    rows.append(("pipeline, bfloat16 compute (batch 32)", _run("pipeline_bf16", dataset, args.n, 32)))
-    print(f"Device: {ceiling['device']}; {args.n} real catalogue photos; "
-          f"ceiling (float32 4096^3 matmul): {ceiling_gflops:.0f} GFLOP/s\n")
-    print("| way | img/s | x original | GFLOP/s | share of ceiling | peak memory MB |")
+    rows += [(f"pipeline (batch {b})", measure("pipeline", dataset, args.n, int(b))) for b in args.batches.split(",")]
+    rows.append(("pipeline, bfloat16 compute (batch 32)", measure("pipeline", dataset, args.n, 32, "bfloat16")))
+    rows += [(f"pipeline, {size}x{size} input (batch 32)", measure("pipeline", dataset, args.n, 32, "float32", size))
+             for size in sorted(INPUT_SIZES, reverse=True) if size != 224]
+    print(f"Device: {original['device']}; {args.n} real catalogue photos; ceilings (4096^3 matmul): "
+          f"float32 {ceilings['float32']:.0f} GFLOP/s, bfloat16 {ceilings['bfloat16']:.0f} GFLOP/s; "
+          f"`--precision auto` here: {auto['why']}\n")
+    print("| way | img/s | x original | GFLOP/s | share of its precision's ceiling | peak memory MB |")
     print("|---|---|---|---|---|---|")
     base = original["n"] / original["seconds"]
     for name, row in rows:
         rate = row["n"] / row["seconds"]
-        gflops = rate * FLOP_PER_IMAGE / 1e9
-        print(f"| {name} | {rate:.1f} | {rate / base:.2f} | {gflops:.0f} | {gflops / ceiling_gflops:.0%} | "
-              f"{row['peak_mb']:.0f} |")
+        gflops = rate * flop_per_image(row["input_size"]) / 1e9
+        print(f"| {name} | {rate:.1f} | {rate / base:.2f} | {gflops:.0f} | "
+              f"{gflops / ceilings[row['precision']]:.0%} | {row['peak_mb']:.0f} |")
 
 
 if __name__ == "__main__":

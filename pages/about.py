@@ -5,13 +5,14 @@ import streamlit as st
 from pages.layout import recommender_or_stop
 from recommender import (
     COLOUR_DIM,
+    DEFAULT_INPUT_SIZE,
     DEFAULT_N_TREES,
     DEFAULT_POOLING,
     DEFAULT_SEARCH_K,
     EMBEDDING_DIM,
     FEATURE_DIM,
     HIDDEN_DIM,
-    INPUT_SIZE,
+    INPUT_SIZES,
     PREDICTED_LABELS,
     TARGET_RECALL,
 )
@@ -20,13 +21,16 @@ POOLING_NAMES = {"avg": "the average", "max": "the maximum"}
 
 st.title("How it works")
 st.markdown(rf"""
-**1. Features: ResNet50.** Each photo is fitted into {INPUT_SIZE}x{INPUT_SIZE} pixels (padded to a square with
-its own background colour, so shapes are not stretched), converted to BGR with the ImageNet mean subtracted
+**1. Features: ResNet50.** Each photo is fitted into a square of {DEFAULT_INPUT_SIZE}x{DEFAULT_INPUT_SIZE} pixels by
+default (padded with its own background colour, so shapes are not stretched; a catalogue can be built at
+{", ".join(str(size) for size in INPUT_SIZES if size != DEFAULT_INPUT_SIZE)} pixels instead, for less work per
+photo), converted to BGR with the ImageNet mean subtracted
 (`preprocess_input`), and passed through ResNet50, 50 layers trained on the 1.28 million photos of ImageNet.
 Its *residual blocks* compute $y = F(x) + x$: each block learns a correction $F$ (three convolutions,
 1x1 -> 3x3 -> 1x1, with batch normalisation and ReLU) added to its input, which lets gradients pass
 through 16 blocks and lets deep layers describe parts, textures and shapes. The last block gives a
-$7 \times 7 \times {FEATURE_DIM}$ map: {FEATURE_DIM} detectors, each at 49 places.
+$7 \times 7 \times {FEATURE_DIM}$ map at 224 pixels (the input's side / 32 each way): {FEATURE_DIM} detectors,
+each at 49 places.
 *Global pooling* summarises each detector over the image: the average $v_c = \frac{{1}}{{49}}\sum_{{i,j}} a_{{ijc}}$
 or the maximum; this catalogue's default is {POOLING_NAMES[DEFAULT_POOLING]}, chosen by measurement.
 The result is one vector $v \in \mathbb{{R}}^{{{FEATURE_DIM}}}$.
@@ -63,7 +67,8 @@ on products held out of training (a validation split), never on the products use
 """)
 recommender = recommender_or_stop()
 summary = recommender.summary
-st.caption(f"This catalogue: {summary['count']:,} products, pooling {summary['pooling']}, resize {summary['resize']}, "
+st.caption(f"This catalogue: {summary['count']:,} products, input {summary['input_size']}x{summary['input_size']}, "
+           f"pooling {summary['pooling']}, resize {summary['resize']}, "
            f"{summary['precision']} compute, {summary['backbone']} ResNet50 weights (sha256 "
            f"{summary['weights_sha256'][:12]}...), {summary['metric']} Annoy index with {summary['n_trees']} trees, "
            f"search_k {summary['search_k']:,}.")

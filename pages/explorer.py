@@ -9,12 +9,13 @@ import pandas as pd
 import streamlit as st
 
 from pages.layout import recommender_or_stop, results_grid
-from pages.loaders import get_map, map_in_background
-from recommender import tsne_seconds
+from pages.loaders import get_map, label_codes, map_in_background, photo_uris, sample_order_of
+from recommender import MAX_PHOTOS, MAX_POINTS, full_bounds, map_view, tsne_seconds
 
 COLOUR_COLUMNS = ("articleType", "masterCategory", "baseColour", "gender")
 LEGEND_SIZE = 15
 REGION_LIMIT = 20
+PHOTO_SIZE = 40  # pixels of a product's photo on the map
 # Tableau's 20 colours, strongest first; products outside the legend are drawn in grey.
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22",
            "#393b79", "#ad494a", "#637939", "#7b4173", "#3182bd", "#e6550d", "#31a354"]
@@ -57,17 +58,23 @@ if method == "tsne":
         tsne_progress(started, tsne_seconds(len(metadata)))
         method = "pca"
 points = get_map(root, build_id, space, method)
-labels = metadata[colour_by].replace("", "(unknown)")
-common = labels.value_counts().index[:LEGEND_SIZE].tolist()
-other = f"other ({labels.nunique() - len(common)} more)" if labels.nunique() > len(common) else None
+codes, names = label_codes(root, build_id, colour_by)
+common = names[:LEGEND_SIZE]
+other = f"other ({len(names) - len(common)} more)" if len(names) > len(common) else None
 palette = alt.Scale(domain=common + ([other] if other else []),
                     range=PALETTE[:len(common)] + (["#c8c8c8"] if other else []))
-frame = pd.DataFrame({
-    "x": points[:, 0], "y": points[:, 1], "row": np.arange(len(metadata)), "id": metadata["id"],
-    "name": metadata["productDisplayName"],
-    colour_by: labels.where(labels.isin(common), other),
-})
 
+
+def legend_names(label_codes: np.ndarray) -> np.ndarray:
+    """Each code's name in the legend: its own for the most common labels, "other (...)" for the rest."""
+    shown = np.array(common + [other or ""], dtype=object)
+    return shown[np.minimum(label_codes, len(common))]
+
+
+zoom_key = f"map-zoom-{build_id}-{space}-{method}"
+zooms = st.session_state.setdefault(zoom_key, [])  # the views zoomed into, outermost first
+bounds = zooms[-1] if zooms else full_bounds(points)
+view = map_view(points, codes, sample_order_of(root, build_id), bounds)
 left, right = st.columns(2)
 by_id = left.text_input("Pick a product by id", key="pick-id").strip()
 name_query = right.text_input("...or search by name", key="pick-name").strip()
@@ -87,36 +94,81 @@ elif name_query:
         picked = right.selectbox(f"{len(matches):,} matches", options, format_func=lambda i: f"{names[i]} ({i})",
                                  key="pick-match")
 
+chart_key = f"map-{space}-{method}-{len(zooms)}"  # a new zoom starts with no selection
 click = alt.selection_point(name="pick", fields=["row"], on="click", clear="dblclick")
 region = alt.selection_interval(name="region", encodings=["x", "y"])
-state = st.session_state.get("map")
+state = st.session_state.get(chart_key)
 if picked is None and state is not None:
     chosen = state.selection.get("pick") or []
     if chosen:
         picked = metadata["id"].iloc[int(chosen[0]["row"])]
 
+x0, x1, y0, y1 = view.bounds
+x_scale = alt.Scale(domain=[x0, x1], nice=False, zero=False)
+y_scale = alt.Scale(domain=[y0, y1], nice=False, zero=False)
+colour = alt.Color("label:N", scale=palette, legend=alt.Legend(title=colour_by, symbolLimit=LEGEND_SIZE + 1))
+drawn = pd.DataFrame({"x": points[view.rows, 0], "y": points[view.rows, 1], "row": view.rows,
+                      "id": metadata["id"].to_numpy()[view.rows],
+                      "name": metadata["productDisplayName"].to_numpy()[view.rows],
+                      "label": legend_names(codes[view.rows])})
+tooltip = ["id:N", "name:N", alt.Tooltip("label:N", title=colour_by)]
+if view.photos:
+    drawn["photo"] = photo_uris(root, build_id, tuple(view.rows.tolist()))
+    products = alt.Chart(drawn).mark_image(width=PHOTO_SIZE, height=PHOTO_SIZE).encode(
+        x=alt.X("x:Q", axis=None, scale=x_scale), y=alt.Y("y:Q", axis=None, scale=y_scale), url="photo:N",
+        tooltip=tooltip)
+else:
+    size = 18 if view.density is None else 10
+    products = alt.Chart(drawn).mark_circle(size=size, opacity=0.8).encode(
+        x=alt.X("x:Q", axis=None, scale=x_scale), y=alt.Y("y:Q", axis=None, scale=y_scale), color=colour,
+        tooltip=tooltip)
+layers = [products.add_params(click, region)]
+if view.density is not None:
+    cells = view.density.assign(label=legend_names(view.density["label"].to_numpy()),
+                                shade=np.log1p(view.density["count"]) / np.log1p(view.density["count"].max()))
+    layers.insert(0, alt.Chart(cells).mark_rect().encode(
+        x=alt.X("x0:Q", axis=None, scale=x_scale), x2="x1:Q", y=alt.Y("y0:Q", axis=None, scale=y_scale), y2="y1:Q",
+        color=colour, opacity=alt.Opacity("shade:Q", scale=alt.Scale(domain=[0, 1], range=[0.15, 0.9]), legend=None),
+        tooltip=[alt.Tooltip("count:Q", title="products", format=","),
+                 alt.Tooltip("label:N", title=f"most common {colour_by}")]))
+
 neighbours = None
 if picked is not None:
     neighbours = recommender.search(recommender.query_from_id(picked), k=k, space=space)
-    highlight = frame.iloc[[recommender.row_of(picked), *[recommender.row_of(i) for i in neighbours["id"]]]].copy()
-    highlight["role"] = ["picked"] + ["neighbour"] * len(neighbours)
-
-base = alt.Chart(frame).mark_circle(size=18, opacity=0.7).encode(
-    x=alt.X("x:Q", axis=None), y=alt.Y("y:Q", axis=None),
-    color=alt.Color(f"{colour_by}:N", scale=palette, legend=alt.Legend(title=colour_by, symbolLimit=LEGEND_SIZE + 1)),
-    tooltip=["id:N", "name:N", f"{colour_by}:N"],
-).add_params(click, region)
-chart = base
-if neighbours is not None:
-    marks = alt.Chart(highlight).mark_point(filled=False, strokeWidth=2).encode(
-        x="x:Q", y="y:Q", shape=alt.Shape("role:N", title="picked"),
+    rows = np.array([recommender.row_of(picked), *[recommender.row_of(i) for i in neighbours["id"]]])
+    highlight = pd.DataFrame({"x": points[rows, 0], "y": points[rows, 1], "id": metadata["id"].to_numpy()[rows],
+                              "name": metadata["productDisplayName"].to_numpy()[rows],
+                              "role": ["picked"] + ["neighbour"] * len(neighbours)})
+    layers.append(alt.Chart(highlight).mark_point(filled=False, strokeWidth=2, clip=True).encode(
+        x=alt.X("x:Q", scale=x_scale), y=alt.Y("y:Q", scale=y_scale), shape=alt.Shape("role:N", title="picked"),
         size=alt.condition("datum.role == 'picked'", alt.value(400), alt.value(120)),
         color=alt.value("black"), tooltip=["id:N", "name:N"],
-    )
-    chart = alt.layer(base, marks)
-st.caption(f"{len(frame):,} products, {method.upper()} of the {space} space. Click a point to pick it "
-           "(double-click clears); drag a rectangle to see the products in that region.")
-st.altair_chart(chart.properties(height=520), width="stretch", on_select="rerun", key="map",
+    ))
+
+if view.density is not None:
+    drawing = (f"{view.inside:,} products here: too many to draw one by one, so each square is coloured by its "
+               f"most common {colour_by} and shaded by how many products it holds; {len(view.rows):,} of them "
+               f"are drawn as points to click. Zoom in to see every product (at most {MAX_POINTS:,}) and, "
+               f"closer still, their photos (at most {MAX_PHOTOS}).")
+elif view.photos:
+    drawing = f"{view.inside:,} products here, drawn as their photos."
+else:
+    drawing = f"{view.inside:,} products here, each a point; zoom in to {MAX_PHOTOS} or fewer to see their photos."
+st.caption(f"{len(metadata):,} products, {method.upper()} of the {space} space. {drawing} Click a point to pick "
+           "it (double-click clears); drag a rectangle to list the products in it and zoom in.")
+zoom_in, zoom_out, whole = st.columns(3)
+selected = (state.selection.get("region") if state is not None else None) or {}
+if zoom_in.button("Zoom in to the rectangle", disabled=not ("x" in selected and "y" in selected),
+                  width="stretch"):
+    zooms.append((*sorted(selected["x"]), *sorted(selected["y"])))
+    st.rerun()
+if zoom_out.button("Zoom out", disabled=not zooms, width="stretch"):
+    zooms.pop()
+    st.rerun()
+if whole.button("Whole map", disabled=not zooms, width="stretch"):
+    zooms.clear()
+    st.rerun()
+st.altair_chart(alt.layer(*layers).properties(height=520), width="stretch", on_select="rerun", key=chart_key,
                 selection_mode=["pick", "region"])
 
 if neighbours is not None:
@@ -124,11 +176,11 @@ if neighbours is not None:
     st.subheader(f"Nearest to: {product['productDisplayName']} ({picked})")
     results_grid(neighbours, key="explorer", more_like_this=False)
 
-bounds = (state.selection.get("region") if state is not None else None) or {}
-if "x" in bounds and "y" in bounds:
-    (x0, x1), (y0, y1) = sorted(bounds["x"]), sorted(bounds["y"])
-    inside = frame[(frame.x >= x0) & (frame.x <= x1) & (frame.y >= y0) & (frame.y <= y1)]
+if "x" in selected and "y" in selected:
+    (x0, x1), (y0, y1) = sorted(selected["x"]), sorted(selected["y"])
+    inside = np.flatnonzero((points[:, 0] >= x0) & (points[:, 0] <= x1) & (points[:, 1] >= y0) & (points[:, 1] <= y1))
     st.subheader(f"{len(inside):,} products in the selected region" +
                  (f" (first {REGION_LIMIT} shown)" if len(inside) > REGION_LIMIT else ""))
-    st.dataframe(inside[colour_by].value_counts().head(10).rename("products"), width="content")
-    results_grid(recommender.products(inside["row"].to_numpy()[:REGION_LIMIT]), key="region", more_like_this=False)
+    counts = pd.Series(np.asarray(names, dtype=object)[codes[inside]]).value_counts().head(10)
+    st.dataframe(counts.rename("products").rename_axis(colour_by), width="content")
+    results_grid(recommender.products(inside[:REGION_LIMIT]), key="region", more_like_this=False)

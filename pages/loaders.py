@@ -24,6 +24,8 @@ from recommender import (
     held_out_product_ids,
     import_tensorflow,
     load_saved_evaluations,
+    photo_uri,
+    sample_order,
     saved_map,
 )
 
@@ -76,6 +78,28 @@ def photo_query(recommender: Recommender, data: bytes, box: CropBox) -> Query:
 def get_map(root: str, build_id: str, space: str, method: str) -> np.ndarray:
     """2-D coordinates of every product (saved beside the artifacts after the first time)."""
     return catalogue_map(get_recommender(root, build_id).artifacts, space=space, method=method)
+
+
+@st.cache_data(max_entries=8)
+def label_codes(root: str, build_id: str, column: str) -> tuple[np.ndarray, list[str]]:
+    """Each product's ``column`` value as a code, most common value first, and the values in that order."""
+    values = get_recommender(root, build_id).metadata[column].replace("", "(unknown)")
+    names = values.value_counts().index.tolist()
+    return pd.Categorical(values, categories=names).codes.astype(np.int32), names
+
+
+@st.cache_data(max_entries=4)
+def sample_order_of(root: str, build_id: str) -> np.ndarray:
+    """The catalogue's fixed sampling order for dense map views (:func:`recommender.sample_order`)."""
+    return sample_order(len(get_recommender(root, build_id).metadata))
+
+
+@st.cache_data(max_entries=64)
+def photo_uris(root: str, build_id: str, rows: tuple[int, ...]) -> list[str | None]:
+    """Small photos of catalogue rows as data URIs, for the map's closest views."""
+    recommender = get_recommender(root, build_id)
+    images = recommender.metadata["image"].to_numpy()
+    return [photo_uri(recommender.dataset_root / images[row]) for row in rows]
 
 
 @st.cache_resource

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from PIL import Image
 from tqdm import tqdm
 
 from .artifacts import write_artifacts
@@ -27,13 +28,15 @@ from .atomic import save_npy_atomic, write_json_atomic
 from .catalogue import Catalogue, dataset_fingerprint, read_catalogue, stratified_sample
 from .distributed import RayEngine
 from .features import (
+    AUTO_PRECISION,
     DEFAULT_BATCH_SIZE,
     DEFAULT_INPUT_SIZE,
     DEFAULT_POOLING,
-    DEFAULT_PRECISION,
     DEFAULT_RESIZE,
     Extractor,
+    choose_precision,
 )
+from .images import ImageError, decode_image
 from .index import DEFAULT_METRIC, DEFAULT_N_TREES
 from .weights import Weights, resolve_weights
 
@@ -44,7 +47,7 @@ def build_catalogue(dataset: str | os.PathLike, out: str | os.PathLike = "artifa
                     sample: int | None = None, n_trees: int = DEFAULT_N_TREES, metric: str = DEFAULT_METRIC,
                     batch_size: int = DEFAULT_BATCH_SIZE, weights: Weights | str | os.PathLike | None = None,
                     pooling: str = DEFAULT_POOLING, resize: str = DEFAULT_RESIZE,
-                    precision: str = DEFAULT_PRECISION, input_size: int = DEFAULT_INPUT_SIZE,
+                    precision: str = AUTO_PRECISION, input_size: int = DEFAULT_INPUT_SIZE,
                     extractor: Extractor | None = None, seed: int = 0,
                     chunk_size: int = CHUNK_SIZE, engine: RayEngine | None = None,
                     progress: bool | Callable[[int, int], None] = True,
@@ -62,7 +65,8 @@ def build_catalogue(dataset: str | os.PathLike, out: str | os.PathLike = "artifa
     batch_size : int, default 32
     weights : path, optional
         Explicit weights file (see :func:`recommender.weights.resolve_weights`).
-    pooling, resize, precision, input_size : feature settings of the extractor made here (see :class:`Extractor`).
+    pooling, resize, precision, input_size : feature settings of the extractor made here (see :class:`Extractor`);
+        precision ``"auto"`` is chosen on the first photos by :func:`recommender.features.choose_precision`.
     extractor : Extractor, optional
         A ready extractor (its settings win over ``batch_size``, ``weights`` and the feature settings).
     seed : int, default 0
@@ -86,8 +90,14 @@ def build_catalogue(dataset: str | os.PathLike, out: str | os.PathLike = "artifa
     if items.empty:
         raise ValueError(f"No images to embed in {catalogue.root}/images")
     # The network is made after the dataset is read: a wrong folder is answered in a second.
-    extractor = extractor or Extractor(resolve_weights(weights, log=log), pooling=pooling, resize=resize,
-                                       batch_size=batch_size, precision=precision, input_size=input_size)
+    if extractor is None:
+        weights = resolve_weights(weights, log=log)
+        if precision == AUTO_PRECISION:
+            precision, why = choose_precision(weights, _first_photos(catalogue.root, items, batch_size),
+                                              input_size=input_size, batch_size=batch_size)
+            log(f"Precision {why}.")
+        extractor = Extractor(weights, pooling=pooling, resize=resize, batch_size=batch_size, precision=precision,
+                              input_size=input_size)
     out = Path(out)
     vectors, colours, errors, work = embed_items(extractor, catalogue.root, items, out, chunk_size=chunk_size,
                                                  progress=progress, engine=engine)
@@ -141,6 +151,19 @@ def content_hash(path: Path) -> str:
         return hashlib.sha256(path.read_bytes()).hexdigest()
     except OSError:
         return ""
+
+
+def _first_photos(root: Path, items: pd.DataFrame, count: int) -> list[Image.Image]:
+    """Up to ``count`` decodable photos of the catalogue (what a precision is tried on)."""
+    photos = []
+    for rel in items["image"]:
+        try:
+            photos.append(decode_image(root / rel))
+        except ImageError:
+            continue
+        if len(photos) == count:
+            break
+    return photos
 
 
 def embed_items(extractor: Extractor, root: Path, items: pd.DataFrame, out: Path, *, chunk_size: int = CHUNK_SIZE,

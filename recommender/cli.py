@@ -28,10 +28,10 @@ from .build import CHUNK_SIZE, build_catalogue
 from .distributed import ENGINES, RAY_INSTALL, EngineUnavailable, RayEngine, RayOptions
 from .evaluate import add_evaluate_parser
 from .features import (
+    AUTO_PRECISION,
     DEFAULT_BATCH_SIZE,
     DEFAULT_INPUT_SIZE,
     DEFAULT_POOLING,
-    DEFAULT_PRECISION,
     DEFAULT_RESIZE,
     INPUT_SIZES,
     POOLINGS,
@@ -101,8 +101,9 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--pooling", choices=POOLINGS, default=DEFAULT_POOLING, help="global pooling")
     build.add_argument("--resize", choices=RESIZE_MODES, default=DEFAULT_RESIZE,
                        help="fit photos into the network's square input by padding or squashing")
-    build.add_argument("--precision", choices=PRECISIONS, default=DEFAULT_PRECISION,
-                       help="network compute precision (bfloat16: faster only on CPUs with AMX)")
+    build.add_argument("--precision", choices=(AUTO_PRECISION, *PRECISIONS), default=AUTO_PRECISION,
+                       help="network compute precision; auto: bfloat16 only where this machine runs it faster "
+                            "(AMX, a GPU) with the same vectors, else float32")
     build.add_argument("--input-size", type=int, choices=INPUT_SIZES, default=DEFAULT_INPUT_SIZE,
                        help="side of the square each photo is fitted into (smaller: faster, see the README)")
     build.add_argument("--no-progress", action="store_true")

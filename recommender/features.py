@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import os
+import time
 from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -32,10 +33,14 @@ POOLINGS = ("avg", "max")
 DEFAULT_POOLING = "avg"
 DEFAULT_RESIZE = "pad"
 DEFAULT_BATCH_SIZE = 32
-# float32 by default; bfloat16 runs ~1.45x faster on CPUs with AMX/AVX512-BF16 (benchmarks/extract.py)
-# and its vectors differ from float32 ones by a cosine of ~0.99996, so it is recorded like the rest.
+# bfloat16 runs faster only where the machine has bfloat16 arithmetic (AMX, a GPU); elsewhere it is
+# emulated and slower (benchmarks/extract.py). Its vectors differ from float32 ones by a cosine of
+# ~0.99996, so the precision is recorded like every feature setting. "auto" measures (choose_precision).
 PRECISIONS = ("float32", "bfloat16")
 DEFAULT_PRECISION = "float32"
+AUTO_PRECISION = "auto"
+BFLOAT16_MIN_COSINE = 0.9999  # mean cosine to the float32 vectors for bfloat16 to be chosen
+BFLOAT16_MIN_SPEEDUP = 1.05  # below this, measurement noise: float32 stays
 # Square input sizes the network is run at (multiples of 32, its total stride).
 INPUT_SIZES = (128, 160, 192, 224)
 DEFAULT_INPUT_SIZE = INPUT_SIZE
@@ -235,6 +240,54 @@ class Extractor:
             colours[good] = np.stack([loaded[i][1] for i in good])
         errors = [item if isinstance(item, str) else None for item in loaded]
         return FileBatch(start, vectors, colours, errors)
+
+
+def bfloat16_hardware() -> str | None:
+    """What runs bfloat16 natively here ("GPU", "AMX", "AVX512-BF16"), or None where it would be emulated."""
+    tf = quiet.tensorflow()
+    if tf.config.list_physical_devices("GPU"):
+        return "GPU"
+    cpuinfo = Path("/proc/cpuinfo")
+    if not cpuinfo.is_file():
+        return "unknown CPU"  # not Linux: measure rather than guess
+    flags = next((line.split(":", 1)[1].split() for line in cpuinfo.read_text().splitlines()
+                  if line.startswith("flags")), [])
+    return "AMX" if "amx_bf16" in flags else "AVX512-BF16" if "avx512_bf16" in flags else None
+
+
+def choose_precision(weights: Weights, images: Sequence[Image.Image], *, input_size: int = DEFAULT_INPUT_SIZE,
+                     batch_size: int = DEFAULT_BATCH_SIZE, repeats: int = 3) -> tuple[str, str]:
+    """The precision to build with on this machine, and why (one line).
+
+    bfloat16 only where the hardware has it, runs the network at least
+    :data:`BFLOAT16_MIN_SPEEDUP` times faster on ``images`` (a batch of the
+    catalogue's own photos) and gives vectors whose mean cosine to float32's is at
+    least :data:`BFLOAT16_MIN_COSINE`; else float32.  Measures nothing where the
+    CPU has no bfloat16 instructions (emulated bfloat16 is always slower).
+    """
+    hardware = bfloat16_hardware()
+    if hardware is None:
+        return "float32", "float32: this CPU has no bfloat16 arithmetic (AMX or AVX512-BF16)"
+    if not images:
+        return "float32", "float32: no readable photo to measure bfloat16 on"
+    extractors = {name: Extractor(weights, precision=name, input_size=input_size, batch_size=batch_size)
+                  for name in PRECISIONS}
+    batch = np.stack([extractors["float32"].prepare(image) for image in images[:batch_size]])
+    vectors, seconds = {}, {}
+    for name, extractor in extractors.items():
+        vectors[name] = extractor.embed(batch)  # the first call traces the network
+        timings = []
+        for _ in range(repeats):
+            started = time.perf_counter()
+            extractor.embed(batch)
+            timings.append(time.perf_counter() - started)
+        seconds[name] = min(timings)
+    speedup = seconds["float32"] / seconds["bfloat16"]
+    cosine = float((vectors["float32"] * vectors["bfloat16"]).sum(axis=1).mean())
+    measured = f"bfloat16 {speedup:.2f}x float32's speed on {hardware}, mean cosine {cosine:.5f}"
+    if speedup >= BFLOAT16_MIN_SPEEDUP and cosine >= BFLOAT16_MIN_COSINE:
+        return "bfloat16", f"bfloat16: {measured}"
+    return "float32", f"float32: {measured}"
 
 
 def resnet50(weights: Weights | None, input_size: int = INPUT_SIZE):

@@ -137,3 +137,25 @@ def test_smaller_inputs_run_the_same_imagenet_weights(weights, dataset_dir):
     tshirts = items[(items["articleType"] == "Tshirts")].head(20)
     top5 = Extractor(weights, input_size=192).classify([decode_image(dataset_dir / rel) for rel in tshirts["image"]])
     assert sum("jersey" in [label for label, _ in row] for row in top5) >= 10, top5
+
+
+def test_auto_precision_stays_float32_without_bfloat16_hardware(monkeypatch, random_weights):
+    import recommender.features as features
+
+    monkeypatch.setattr(features, "bfloat16_hardware", lambda: None)
+    monkeypatch.setattr(features, "Extractor", None)  # nothing is measured: no network is built
+    assert features.choose_precision(random_weights, [product_photo()])[0] == "float32"
+
+
+def test_auto_precision_measures_speed_and_agreement_where_the_hardware_has_bfloat16(monkeypatch, random_weights):
+    import re
+
+    import recommender.features as features
+
+    monkeypatch.setattr(features, "bfloat16_hardware", lambda: "AMX")  # measure, whatever this CPU is
+    precision, why = features.choose_precision(random_weights, [product_photo(seed=i) for i in range(4)],
+                                               input_size=128, repeats=1)
+    speedup, cosine = map(float, re.search(r"bfloat16 ([\d.]+)x float32's speed on AMX, mean cosine ([\d.]+)",
+                                           why).groups())
+    wins = speedup >= features.BFLOAT16_MIN_SPEEDUP and cosine >= features.BFLOAT16_MIN_COSINE
+    assert precision == ("bfloat16" if wins else "float32") and why.startswith(precision + ":")
