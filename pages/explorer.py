@@ -15,7 +15,7 @@ from recommender import MAX_PHOTOS, MAX_POINTS, full_bounds, map_view, tsne_seco
 COLOUR_COLUMNS = ("articleType", "masterCategory", "baseColour", "gender")
 LEGEND_SIZE = 15
 REGION_LIMIT = 20
-PHOTO_SIZE = 40  # pixels of a product's photo on the map
+PHOTO_SIZE = 52  # pixels of a product's photo on the map
 # Tableau's 20 colours, strongest first; products outside the legend are drawn in grey.
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22",
            "#393b79", "#ad494a", "#637939", "#7b4173", "#3182bd", "#e6550d", "#31a354"]
@@ -112,17 +112,16 @@ drawn = pd.DataFrame({"x": points[view.rows, 0], "y": points[view.rows, 1], "row
                       "name": metadata["productDisplayName"].to_numpy()[view.rows],
                       "label": legend_names(codes[view.rows])})
 tooltip = ["id:N", "name:N", alt.Tooltip("label:N", title=colour_by)]
-if view.photos:
+size = 18 if view.density is None else 10
+points_layer = alt.Chart(drawn).mark_circle(size=size, opacity=0.8).encode(
+    x=alt.X("x:Q", axis=None, scale=x_scale), y=alt.Y("y:Q", axis=None, scale=y_scale), color=colour, tooltip=tooltip)
+if view.photos:  # each photo over a larger dot of its label's colour, so the legend still reads
     drawn["photo"] = photo_uris(root, build_id, tuple(view.rows.tolist()))
-    products = alt.Chart(drawn).mark_image(width=PHOTO_SIZE, height=PHOTO_SIZE).encode(
-        x=alt.X("x:Q", axis=None, scale=x_scale), y=alt.Y("y:Q", axis=None, scale=y_scale), url="photo:N",
-        tooltip=tooltip)
+    photos = alt.Chart(drawn).mark_image(width=PHOTO_SIZE, height=PHOTO_SIZE).encode(
+        x=alt.X("x:Q", scale=x_scale), y=alt.Y("y:Q", scale=y_scale), url="photo:N", tooltip=tooltip)
+    layers = [points_layer.mark_circle(size=PHOTO_SIZE * 75, opacity=0.5), photos.add_params(click, region)]
 else:
-    size = 18 if view.density is None else 10
-    products = alt.Chart(drawn).mark_circle(size=size, opacity=0.8).encode(
-        x=alt.X("x:Q", axis=None, scale=x_scale), y=alt.Y("y:Q", axis=None, scale=y_scale), color=colour,
-        tooltip=tooltip)
-layers = [products.add_params(click, region)]
+    layers = [points_layer.add_params(click, region)]
 if view.density is not None:
     cells = view.density.assign(label=legend_names(view.density["label"].to_numpy()),
                                 shade=np.log1p(view.density["count"]) / np.log1p(view.density["count"].max()))
@@ -145,27 +144,28 @@ if picked is not None:
         color=alt.value("black"), tooltip=["id:N", "name:N"],
     ))
 
+here = f"{view.inside:,} product{'' if view.inside == 1 else 's'} here"
 if view.density is not None:
-    drawing = (f"{view.inside:,} products here: too many to draw one by one, so each square is coloured by its "
+    drawing = (f"{here}: too many to draw one by one, so each square is coloured by its "
                f"most common {colour_by} and shaded by how many products it holds; {len(view.rows):,} of them "
                f"are drawn as points to click. Zoom in to see every product (at most {MAX_POINTS:,}) and, "
                f"closer still, their photos (at most {MAX_PHOTOS}).")
 elif view.photos:
-    drawing = f"{view.inside:,} products here, drawn as their photos."
+    drawing = f"{here}, drawn as their photos."
 else:
-    drawing = f"{view.inside:,} products here, each a point; zoom in to {MAX_PHOTOS} or fewer to see their photos."
+    drawing = f"{here}, each a point; zoom in to {MAX_PHOTOS} or fewer to see their photos."
 st.caption(f"{len(metadata):,} products, {method.upper()} of the {space} space. {drawing} Click a point to pick "
            "it (double-click clears); drag a rectangle to list the products in it and zoom in.")
 zoom_in, zoom_out, whole = st.columns(3)
 selected = (state.selection.get("region") if state is not None else None) or {}
 if zoom_in.button("Zoom in to the rectangle", disabled=not ("x" in selected and "y" in selected),
-                  width="stretch"):
+                  width="stretch", key="zoom-in"):
     zooms.append((*sorted(selected["x"]), *sorted(selected["y"])))
     st.rerun()
-if zoom_out.button("Zoom out", disabled=not zooms, width="stretch"):
+if zoom_out.button("Zoom out", disabled=not zooms, width="stretch", key="zoom-out"):
     zooms.pop()
     st.rerun()
-if whole.button("Whole map", disabled=not zooms, width="stretch"):
+if whole.button("Whole map", disabled=not zooms, width="stretch", key="whole-map"):
     zooms.clear()
     st.rerun()
 st.altair_chart(alt.layer(*layers).properties(height=520), width="stretch", on_select="rerun", key=chart_key,

@@ -26,7 +26,7 @@ MAX_POINTS = 5_000  # products drawn one by one when the view holds at most this
 MAX_PHOTOS = 150  # ...and as photos when it holds at most this many
 SAMPLE = 2_000  # products drawn over the density, to pick from
 GRID = 80  # bins across the view (fewer down, to keep bins square)
-PHOTO_SIDE = 48  # pixels of a photo's longer side on the map
+PHOTO_SIDE = 64  # pixels of a photo's longer side (drawn at most this large)
 MARGIN = 0.02  # of the map's extent, around the whole map
 
 Bounds = tuple[float, float, float, float]

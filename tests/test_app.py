@@ -136,6 +136,24 @@ def test_explorer_draws_the_map_and_a_pick_shows_neighbours(app, synthetic_env):
     assert not app.exception
 
 
+def test_explorer_zoomed_in_draws_photos_and_the_whole_map_comes_back(app, synthetic_env):
+    from recommender import catalogue_map
+
+    artifacts = load_artifacts(synthetic_env)
+    space = artifacts.manifest["default_space"]
+    x, y = catalogue_map(artifacts, space=space, method="pca")[0]
+    app.switch_page("pages/explorer.py").run()
+    assert any(f"{SYNTHETIC_SIZE} products here, drawn as their photos" in c.value for c in app.caption)
+    # A zoom as the "Zoom in to the rectangle" button leaves it: a tight box around one product.
+    app.session_state[f"map-zoom-{artifacts.build_id}-{space}-pca"] = [(x - 1e-3, x + 1e-3, y - 1e-3, y + 1e-3)]
+    app.run()
+    assert not app.exception
+    assert any("1 product here, drawn as their photos" in c.value for c in app.caption)
+    assert app.get("vega_lite_chart") and "data:image/jpeg;base64," in str(app.get("vega_lite_chart")[0].proto)
+    app.button(key="whole-map").click().run()
+    assert any(f"{SYNTHETIC_SIZE} products here" in c.value for c in app.caption)
+
+
 def test_explorer_tsne_is_computed_in_the_background_and_saved(app, synthetic_env):
     app.switch_page("pages/explorer.py").run()
     app.radio(key="method").set_value("tsne").run()
