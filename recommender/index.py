@@ -149,13 +149,23 @@ def exact_search(vectors: np.ndarray, queries: np.ndarray, k: int, *,
     """
     if metric not in METRICS:
         raise ValueError(f"Expected metric in {METRICS}, got {metric!r}")
-    vectors = np.asarray(vectors, dtype=np.float32)
     queries = np.atleast_2d(np.asarray(queries, dtype=np.float32))
     k = min(k, len(vectors))
-    score = _similarity(vectors, queries, metric)
-    top = np.argpartition(-score, k - 1, axis=1)[:, :k]
-    order = np.take_along_axis(top, np.argsort(-np.take_along_axis(score, top, 1), axis=1, kind="stable"), 1)
-    best = np.take_along_axis(score, order, 1)
+    rows = np.zeros((len(queries), 0), np.int64)
+    scores = np.zeros((len(queries), 0), np.float32)
+    # Block by block, keeping the best k so far: memory stays bounded by the block, not the catalogue
+    # (a million 2048-d vectors are 8 GB; a memory map is read once, in order).
+    for start in range(0, len(vectors), _EXACT_BLOCK):
+        block = np.asarray(vectors[start:start + _EXACT_BLOCK], dtype=np.float32)
+        score = _similarity(block, queries, metric).astype(np.float32)
+        top = np.argpartition(-score, min(k, block.shape[0]) - 1, axis=1)[:, :k]
+        rows = np.concatenate([rows, top + start], axis=1)
+        scores = np.concatenate([scores, np.take_along_axis(score, top, 1)], axis=1)
+        if rows.shape[1] > k:
+            keep = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+            rows, scores = np.take_along_axis(rows, keep, 1), np.take_along_axis(scores, keep, 1)
+    order = np.lexsort((rows, -scores), axis=1)  # nearest first; ties by row
+    order, best = np.take_along_axis(rows, order, 1), np.take_along_axis(scores, order, 1)
     if metric == "euclidean":
         distances = np.sqrt(np.maximum(-best, 0))
     elif metric == "angular":
@@ -167,6 +177,8 @@ def exact_search(vectors: np.ndarray, queries: np.ndarray, k: int, *,
     return order.astype(np.int64), distances.astype(np.float32)
 
 
+# Catalogue rows scored at once by exact search: 256 MB of a 2048-d float32 block.
+_EXACT_BLOCK = 32_768
 # Rows of the catalogue compared at once by the L1 scan: bounds its temporary to ~64 MB at d = 2048.
 _L1_BLOCK = 8192
 

@@ -25,17 +25,24 @@ _TSNE_SECONDS_PER_NLOGN = 96 / (42_243 * math.log(42_243))
 def pca_basis(vectors: np.ndarray, components: int) -> tuple[np.ndarray, np.ndarray]:
     """Mean (d,) and top principal directions (d, components) of the rows, signs fixed.
 
-    Project with ``(x - mean) @ basis``.
+    Project with ``(x - mean) @ basis``.  Reads the rows block by block (a memory-mapped
+    million-row catalogue is never copied whole).
     """
-    data = np.asarray(vectors, dtype=np.float32)
-    mean = data.mean(axis=0)
-    centred = data - mean
-    covariance = centred.T.astype(np.float64) @ centred / max(len(data) - 1, 1)
+    n, dims = vectors.shape
+    mean = np.zeros(dims, np.float64)
+    for block in _blocks(vectors):
+        mean += block.sum(axis=0, dtype=np.float64)
+    mean /= max(n, 1)
+    covariance = np.zeros((dims, dims), np.float64)
+    for block in _blocks(vectors):
+        centred = block - mean.astype(np.float32)
+        covariance += centred.T.astype(np.float64) @ centred
+    covariance /= max(n - 1, 1)
     values, directions = np.linalg.eigh(covariance)
     basis = directions[:, np.argsort(values)[::-1][:components]]
     # Fix each component's sign so that the map does not flip between runs.
     basis *= np.sign(basis[np.argmax(np.abs(basis), axis=0), np.arange(components)])
-    return mean, basis.astype(np.float32)
+    return mean.astype(np.float32), basis.astype(np.float32)
 
 
 def pca(vectors: np.ndarray, components: int = 2) -> np.ndarray:
@@ -46,7 +53,14 @@ def pca(vectors: np.ndarray, components: int = 2) -> np.ndarray:
     (n, components) float32
     """
     mean, basis = pca_basis(vectors, components)
-    return ((np.asarray(vectors, dtype=np.float32) - mean) @ basis).astype(np.float32)
+    return np.concatenate([(block - mean) @ basis for block in _blocks(vectors)] or
+                          [np.zeros((0, components))]).astype(np.float32)
+
+
+def _blocks(vectors: np.ndarray, rows: int = 65_536):
+    """Consecutive float32 row blocks of ``vectors``."""
+    for start in range(0, len(vectors), rows):
+        yield np.asarray(vectors[start:start + rows], dtype=np.float32)
 
 
 def tsne(vectors: np.ndarray, *, seed: int = 0) -> np.ndarray:

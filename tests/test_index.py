@@ -127,3 +127,17 @@ def test_tuning_picks_the_smallest_search_k_that_reaches_the_recall_goal(tmp_pat
     exact = exact_search(vectors, vectors[rows], 6)[0][:, 1:]
     found = [index.query(vectors[r], 6, search_k=tuned["value"])[0][1:] for r in rows]
     assert np.mean([len(set(f) & set(e)) / 5 for f, e in zip(found, exact)]) >= 0.97
+
+
+@pytest.mark.parametrize("metric", ["euclidean", "angular", "dot", "manhattan"])
+def test_exact_search_block_by_block_over_a_memory_map_is_the_same(metric, tmp_path, monkeypatch):
+    import recommender.index as index
+
+    rng = np.random.default_rng(3)
+    vectors, queries = rng.normal(size=(1_000, 8)).astype(np.float32), rng.normal(size=(4, 8)).astype(np.float32)
+    whole = exact_search(vectors, queries, 6, metric=metric)
+    np.save(tmp_path / "v.npy", vectors)
+    monkeypatch.setattr(index, "_EXACT_BLOCK", 97)  # blocks of uneven size, the last one short
+    blocked = exact_search(np.load(tmp_path / "v.npy", mmap_mode="r"), queries, 6, metric=metric)
+    assert (blocked[0] == whole[0]).all()
+    np.testing.assert_allclose(blocked[1], whole[1], rtol=1e-5, atol=1e-5)

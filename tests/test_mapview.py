@@ -54,3 +54,16 @@ def test_photo_uris_are_small_jpegs_and_unreadable_files_give_none(tmp_path):
     assert max(image.size) == 48
     (tmp_path / "2.jpg").write_bytes(b"garbage")
     assert photo_uri(tmp_path / "2.jpg") is None and photo_uri(tmp_path / "missing.jpg") is None
+
+
+def test_pca_of_a_memory_map_read_in_blocks_matches_the_svd(tmp_path):
+    from recommender.projection import pca
+
+    rng = np.random.default_rng(1)
+    vectors = (rng.normal(size=(70_000, 6)) * np.arange(1, 7)).astype(np.float32)  # two blocks
+    np.save(tmp_path / "v.npy", vectors)
+    points = pca(np.load(tmp_path / "v.npy", mmap_mode="r"))
+    centred = vectors - vectors.mean(axis=0)
+    reference = centred @ np.linalg.svd(centred, full_matrices=False)[2][:2].T
+    for axis in range(2):
+        assert abs(np.corrcoef(points[:, axis], reference[:, axis])[0, 1]) > 0.9999
