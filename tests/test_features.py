@@ -29,7 +29,8 @@ def test_batching_does_not_change_vectors(small_batch_extractor):
 
 
 def test_both_poolings_are_available(small_batch_extractor):
-    pooled = small_batch_extractor.pooled(np.zeros((2, 224, 224, 3), np.uint8))
+    size = small_batch_extractor.input_size
+    pooled = small_batch_extractor.pooled(np.zeros((2, size, size, 3), np.uint8))
     assert pooled["avg"].shape == pooled["max"].shape == (2, FEATURE_DIM)
 
 

@@ -9,19 +9,20 @@ import pytest
 
 from recommender import Recommender, load_artifacts
 from recommender.build import build_catalogue
+from recommender.features import DEFAULT_INPUT_SIZE
 from recommender.finetune import fine_tune
 from recommender.train import train_space
 
 pytestmark = pytest.mark.slow  # three ResNet50 builds and a training run
 
 
-@pytest.mark.parametrize("input_size", [224, 128])
+@pytest.mark.parametrize("input_size", [DEFAULT_INPUT_SIZE, 128])
 def test_a_kept_fine_tune_is_the_network_queries_and_updates_use(synthetic_artifacts, synthetic_dataset,
                                                                   random_weights, tmp_path, input_size):
     root = tmp_path / "artifacts"
-    if input_size == 224:
+    if input_size == DEFAULT_INPUT_SIZE:
         shutil.copytree(synthetic_artifacts, root)
-    else:  # a catalogue built at a smaller input is fine-tuned at that size (its conv4 maps are smaller)
+    else:  # a catalogue built at another input size is fine-tuned at that size (its conv4 maps differ)
         build_catalogue(synthetic_dataset, root, weights=random_weights.path, input_size=input_size, n_trees=5,
                         progress=False, log=lambda _: None)
         train_space(root, holdout=0.2, epochs=1, progress=False, log=lambda _: None)

@@ -155,8 +155,8 @@ def test_evaluate_embeds_a_folder_of_unseen_photos(artifacts_copy, dataset_dir, 
     from recommender.artifacts import load_artifacts
     from recommender.catalogue import read_catalogue
 
-    built = set(load_artifacts(artifacts_copy).metadata["id"])
-    unseen = read_catalogue(dataset_dir).items.query("id not in @built").iloc[::997].head(20)
+    items = read_catalogue(dataset_dir).items
+    unseen = items[~items["id"].isin(set(load_artifacts(artifacts_copy).metadata["id"]))].iloc[::997].head(20)
     queries = tmp_path / "queries"
     (queries / "images").mkdir(parents=True)
     lines = ["id,gender,masterCategory,subCategory,articleType,baseColour,season,year,usage,productDisplayName\n"]
