@@ -169,8 +169,10 @@ def main() -> None:
     auto = measure("auto", dataset, 64)
     original = measure("original", dataset, args.n, 1)
     rows = [("original (load_img + predict, 1 image/call)", original)]
-    rows += [(f"pipeline (batch {b})", measure("pipeline", dataset, args.n, int(b))) for b in args.batches.split(",")]
-    rows.append(("pipeline, bfloat16 compute (batch 32)", measure("pipeline", dataset, args.n, 32, "bfloat16")))
+    rows += [(f"pipeline, 224x224 input (batch {b})", measure("pipeline", dataset, args.n, int(b)))
+             for b in args.batches.split(",")]
+    rows.append(("pipeline, 224x224, bfloat16 compute (batch 32)",
+                 measure("pipeline", dataset, args.n, 32, "bfloat16")))
     rows += [(f"pipeline, {size}x{size} input (batch 32)", measure("pipeline", dataset, args.n, 32, "float32", size))
              for size in sorted(INPUT_SIZES, reverse=True) if size != 224]
     print(f"Device: {original['device']}; {args.n} real catalogue photos; ceilings (4096^3 matmul): "

@@ -1,4 +1,4 @@
-"""Decode any common image safely and turn it into the network's 224x224 input.
+"""Decode any common image safely and fit it into the network's square input.
 
 Uploads and catalogue files go through :func:`decode_image`, which enforces
 byte and pixel limits (decompression bombs), honours EXIF rotation, flattens
