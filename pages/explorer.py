@@ -10,7 +10,7 @@ import streamlit as st
 
 from pages.layout import recommender_or_stop, results_grid
 from pages.loaders import get_map, label_codes, map_in_background, photo_uris, sample_order_of
-from recommender import MAX_PHOTOS, MAX_POINTS, full_bounds, map_view, tsne_seconds
+from recommender import MAX_PHOTOS, MAX_POINTS, full_bounds, inside_mask, map_view, tsne_seconds
 
 COLOUR_COLUMNS = ("articleType", "masterCategory", "baseColour", "gender")
 LEGEND_SIZE = 15
@@ -177,8 +177,7 @@ if neighbours is not None:
     results_grid(neighbours, key="explorer", more_like_this=False)
 
 if "x" in selected and "y" in selected:
-    (x0, x1), (y0, y1) = sorted(selected["x"]), sorted(selected["y"])
-    inside = np.flatnonzero((points[:, 0] >= x0) & (points[:, 0] <= x1) & (points[:, 1] >= y0) & (points[:, 1] <= y1))
+    inside = np.flatnonzero(inside_mask(points, (*sorted(selected["x"]), *sorted(selected["y"]))))
     st.subheader(f"{len(inside):,} products in the selected region" +
                  (f" (first {REGION_LIMIT} shown)" if len(inside) > REGION_LIMIT else ""))
     counts = pd.Series(np.asarray(names, dtype=object)[codes[inside]]).value_counts().head(10)

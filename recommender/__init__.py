@@ -32,7 +32,7 @@ from .features import DEFAULT_INPUT_SIZE, DEFAULT_POOLING, FEATURE_DIM, INPUT_SI
 from .hub import DatasetUnavailable, fetch_public_catalogue
 from .images import FULL_FRAME, INPUT_SIZE, CropBox, ImageError, crop, decode_image
 from .index import DEFAULT_N_TREES, DEFAULT_SEARCH_K, METRICS, TARGET_RECALL, VectorIndex, exact_search
-from .mapview import MAX_PHOTOS, MAX_POINTS, MapView, full_bounds, map_view, photo_uri, sample_order
+from .mapview import MAX_PHOTOS, MAX_POINTS, MapView, full_bounds, inside_mask, map_view, photo_uri, sample_order
 from .projection import METHODS as MAP_METHODS
 from .projection import catalogue_map, saved_map, tsne_seconds
 from .quiet import tensorflow as import_tensorflow
@@ -52,7 +52,7 @@ __all__ = [
     "load_saved_evaluations", "MAP_METHODS", "MAX_K", "METRICS", "NoCatalogue", "per_type_table", "PREDICTED_LABELS",
     "PROJECT_ROOT", "TARGET_RECALL",
     "Query", "read_catalogue", "current_build_id", "Recommender", "resolve_weights", "RESULT_COLUMNS",
-    "robustness_table", "saved_map", "MAX_PHOTOS", "MAX_POINTS", "MapView", "full_bounds", "map_view", "photo_uri",
-    "sample_order", "DEFAULT_INPUT_SIZE", "INPUT_SIZES",
+    "robustness_table", "saved_map", "MAX_PHOTOS", "MAX_POINTS", "MapView", "full_bounds", "inside_mask", "map_view",
+    "photo_uri", "sample_order", "DEFAULT_INPUT_SIZE", "INPUT_SIZES",
     "stratified_sample", "tsne_seconds", "update_catalogue", "VectorIndex", "Weights", "WeightsUnavailable",
 ]

@@ -15,7 +15,7 @@ import json
 import os
 import shutil
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -93,7 +93,7 @@ def build_catalogue(dataset: str | os.PathLike, out: str | os.PathLike = "artifa
     if extractor is None:
         weights = resolve_weights(weights, log=log)
         if precision == AUTO_PRECISION:
-            precision, why = choose_precision(weights, _first_photos(catalogue.root, items, batch_size),
+            precision, why = choose_precision(weights, _readable_photos(catalogue.root, items),
                                               input_size=input_size, batch_size=batch_size)
             log(f"Precision {why}.")
         extractor = Extractor(weights, pooling=pooling, resize=resize, batch_size=batch_size, precision=precision,
@@ -153,17 +153,13 @@ def content_hash(path: Path) -> str:
         return ""
 
 
-def _first_photos(root: Path, items: pd.DataFrame, count: int) -> list[Image.Image]:
-    """Up to ``count`` decodable photos of the catalogue (what a precision is tried on)."""
-    photos = []
+def _readable_photos(root: Path, items: pd.DataFrame) -> Iterator[Image.Image]:
+    """The catalogue's decodable photos, read lazily (a precision is tried on the first few, if at all)."""
     for rel in items["image"]:
         try:
-            photos.append(decode_image(root / rel))
+            yield decode_image(root / rel)
         except ImageError:
             continue
-        if len(photos) == count:
-            break
-    return photos
 
 
 def embed_items(extractor: Extractor, root: Path, items: pd.DataFrame, out: Path, *, chunk_size: int = CHUNK_SIZE,

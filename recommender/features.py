@@ -11,10 +11,11 @@ the next batch (decoding overlaps inference).
 from __future__ import annotations
 
 import functools
+import itertools
 import os
 import time
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -258,24 +259,25 @@ def bfloat16_hardware() -> str | None:
     return "AMX" if "amx_bf16" in flags else "AVX512-BF16" if "avx512_bf16" in flags else None
 
 
-def choose_precision(weights: Weights, images: Sequence[Image.Image], *, input_size: int = DEFAULT_INPUT_SIZE,
+def choose_precision(weights: Weights, images: Iterable[Image.Image], *, input_size: int = DEFAULT_INPUT_SIZE,
                      batch_size: int = DEFAULT_BATCH_SIZE, repeats: int = 3) -> tuple[str, str]:
     """The precision to build with on this machine, and why (one line).
 
     bfloat16 only where the hardware has it, runs the network at least
-    :data:`BFLOAT16_MIN_SPEEDUP` times faster on ``images`` (a batch of the
-    catalogue's own photos) and gives vectors whose mean cosine to float32's is at
+    :data:`BFLOAT16_MIN_SPEEDUP` times faster on a batch of ``images`` (the
+    catalogue's own photos, read only where measured) and gives vectors whose mean cosine to float32's is at
     least :data:`BFLOAT16_MIN_COSINE`; else float32.  Measures nothing where the
     CPU has no bfloat16 instructions (emulated bfloat16 is always slower).
     """
     hardware = bfloat16_hardware()
     if hardware is None:
         return "float32", "float32: this CPU has no bfloat16 arithmetic (AMX or AVX512-BF16)"
+    images = list(itertools.islice(images, batch_size))
     if not images:
         return "float32", "float32: no readable photo to measure bfloat16 on"
     extractors = {name: Extractor(weights, precision=name, input_size=input_size, batch_size=batch_size)
                   for name in PRECISIONS}
-    batch = np.stack([extractors["float32"].prepare(image) for image in images[:batch_size]])
+    batch = np.stack([extractors["float32"].prepare(image) for image in images])
     vectors, seconds = {}, {}
     for name, extractor in extractors.items():
         vectors[name] = extractor.embed(batch)  # the first call traces the network

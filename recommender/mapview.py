@@ -72,6 +72,12 @@ def zoomed(bounds: Bounds, centre: tuple[float, float], factor: float) -> Bounds
     return (centre[0] - half_x, centre[0] + half_x, centre[1] - half_y, centre[1] + half_y)
 
 
+def inside_mask(points: np.ndarray, bounds: Bounds) -> np.ndarray:
+    """Which points lie within ``bounds`` (edges included)."""
+    x0, x1, y0, y1 = bounds
+    return (points[:, 0] >= x0) & (points[:, 0] <= x1) & (points[:, 1] >= y0) & (points[:, 1] <= y1)
+
+
 def sample_order(n: int, seed: int = 0) -> np.ndarray:
     """A fixed random order of the products: a view's sample is the first of them inside it, so
     zooming keeps the products already drawn."""
@@ -95,7 +101,7 @@ def map_view(points: np.ndarray, labels: np.ndarray, order: np.ndarray, bounds: 
     """
     x0, x1, y0, y1 = bounds
     x, y = points[:, 0], points[:, 1]
-    mask = (x >= x0) & (x <= x1) & (y >= y0) & (y <= y1)
+    mask = inside_mask(points, bounds)
     inside = int(mask.sum())
     if inside <= max_points:
         rows = np.flatnonzero(mask)
