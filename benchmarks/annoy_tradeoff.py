@@ -44,11 +44,12 @@ def main() -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from recommender.artifacts import BACKBONE_SPACE, load_artifacts
-    from recommender.catalogue import holdout_split
-    from recommender.index import VectorIndex, exact_search
-    from recommender.metrics import recall_at_k
-    from recommender.projection import pca_basis
+    from recommender.data.catalogue import holdout_split
+    from recommender.evaluation.metrics import recall_at_k
+    from recommender.explore.projection import pca_basis
+    from recommender.index.annoy import VectorIndex
+    from recommender.index.exact import exact_search
+    from recommender.store.artifacts import load_artifacts
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--artifacts", default="artifacts")
@@ -59,7 +60,7 @@ def main() -> None:
     args = parser.parse_args()
 
     artifacts = load_artifacts(args.artifacts)
-    space = args.space or artifacts.manifest.get("default_space", BACKBONE_SPACE)
+    space = args.space or artifacts.manifest.searched_space
     vectors = np.asarray(artifacts.space_vectors(space))
     is_query = holdout_split(artifacts.metadata, 0.025)
     catalogue, queries = vectors[~is_query], vectors[is_query][: args.queries]

@@ -25,7 +25,7 @@ from tests.browser import CHROMIUM, CHROMIUM_ARGS, free_port, start_server  # no
 def main() -> None:
     from playwright.sync_api import sync_playwright
 
-    from recommender.weights import resolve_weights
+    from recommender.features.weights import resolve_weights
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--artifacts", default="artifacts")

@@ -23,10 +23,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from recommender import Extractor, read_catalogue, resolve_weights  # noqa: E402
-from recommender.build import content_hash, embed_items  # noqa: E402
-from recommender.distributed import RayEngine, RayOptions  # noqa: E402
-from recommender.settings import PROJECT_ROOT as PROJECT  # noqa: E402
-from recommender.settings import SHARED_DATASET  # noqa: E402
+from recommender.config import PROJECT_ROOT as PROJECT  # noqa: E402
+from recommender.data.locate import SHARED_DATASET  # noqa: E402
+from recommender.pipeline.build import content_hash, embed_items  # noqa: E402
+from recommender.pipeline.engines import RayEngine, RayOptions  # noqa: E402
 
 
 def run(name: str, extractor: Extractor, root: Path, items, engine: RayEngine | None) -> dict:

@@ -48,14 +48,15 @@ PAINTED = """() => {
   const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
   for (let i = 3; i < data.length; i += 4 * 97) if (data[i] > 0) return true;
   return false;
-}""" % CHART
+}""" % CHART  # noqa: UP031 (JavaScript braces)
 
 
 def generate(source_root: Path, items: int, out: Path, *, n_trees: int) -> float:
     """Write a generated catalogue of ``items`` products into ``out``; returns the seconds spent."""
-    from recommender.artifacts import BACKBONE_SPACE, load_artifacts, write_artifacts
-    from recommender.head import load_head
-    from recommender.index import exact_search
+    from dataclasses import replace
+
+    from recommender.index.exact import exact_search
+    from recommender.store.artifacts import BACKBONE_SPACE, CarriedSpace, load_artifacts, write_artifacts
 
     manifest = out / "manifest.json"
     if manifest.is_file() and json.loads(manifest.read_text())["count"] == items:
@@ -74,22 +75,22 @@ def generate(source_root: Path, items: int, out: Path, *, n_trees: int) -> float
                                         shape=(items, base.shape[1]))
     for start, chunk in _chunks(base, items, sigma):
         vectors[start:start + CHUNK] = chunk
-    space = source.manifest.get("default_space", BACKBONE_SPACE)
+    space = source.manifest.searched_space
     spaces = {}
     if space != BACKBONE_SPACE:  # the trained head applied to the generated vectors, as update would
-        head, entry = load_head(source, space), source.manifest["spaces"][space]
+        head, entry = source.head(space), source.manifest.spaces[space]
         space_vectors = np.lib.format.open_memmap(scratch / "space.npy", mode="w+", dtype=np.float32,
-                                                  shape=(items, entry["dimension"]))
+                                                  shape=(items, entry.dimension))
         for start in range(0, items, CHUNK):
             space_vectors[start:start + CHUNK] = head.transform(vectors[start:start + CHUNK],
                                                                 colours[start:start + CHUNK])
-        entry = {key: value for key, value in entry.items() if key != "split"}  # its ids are the source's
-        spaces = {space: (source.root / entry["head"]["name"], entry, space_vectors)}
+        # Without its split: its ids are the source's.
+        spaces = {space: CarriedSpace(source.root / entry.head.name, replace(entry, split=None), space_vectors)}
     metadata = source.metadata.iloc[rows].reset_index(drop=True)
     metadata["id"] = [str(i + 1) for i in range(items)]
-    catalogue = {**source.manifest["catalogue"], "generated": {"from": str(source_root), "items": items,
+    catalogue = {**source.manifest.catalogue, "generated": {"from": str(source_root), "items": items,
                                                                 "noise_sigma": sigma}}
-    write_artifacts(out, vectors=vectors, colours=colours, metadata=metadata, features=source.manifest["features"],
+    write_artifacts(out, vectors=vectors, colours=colours, metadata=metadata, features=source.manifest.features,
                     catalogue=catalogue, n_trees=n_trees, spaces=spaces, default_space=space,
                     index_spaces=True)
     shutil.rmtree(scratch)
@@ -100,7 +101,7 @@ def time_explorer(root: Path) -> dict:
     """Cold, warm and zoom times of the Explorer's map in Chromium, in seconds."""
     from playwright.sync_api import sync_playwright
 
-    from recommender.weights import resolve_weights
+    from recommender.features.weights import resolve_weights
 
     port = free_port()
     url = f"http://127.0.0.1:{port}/"
@@ -149,8 +150,8 @@ def time_explorer(root: Path) -> dict:
 
 
 def main() -> None:
-    from recommender.artifacts import load_artifacts
-    from recommender.projection import catalogue_map
+    from recommender.explore.projection import catalogue_map
+    from recommender.store.artifacts import load_artifacts
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--artifacts", default="artifacts", help="the source catalogue")
@@ -165,7 +166,7 @@ def main() -> None:
         generated = generate(Path(args.artifacts), items, root, n_trees=args.n_trees)
         t0 = time.perf_counter()
         artifacts = load_artifacts(root)
-        catalogue_map(artifacts, space=artifacts.manifest.get("default_space", "imagenet"), method="pca")
+        catalogue_map(artifacts, space=artifacts.manifest.searched_space, method="pca")
         mapped = time.perf_counter() - t0
         rows.append((items, generated, mapped, time_explorer(root)))
         print(f"{items:,} products: {rows[-1][3]}", file=sys.stderr)

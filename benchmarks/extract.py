@@ -43,7 +43,7 @@ def flop_per_image(input_size: int) -> float:
 
 
 def _photos(dataset: str, n: int) -> list[Path]:
-    from recommender.catalogue import read_catalogue, stratified_sample
+    from recommender.data.catalogue import read_catalogue, stratified_sample
 
     catalogue = read_catalogue(dataset)
     return [catalogue.root / rel for rel in stratified_sample(catalogue.items, n)["image"]]
@@ -67,7 +67,7 @@ def way_original(photos: list[Path], _batch: int, *_settings) -> float:
     from keras.applications.resnet50 import preprocess_input
     from keras.utils import img_to_array, load_img
 
-    from recommender.weights import resolve_weights
+    from recommender.features.weights import resolve_weights
 
     backbone = keras.applications.ResNet50(weights=None, include_top=True)
     backbone.load_weights(str(resolve_weights().path))
@@ -83,8 +83,8 @@ def way_original(photos: list[Path], _batch: int, *_settings) -> float:
 
 
 def way_pipeline(photos: list[Path], batch: int, precision: str = "float32", input_size: int = 224) -> float:
-    from recommender.features import Extractor
-    from recommender.weights import resolve_weights
+    from recommender.features.extractor import Extractor
+    from recommender.features.weights import resolve_weights
 
     extractor = Extractor(resolve_weights(), batch_size=batch, precision=precision, input_size=input_size)
     list(extractor.embed_files(photos[:batch]))  # traces the compiled function once
@@ -112,9 +112,9 @@ def way_ceiling(_photos: list[Path], _batch: int, precision: str = "float32", _i
 
 def way_auto(photos: list[Path], batch: int, _precision: str = "float32", input_size: int = 224) -> float:
     """What ``build --precision auto`` picks here (printed), on the first photos."""
-    from recommender.features import choose_precision
-    from recommender.images import decode_image
-    from recommender.weights import resolve_weights
+    from recommender.data.images import decode_image
+    from recommender.features.extractor import choose_precision
+    from recommender.features.weights import resolve_weights
 
     started = time.perf_counter()
     precision, why = choose_precision(resolve_weights(), [decode_image(p) for p in photos[:batch]],
@@ -148,8 +148,8 @@ def measure(way: str, dataset: str, n: int, batch: int = 32, precision: str = "f
 
 
 def main() -> None:
-    from recommender.features import INPUT_SIZES
-    from recommender.settings import find_dataset
+    from recommender.data.locate import find_dataset
+    from recommender.features.extractor import INPUT_SIZES
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=1000)

@@ -19,7 +19,6 @@ them.
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 import sys
 from pathlib import Path
@@ -42,15 +41,17 @@ def built(root: Path, size: int, precision: str, sample: int) -> bool:
     path = root / "manifest.json"
     if not path.is_file():
         return False
-    manifest = json.loads(path.read_text())
-    return (manifest["features"].get("input_size") == size and manifest["features"]["precision"] == precision
-            and manifest["catalogue"].get("sample") == sample)
+    from recommender.store.manifest import read_manifest
+
+    manifest = read_manifest(root)
+    return (manifest.features.input_size == size and manifest.features.precision == precision
+            and manifest.catalogue.get("sample") == sample)
 
 
 def quality(root: Path, dataset: str, size: int, precision: str, sample: int, split: Path | None) -> dict:
     """Build and train where not done yet; the saved grouped-split evaluations of both spaces."""
-    from recommender.artifacts import load_artifacts
-    from recommender.evaluate import load_saved_evaluations
+    from recommender.evaluation.results import load_saved_evaluations
+    from recommender.store.artifacts import load_artifacts
 
     if not built(root, size, precision, sample):
         _cli("build", dataset, "--sample", str(sample), "--input-size", str(size), "--precision", precision,
@@ -60,14 +61,15 @@ def quality(root: Path, dataset: str, size: int, precision: str, sample: int, sp
         _cli("train", "--artifacts", str(root), *(["--split", str(split)] if split else []))
         artifacts = load_artifacts(root)
     saved = load_saved_evaluations(root, artifacts.build_id)
-    holdout = artifacts.manifest["spaces"]["fashion"]["training"]["holdout"]
+    holdout = artifacts.manifest.spaces["fashion"].training["holdout"]
     return {space: saved[f"{space}-c0-holdout{holdout:g}"] for space in ("imagenet", "fashion")}
 
 
 def main() -> None:
-    from recommender.evaluate import compare_models, grouped_result
-    from recommender.features import INPUT_SIZES
-    from recommender.settings import find_dataset
+    from recommender.data.locate import find_dataset
+    from recommender.evaluation.comparison import compare_models
+    from recommender.evaluation.protocols import grouped_result
+    from recommender.features.extractor import INPUT_SIZES
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dataset", default=None)

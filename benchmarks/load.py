@@ -96,10 +96,10 @@ def run_load(url: str, photos: list[tuple[Path, str]], *, sessions: int, seconds
 
 def catalogue_photos(artifacts: Path, count: int = 64) -> list[tuple[Path, str]]:
     """(photo path, id) of catalogue products, spread over the catalogue."""
-    from recommender.artifacts import load_artifacts
+    from recommender.store.artifacts import load_artifacts
 
     loaded = load_artifacts(artifacts)
-    root = Path(loaded.manifest["catalogue"]["dataset"])
+    root = loaded.manifest.dataset
     rows = np.linspace(0, len(loaded.metadata) - 1, min(count, len(loaded.metadata))).astype(int)
     return [(root / loaded.metadata["image"].iloc[r], loaded.metadata["id"].iloc[r]) for r in rows]
 
@@ -113,7 +113,7 @@ def main() -> None:
     parser.add_argument("--photos", type=int, default=64, help="catalogue photos to upload, spread over it")
     parser.add_argument("--json", action="store_true", help="print the raw log (latencies, errors, RSS) as JSON")
     args = parser.parse_args()
-    from recommender.weights import resolve_weights
+    from recommender.features.weights import resolve_weights
 
     port = free_port()
     server = start_server(Path(args.artifacts), resolve_weights().path, port)

@@ -32,7 +32,7 @@ def _rss_mb() -> float:
 
 
 def _chunks(base: np.ndarray, items: int, sigma: float):
-    from recommender.features import l2_normalise
+    from recommender.features.extractor import l2_normalise
 
     for start in range(0, items, CHUNK):
         rng = np.random.default_rng(start)
@@ -44,11 +44,12 @@ def _chunks(base: np.ndarray, items: int, sigma: float):
 def main() -> None:
     from annoy import AnnoyIndex
 
-    from recommender.artifacts import BACKBONE_SPACE, load_artifacts
-    from recommender.catalogue import holdout_split
-    from recommender.features import l2_normalise
-    from recommender.index import DEFAULT_N_TREES, DEFAULT_SEARCH_K, exact_search
-    from recommender.metrics import recall_at_k
+    from recommender.data.catalogue import holdout_split
+    from recommender.evaluation.metrics import recall_at_k
+    from recommender.features.extractor import l2_normalise
+    from recommender.index.annoy import DEFAULT_N_TREES, DEFAULT_SEARCH_K
+    from recommender.index.exact import exact_search
+    from recommender.store.artifacts import load_artifacts
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--artifacts", default="artifacts")
@@ -60,7 +61,7 @@ def main() -> None:
     args = parser.parse_args()
 
     artifacts = load_artifacts(args.artifacts)
-    space = args.space or artifacts.manifest.get("default_space", BACKBONE_SPACE)
+    space = args.space or artifacts.manifest.searched_space
     vectors = np.asarray(artifacts.space_vectors(space), dtype=np.float32)
     is_query = holdout_split(artifacts.metadata, 0.05)
     base, held_out = vectors[~is_query], vectors[is_query][: args.queries]

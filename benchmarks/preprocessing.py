@@ -22,13 +22,13 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
 def main() -> None:
-    from recommender.catalogue import LABEL_COLUMNS, read_catalogue, stratified_sample
-    from recommender.features import Extractor
-    from recommender.images import decode_image, to_model_input
-    from recommender.index import exact_search
-    from recommender.metrics import precision_at_k
-    from recommender.settings import find_dataset
-    from recommender.weights import resolve_weights
+    from recommender.data.catalogue import LABEL_COLUMNS, read_catalogue, stratified_sample
+    from recommender.data.images import decode_image, to_model_input
+    from recommender.data.locate import find_dataset
+    from recommender.evaluation.metrics import precision_at_k
+    from recommender.features.extractor import Extractor
+    from recommender.features.weights import resolve_weights
+    from recommender.index.exact import exact_search
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=4000)

@@ -1,4 +1,4 @@
-"""Latency of one upload, stage by stage, on a built catalogue (the full 42k one for the README).
+"""Latency of one upload, stage by stage, on a built catalogue (the full 42k one for docs/performance.md).
 
     python benchmarks/query.py [--artifacts artifacts] [--n 200] [--photos DIR]
 
@@ -25,10 +25,10 @@ SHARED_PHOTOS = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "f
 
 
 def main() -> None:
-    from recommender.colour import colour_signature
-    from recommender.images import decode_image
-    from recommender.index import DEFAULT_SEARCH_K
-    from recommender.search import Query, Recommender
+    from recommender.data.colour import colour_signature
+    from recommender.data.images import decode_image
+    from recommender.index.annoy import DEFAULT_SEARCH_K
+    from recommender.search.recommender import Query, Recommender
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--artifacts", default="artifacts")

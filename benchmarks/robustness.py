@@ -21,8 +21,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from recommender import Recommender  # noqa: E402
-from recommender.evaluate import evaluation_splits, robustness_evaluation  # noqa: E402
-from recommender.robustness import MAX_DROP_POINTS  # noqa: E402
+from recommender.evaluation.protocols import evaluation_splits  # noqa: E402
+from recommender.evaluation.robustness import robustness_evaluation  # noqa: E402
+from recommender.goals import MAX_ROBUSTNESS_DROP_POINTS as MAX_DROP_POINTS  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "robustness.json"
 

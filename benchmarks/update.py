@@ -27,8 +27,8 @@ from PIL import Image, ImageOps
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from recommender import build_catalogue, read_catalogue, update_catalogue  # noqa: E402
-from recommender.settings import SHARED_DATASET  # noqa: E402
-from recommender.train import train_space  # noqa: E402
+from recommender.data.locate import SHARED_DATASET  # noqa: E402
+from recommender.training.train import train_space  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "update.json"
 
@@ -73,14 +73,14 @@ def main() -> None:
             ImageOps.mirror(photo.convert("RGB")).save(dataset / rel, quality=95)
 
     report = update_catalogue(dataset, artifacts, log=lambda _: None)
-    result = {"products_built": manifest["count"], "build_seconds": round(build_seconds, 1), "update": report,
+    result = {"products_built": manifest.count, "build_seconds": round(build_seconds, 1), "update": report,
               "speedup": round(build_seconds / report["seconds"]["total"], 1)}
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2))
     stages = report["seconds"]
     print("| way | products | seconds | diff | embed | heads | index | commit | x faster |")
     print("|---|---|---|---|---|---|---|---|---|")
-    print(f"| full build | {manifest['count']:,} | {build_seconds:.1f} | | | | | | 1.0 |")
+    print(f"| full build | {manifest.count:,} | {build_seconds:.1f} | | | | | | 1.0 |")
     print(f"| update (+{report['added']} new, -{report['removed']}, {report['changed']} re-shot) | "
           f"{report['products']:,} | {stages['total']:.1f} | {stages['diff']:.1f} | {stages['embed']:.1f} | "
           f"{stages['heads']:.1f} | {stages['index']:.1f} | {stages['commit']:.1f} | {result['speedup']} |")

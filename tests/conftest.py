@@ -1,6 +1,9 @@
-"""Shared fixtures, in two tiers.
+"""Shared fixtures, in three tiers.
 
-Fast (``pytest -m "not slow"``, under a minute, anywhere): a synthetic
+Unit (``pytest -m unit``, seconds): pure numpy, data, file and code-shape
+tests; TensorFlow is never imported (the session fails if it is).
+
+Fast (``pytest -m "not slow"``, a couple of minutes, anywhere): a synthetic
 catalogue of made-up product photos, embedded by the real ResNet50 with
 random weights saved to a file, with a trained fashion head, so every page
 and command runs without the shared data or the ImageNet weights.
@@ -16,11 +19,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
-from PIL import Image
 
-from recommender.settings import find_dataset
+from recommender.data.locate import find_dataset
+from tests.factories import SYNTHETIC_SIZE, make_dataset
 
 REAL_SAMPLE = 300
 # Tests using any of these need the shared catalogue or the real weights: the slow tier.
@@ -31,6 +33,7 @@ def pytest_collection_modifyitems(items) -> None:
     for item in items:
         if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
+
 
 
 @pytest.fixture(scope="session")
@@ -45,7 +48,7 @@ def dataset_dir() -> Path:
 @pytest.fixture(scope="session")
 def weights():
     """Real ImageNet ResNet50 weights, or skip."""
-    from recommender.weights import WeightsUnavailable, resolve_weights
+    from recommender.features.weights import WeightsUnavailable, resolve_weights
 
     try:
         return resolve_weights()
@@ -56,7 +59,7 @@ def weights():
 @pytest.fixture(scope="session")
 def extractor(weights):
     """An extractor with the real weights, shared by the session."""
-    from recommender.features import Extractor
+    from recommender.features.extractor import Extractor
 
     return Extractor(weights)
 
@@ -64,45 +67,18 @@ def extractor(weights):
 @pytest.fixture(scope="session")
 def real_artifacts(dataset_dir, extractor, tmp_path_factory) -> Path:
     """A real catalogue of ~300 products, stratified by articleType, built once per session."""
-    from recommender.build import build_catalogue
+    from recommender.pipeline.build import build_catalogue
 
     out = tmp_path_factory.mktemp("real-artifacts")
     build_catalogue(dataset_dir, out, sample=REAL_SAMPLE, extractor=extractor, progress=False, log=lambda _: None)
     return out
 
 
-def product_photo(size=(60, 80), colour=(200, 30, 30), background=(255, 255, 255), seed: int = 0) -> Image.Image:
-    """A made-up product shot: a coloured blob on a plain background."""
-    rng = np.random.default_rng(seed)
-    width, height = size
-    array = np.empty((height, width, 3), np.uint8)
-    array[:] = background
-    y0, x0 = rng.integers(0, height // 4), rng.integers(0, width // 4)
-    array[y0:y0 + height // 2, x0:x0 + width // 2] = colour
-    return Image.fromarray(array)
-
-
-STYLES_HEADER = "id,gender,masterCategory,subCategory,articleType,baseColour,season,year,usage,productDisplayName\n"
-
-
-def make_dataset(root: Path, n: int = 12, *, styles_extra: str = "") -> Path:
-    """A small Kaggle-layout dataset: ``n`` photos in two article types, plus quirks in styles.csv."""
-    (root / "images").mkdir(parents=True)
-    lines = [STYLES_HEADER]
-    for i in range(n):
-        kind = ("Tshirts", "Red") if i % 2 == 0 else ("Jeans", "Blue")
-        colour = (200, 30, 30) if i % 2 == 0 else (30, 30, 200)
-        product_photo(colour=colour, seed=i).save(root / "images" / f"{1000 + i}.jpg")
-        lines.append(f"{1000 + i},Men,Apparel,Topwear,{kind[0]},{kind[1]},Summer,2012,Casual,Product {i}, with comma\n")
-    (root / "styles.csv").write_text("".join(lines) + styles_extra)
-    return root
-
-
 @pytest.fixture(scope="session")
 def random_weights(tmp_path_factory):
     """ResNet50 with seeded random weights, saved as a weights file (the app and CLI load it by path)."""
     from recommender import Weights, import_tensorflow
-    from recommender.weights import file_sha256
+    from recommender.features.weights import file_sha256
 
     import_tensorflow()
     import keras
@@ -121,9 +97,6 @@ def random_extractor(random_weights):
     return Extractor(random_weights, batch_size=8)
 
 
-SYNTHETIC_SIZE = 24
-
-
 @pytest.fixture(scope="session")
 def synthetic_dataset(tmp_path_factory) -> Path:
     """24 made-up products in two article types, Kaggle layout with its quirks."""
@@ -133,8 +106,8 @@ def synthetic_dataset(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def synthetic_artifacts(synthetic_dataset, random_extractor, tmp_path_factory) -> Path:
     """A built synthetic catalogue with a trained fashion space and its saved evaluations (built once)."""
-    from recommender.build import build_catalogue
-    from recommender.train import train_space
+    from recommender.pipeline.build import build_catalogue
+    from recommender.training.train import train_space
 
     out = tmp_path_factory.mktemp("synthetic-artifacts")
     build_catalogue(synthetic_dataset, out, extractor=random_extractor, n_trees=5, progress=False,
@@ -158,7 +131,7 @@ def interrupt_embedding(monkeypatch):
 
     Setting ``counter["n"]`` past n afterwards lets the next run go through while still counting chunks.
     """
-    from recommender.features import Extractor
+    from recommender.features.extractor import Extractor
 
     def arm(on_call: int) -> dict:
         calls = {"n": 0}

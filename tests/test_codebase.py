@@ -1,4 +1,4 @@
-"""The shape of the code: an acyclic package, pages that use only its public face, tests apart from benchmarks."""
+"""The shape of the code: stages that import only earlier stages, pages that use only the package's face."""
 
 from __future__ import annotations
 
@@ -9,25 +9,45 @@ import pytest
 
 import recommender
 
+pytestmark = pytest.mark.unit
+
 PROJECT = Path(__file__).resolve().parents[1]
 PACKAGE = PROJECT / "recommender"
+# The stages in the order data flows; a stage imports the base modules and earlier stages only.
+STAGES = ("data", "features", "index", "store", "search", "evaluation", "training", "explore", "pipeline", "cli")
+BASE = ("atomic", "config", "goals")
 
 
 def _imports(path: Path) -> list[ast.ImportFrom | ast.Import]:
     return [node for node in ast.walk(ast.parse(path.read_text())) if isinstance(node, (ast.Import, ast.ImportFrom))]
 
 
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(PROJECT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
 def _package_edges() -> dict[str, set[str]]:
     """Module -> package modules it imports, at any depth of the file (function-level imports included)."""
-    modules = {path.stem for path in PACKAGE.glob("*.py")} - {"__init__", "__main__"}
+    paths = {_module_name(path): path for path in PACKAGE.rglob("*.py")}
     edges = {}
-    for name in modules:
+    for name, path in paths.items():
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
         targets = set()
-        for node in _imports(PACKAGE / f"{name}.py"):
-            if isinstance(node, ast.ImportFrom) and node.level == 1:
-                targets |= {node.module} if node.module else {alias.name for alias in node.names}
-        edges[name] = targets & modules
+        for node in _imports(path):
+            if isinstance(node, ast.ImportFrom) and node.level:
+                base = ".".join(package.split(".")[:len(package.split(".")) - node.level + 1])
+                module = f"{base}.{node.module}" if node.module else base
+                named = {f"{module}.{alias.name}" for alias in node.names}
+                targets |= ({module} if node.module and module in paths else set()) | named
+        edges[name] = targets & set(paths)
     return edges
+
+
+def _stage(module: str) -> int:
+    """-1 for the base modules, the stage's number for a module inside a stage."""
+    part = module.split(".")[1] if "." in module else ""
+    return STAGES.index(part) if part in STAGES else -1
 
 
 def test_the_package_import_graph_has_no_cycle():
@@ -48,7 +68,25 @@ def test_the_package_import_graph_has_no_cycle():
         visit(module)
 
 
-@pytest.mark.parametrize("page", sorted((PROJECT / "pages").glob("*.py")) + [PROJECT / "streamlit_app.py"],
+def test_the_package_is_stages_and_base_modules_only():
+    top = {path.stem for path in PACKAGE.glob("*.py")} - {"__init__", "__main__"}
+    folders = {path.name for path in PACKAGE.iterdir() if path.is_dir() and path.name != "__pycache__"}
+    assert top == set(BASE)
+    assert folders == set(STAGES)
+
+
+def test_a_stage_imports_only_base_modules_and_earlier_stages():
+    wrong = [(module, target) for module, targets in _package_edges().items() if module.count(".") > 0
+             and module.split(".")[1] not in ("__main__",) for target in targets
+             if _stage(target) > _stage(module) and not (module == "recommender" or target == "recommender")]
+    assert wrong == []
+
+
+def test_base_modules_import_no_stage():
+    assert all(_stage(target) == -1 for module in BASE for target in _package_edges()[f"recommender.{module}"])
+
+
+@pytest.mark.parametrize("page", sorted((PROJECT / "app").rglob("*.py")) + [PROJECT / "streamlit_app.py"],
                          ids=lambda p: p.name)
 def test_pages_use_only_the_package_public_names(page):
     for node in _imports(page):
@@ -73,6 +111,6 @@ def test_tests_use_no_private_names_and_no_benchmark_code(path):
 
 
 def test_the_backbone_space_is_named_once():
-    hits = [(path.name, line) for path in PACKAGE.glob("*.py") for line in path.read_text().splitlines()
+    hits = [(path.name, line) for path in PACKAGE.rglob("*.py") for line in path.read_text().splitlines()
             if '"imagenet"' in line and "weights=" not in line and "``" not in line]
-    assert hits == [("artifacts.py", 'BACKBONE_SPACE = "imagenet"')]
+    assert hits == [("manifest.py", 'BACKBONE_SPACE = "imagenet"')]

@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 
 PROJECT = Path(__file__).resolve().parents[1]
-SOURCES = sorted(p for folder in ("recommender", "pages", "benchmarks") for p in (PROJECT / folder).rglob("*.py")) \
+SOURCES = sorted(p for folder in ("recommender", "app", "benchmarks") for p in (PROJECT / folder).rglob("*.py")) \
     + [PROJECT / "streamlit_app.py"]
 
 
 @pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(PROJECT)))
+@pytest.mark.unit
 def test_no_pickle_anywhere(path):
     tree = ast.parse(path.read_text())
     for node in ast.walk(tree):
@@ -24,6 +25,7 @@ def test_no_pickle_anywhere(path):
             assert isinstance(node.value, ast.Constant) and node.value.value is False
 
 
+@pytest.mark.unit
 def test_recommender_package_never_imports_streamlit():
     for path in (PROJECT / "recommender").rglob("*.py"):
         tree = ast.parse(path.read_text())
@@ -33,6 +35,7 @@ def test_recommender_package_never_imports_streamlit():
         assert "streamlit" not in imported, path
 
 
+@pytest.mark.unit
 def test_streamlit_itself_reads_settings_that_keep_the_server_closed():
     """What `streamlit run` in the project actually uses, read back from Streamlit (not from our file)."""
     import subprocess
@@ -45,11 +48,12 @@ def test_streamlit_itself_reads_settings_that_keep_the_server_closed():
     assert settings["maxUploadSize"] <= 20 and settings["headless"] is True
 
 
+@pytest.mark.unit
 def test_decoder_limits_match_the_upload_limit():
-    from recommender.images import MAX_BYTES, MAX_PIXELS
+    from recommender.data.images import MAX_BYTES, MAX_PIXELS
 
     config = tomllib.loads((PROJECT / ".streamlit" / "config.toml").read_text())["server"]
-    assert MAX_BYTES == config["maxUploadSize"] * 1024 * 1024 and MAX_PIXELS <= 50_000_000
+    assert config["maxUploadSize"] * 1024 * 1024 == MAX_BYTES and MAX_PIXELS <= 50_000_000
 
 
 def test_an_upload_is_never_written_to_disk(synthetic_env, tmp_path):

@@ -1,0 +1,1 @@
+"""The Streamlit dashboard: pages (thin stories) and the components they share."""

@@ -1,0 +1,1 @@
+"""The dashboard's pages, listed by streamlit_app.py (st.navigation)."""

@@ -1,0 +1,64 @@
+"""Evaluation: how good the neighbours are, per model, on products the index never saw."""
+
+import streamlit as st
+
+from app.components.catalogue import recommender_or_stop
+from app.components.layout import ranking_note, results_grid, show_photo
+from app.components.loaders import get_evaluations, held_out_examples
+from recommender import evaluation_name, evaluation_sizes, goal_table, headline_table, per_type_table, robustness_table
+
+st.title("Retrieval quality")
+recommender = recommender_or_stop()
+saved = get_evaluations(str(recommender.root), recommender.build_id)
+# The split the trained space never saw (0.1 when nothing was trained: `evaluate --holdout 0.1`).
+holdout = recommender.summary["trained_holdout"] or 0.1
+default = next((result for result in saved.values() if result["space"] == recommender.default_space
+                and result.get("holdout") == holdout and not result.get("colour_weight")
+                and result.get("type_first") is not False and "baseline" not in result), None)
+
+if not saved:
+    st.info("No evaluation of this catalogue yet. `python -m recommender train` measures both models on "
+            "held-out products and saves the result here; or run `python -m recommender evaluate --holdout 0.1` "
+            "(add `--space fashion` for the trained model), then reload.")
+else:
+    if default is not None:
+        st.subheader(f"Goals: {evaluation_name(default)} (the model searched by default)")
+        goals = goal_table(default)
+        met = (goals["met"] == "met").sum()
+        st.caption(f"{met} of {len(goals)} goals met.")
+        st.dataframe(goals, width="stretch")
+    st.subheader("Every saved evaluation")
+    st.caption("Each query is a held-out product (not in the searched index); a neighbour counts when it shares "
+               "the query's label. The grouped split keeps near-identical photos and same-name products together, "
+               "so a query's twin is never in the index: the figure a shopper with a new product sees.")
+    st.dataframe(headline_table(saved).style.format("{:.3f}"), width="stretch")
+    st.caption(evaluation_sizes(saved))
+    names = {evaluation_name(result): key for key, result in saved.items()}
+    chosen = st.selectbox("Per-articleType table of", list(names), key="eval-table")
+    st.dataframe(per_type_table(saved[names[chosen]]), width="stretch", height=320)
+    robust = {evaluation_name(result): robustness_table(result) for result in saved.values() if "robustness" in result}
+    if robust:
+        st.subheader("Photos shoppers take")
+        name = st.selectbox("Robustness of", list(robust), key="eval-robust")
+        st.caption("Held-out queries cropped, tilted, small on a busy background, darker, flatter, compressed, "
+                   "mirrored: articleType P@5 and how many points each costs against the clean photo.")
+        st.dataframe(robust[name].style.format(precision=3), width="stretch")
+
+st.header("Side by side")
+examples = held_out_examples(str(recommender.root), recommender.build_id, holdout)
+metadata = recommender.metadata.set_index("id")
+types = metadata.loc[examples, "articleType"].value_counts()
+kind = st.selectbox("Held-out products of the type", types.index.tolist(), key="eval-type",
+                    format_func=lambda name: f"{name} ({types[name]} held out)")
+shown = [item for item in examples if metadata.at[item, "articleType"] == kind]
+picked = st.selectbox("A held-out product", shown, key="eval-pick",
+                      format_func=lambda i: f"{metadata.at[i, 'productDisplayName']} ({i})")
+k = st.slider("Neighbours", 1, 10, 5, key="eval-k")
+show_photo(recommender.image_path(picked), caption=metadata.at[picked, "productDisplayName"])
+for space in recommender.spaces:
+    results = recommender.search(recommender.query_from_id(picked), k=k, space=space)
+    same = int((results["articleType"] == kind).sum())
+    st.subheader(f"Model: {space}")
+    st.caption(f"{same} of {len(results)} are {kind}.")
+    ranking_note(bool(recommender.type_first_weights(space)))
+    results_grid(results, key=f"eval-{space}", more_like_this=False)

@@ -1,0 +1,70 @@
+"""Search: drop a photo (or take one), crop it to one garment, see the most similar catalogue products."""
+
+import streamlit as st
+
+from app.components.catalogue import recommender_or_stop
+from app.components.layout import prediction_line, ranking_note, results_grid, show_photo, tradeoff_chart
+from app.components.loaders import photo_query, tradeoff_table
+from app.components.widgets import crop_box, photo_input, reset_photo_input, search_sidebar
+from recommender import ImageError, crop, decode_image
+
+st.title("Find similar products")
+recommender = recommender_or_stop()
+settings = search_sidebar(recommender)
+photo = photo_input()
+
+if photo is not None and st.session_state.get("last_photo") != photo.file_id:
+    st.session_state["last_photo"] = photo.file_id
+    st.session_state.pop("query_id", None)  # a new photo replaces a "more like this" query
+    st.session_state.pop("within_type", None)
+if not recommender.has_product(st.session_state.get("query_id")):
+    st.session_state.pop("query_id", None)  # a product of a catalogue rebuilt since
+
+query = None
+photo_column, side_column = st.columns([1, 3])
+if st.session_state.get("query_id"):
+    query_id = st.session_state["query_id"]
+    query = recommender.query_from_id(query_id)
+    with photo_column:
+        show_photo(recommender.image_path(query_id),
+                   caption=f"More like: {recommender.product(query_id)['productDisplayName']}")
+        if st.button("Clear", key="clear-query"):
+            st.session_state.pop("query_id")
+            st.rerun()
+elif photo is not None:
+    try:
+        image = decode_image(photo.data)
+    except ImageError as error:
+        st.error(f"This file cannot be used: {error}")
+    else:
+        with side_column:
+            box = crop_box(key=f"crop-{photo.source}")
+        with photo_column:
+            show_photo(crop(image, box), caption="Your photo")
+        query = photo_query(recommender, photo.data, box)
+else:
+    st.info(f"Upload a JPEG, PNG or WebP photo (or take one) to search {len(recommender.metadata):,} products.")
+
+if query is not None:
+    if not recommender.has_index(space=settings.space, n_trees=settings.n_trees):
+        with st.spinner(f"Building the Annoy index with {settings.n_trees} trees from the stored vectors..."):
+            recommender.index(space=settings.space, n_trees=settings.n_trees)
+    within = st.session_state.get("within_type")
+    predictions = recommender.predictions(query, space=settings.space)
+    picked = prediction_line(predictions, within=within, key="search")
+    if picked is not None:
+        st.session_state["within_type"] = picked or None
+        st.rerun()
+    filters = {**settings.filters, "articleType": [within]} if within else settings.filters
+    results = recommender.search(query, k=settings.k, search_k=settings.search_k, n_trees=settings.n_trees,
+                                 filters=filters, colour_weight=settings.colour_weight, space=settings.space,
+                                 type_first=settings.type_first)
+    st.subheader(f"{len(results)} most similar products" + (f" among {within}" if within else ""))
+    ranking_note(settings.type_first and bool(recommender.type_first_weights(settings.space)))
+    clicked = results_grid(results, key="search")
+    if clicked is not None:
+        st.session_state["query_id"] = clicked
+        st.session_state.pop("within_type", None)
+        reset_photo_input()
+        st.rerun()
+tradeoff_chart(tradeoff_table(), settings.n_trees, settings.search_k, recommender.tuning(settings.space))

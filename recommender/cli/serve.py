@@ -1,0 +1,65 @@
+"""``serve``: make sure there is a catalogue (a demo one on a first start), then run the dashboard."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+
+from ..config import ARTIFACTS_ENV, DEMO_SAMPLE, PROJECT_ROOT, WEIGHTS_ENV, artifacts_dir
+from ..pipeline.first_start import ensure_catalogue
+from . import options
+
+NAME = "serve"
+HELP = "build a demo catalogue if there is none, then start the dashboard"
+# Signals passed on to the dashboard's process, so that stopping `serve` stops it and frees its port.
+FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--dataset", default=None, metavar="DIR",
+                        help="dataset for a first demo build (default: $RECOMMENDER_DATASET, else the shared copy, "
+                             "else the public copy from the hub)")
+    options.artifacts(parser)
+    parser.add_argument("--sample", type=int, default=DEMO_SAMPLE,
+                        help=f"products in a first demo build (default {DEMO_SAMPLE:,})")
+    parser.add_argument("--port", type=int, default=8501, help="dashboard port (default 8501)")
+    parser.add_argument("--address", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine)")
+    options.weights(parser)
+    options.progress(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    weights = options.weights_of(args)
+    print(f"ResNet50 ImageNet weights: {weights.path}")
+    root = artifacts_dir(args.artifacts)
+    ensure_catalogue(root, dataset=args.dataset, sample=args.sample, weights=weights, progress=not args.no_progress,
+                     log=print)
+    env = {**os.environ, ARTIFACTS_ENV: str(root), WEIGHTS_ENV: str(weights.path)}
+    command = [sys.executable, "-m", "streamlit", "run", str(PROJECT_ROOT / "streamlit_app.py"),
+               "--server.address", args.address, "--server.port", str(args.port)]
+    print(f"Starting the dashboard on http://{args.address}:{args.port} (Ctrl-C stops it)...", flush=True)
+    return run_forwarding_signals(command, cwd=PROJECT_ROOT, env=env)
+
+
+def run_forwarding_signals(command: list[str], **popen) -> int:
+    """Run ``command`` as a child, pass SIGTERM, SIGINT and SIGHUP on to it, and wait for it to end.
+
+    Returns its exit status (128 + N where a signal N ended it, as a shell reports).
+    """
+    child = subprocess.Popen(command, **popen)
+    previous = {number: signal.signal(number, lambda number, _frame: child.send_signal(number))
+                for number in FORWARDED}
+    try:
+        while True:
+            try:
+                code = child.wait()
+                break
+            except KeyboardInterrupt:  # the terminal's Ctrl-C reaches both; wait for the child to stop
+                continue
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+    return 128 - code if code < 0 else code

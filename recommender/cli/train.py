@@ -1,0 +1,25 @@
+"""``train``: learn the fashion embedding on the catalogue's labels; the default model only where it wins."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..config import artifacts_dir
+from ..training.train import DEFAULT_EPOCHS, train_space
+from . import options
+
+NAME = "train"
+HELP = "learn a fashion embedding on the catalogue's labels (kept as the default only where it wins)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    options.training(parser, epochs=DEFAULT_EPOCHS, epochs_help=": the best held-out P@5 of 15, 30, 60")
+    parser.add_argument("--split", default=None, metavar="FILE",
+                        help="hold out the products of an earlier split file (compare two builds on the same queries)")
+    options.progress(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    train_space(artifacts_dir(args.artifacts), space=args.space, holdout=args.holdout, seed=args.seed,
+                epochs=args.epochs, split=args.split, progress=not args.no_progress, log=print)
+    return 0

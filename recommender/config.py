@@ -1,0 +1,39 @@
+"""The product's settings from the environment: where artifacts and caches live, how loud it is.
+
+Every stage may import this module; it imports none of them.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+DATASET_ENV = "RECOMMENDER_DATASET"
+ARTIFACTS_ENV = "RECOMMENDER_ARTIFACTS"
+CACHE_ENV = "RECOMMENDER_CACHE"
+WEIGHTS_ENV = "RECOMMENDER_WEIGHTS"
+VERBOSE_ENV = "RECOMMENDER_VERBOSE"
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+# Products in the demo catalogue that the first start builds.
+DEMO_SAMPLE = 3000
+
+
+def artifacts_dir(explicit: str | os.PathLike | None = None) -> Path:
+    """The artifacts folder: ``explicit``, else ``$RECOMMENDER_ARTIFACTS``, else ``artifacts/`` in the project."""
+    return Path(explicit or os.environ.get(ARTIFACTS_ENV) or PROJECT_ROOT / "artifacts")
+
+
+def cache_dir() -> Path:
+    """The per-user cache folder (``$RECOMMENDER_CACHE`` or ``~/.cache/fashion-recommender``), created."""
+    path = Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "fashion-recommender")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def is_verbose() -> bool:
+    """Whether the libraries' own logs are wanted (``--verbose`` or ``RECOMMENDER_VERBOSE=1``)."""
+    return os.environ.get(VERBOSE_ENV, "") not in ("", "0")
+
+
+def silent(_line: str) -> None:
+    """The library's default log: it says nothing (the command line passes ``print``)."""

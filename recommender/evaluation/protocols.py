@@ -1,0 +1,301 @@
+"""Evaluation protocols: how unseen queries are searched and scored.
+
+Two ways to get unseen queries:
+
+* held out (:func:`holdout_evaluation`): a fraction of the built catalogue,
+  at random and in near-duplicate groups (:mod:`recommender.evaluation.splits`),
+  is removed from the index and used as queries; their stored vectors are
+  exactly what embedding their photos gives, so nothing is re-embedded.
+* a folder of other photos (:func:`query_folder_evaluation`), embedded now.
+
+Each query is searched the way :meth:`recommender.search.recommender.Recommender.search`
+searches (the same :class:`~recommender.search.ranking.Ranker`); a neighbour is
+relevant for a label when it shares the query's value (articleType, subCategory, ...).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..config import silent
+from ..data.catalogue import COLOUR_FAMILIES, LABEL_COLUMNS, read_catalogue
+from ..goals import COMPARED_LABELS
+from ..index.annoy import DEFAULT_METRIC, DEFAULT_N_TREES, DEFAULT_SEARCH_K, VectorIndex
+from ..index.exact import exact_search
+from ..search.ranking import Ranker
+from ..search.recommender import Recommender
+from ..store.artifacts import Artifacts
+from ..store.manifest import BACKBONE_SPACE
+from .metrics import average_precision_at_k, bootstrap_interval, precision_at_k, recall_at_k
+from .splits import Splits, make_splits, read_splits
+
+K_VALUES = (1, 5, 10)
+# The catalogue's labels, and baseColour read as a colour family (Navy Blue and Blue alike).
+EVALUATED_LABELS = (*LABEL_COLUMNS, "colourFamily")
+_CHUNK = 256
+
+
+def evaluate_vectors(catalogue_vectors: np.ndarray, catalogue_labels: pd.DataFrame, query_vectors: np.ndarray,
+                     query_labels: pd.DataFrame, *, metric: str = DEFAULT_METRIC, n_trees: int = DEFAULT_N_TREES,
+                     search_k: int = DEFAULT_SEARCH_K, ranker: Ranker | None = None,
+                     query_colours: np.ndarray | None = None,
+                     query_probabilities: Mapping[str, np.ndarray] | None = None, seed: int = 0) -> dict:
+    """Label precision of the ranked answers and Annoy's recall against exact search.
+
+    Parameters
+    ----------
+    catalogue_vectors : (n, d) array
+    catalogue_labels : DataFrame with :data:`LABEL_COLUMNS`, n rows
+    query_vectors : (m, d) array
+    query_labels : DataFrame with :data:`LABEL_COLUMNS`, m rows
+    metric, n_trees, search_k : Annoy settings
+    ranker : Ranker, optional
+        The ranking rules over the n catalogue rows (default: distance alone).
+    query_colours : (m, 64) array, optional
+        Needed where the ranker blends in colour.
+    query_probabilities : label -> (m, C), optional
+        The queries' predicted labels, needed where the ranker ranks type first.
+
+    Returns
+    -------
+    dict
+        ``n_queries``, ``n_catalogue``, ``precision_at_k`` (label -> k -> mean, for
+        :data:`EVALUATED_LABELS`), ``p5_interval`` (label -> 95% bootstrap interval of P@5),
+        ``map_at_10`` (label -> mean), ``annoy_recall_at_k`` (k -> mean),
+        ``per_article_type`` (type -> n and P@5 of articleType and baseColour).
+    """
+    k_max = max(K_VALUES)
+    ranker = ranker or Ranker(np.zeros((len(catalogue_vectors), 1), np.float32))
+    with tempfile.TemporaryDirectory(prefix="evaluate-") as tmp:
+        index = VectorIndex(catalogue_vectors.shape[1], metric=metric, n_trees=n_trees, seed=seed)
+        index.build(catalogue_vectors, Path(tmp) / "eval.ann")
+        approx, annoy_rows = ranked_neighbours(index, query_vectors, ranker, k=k_max, search_k=search_k,
+                                               query_colours=query_colours, query_probabilities=query_probabilities)
+        del index
+    exact = np.concatenate([
+        exact_search(catalogue_vectors, query_vectors[start:start + _CHUNK], k_max, metric=metric)[0]
+        for start in range(0, len(query_vectors), _CHUNK)
+    ])
+    result: dict = {"n_queries": int(len(query_vectors)), "n_catalogue": int(len(catalogue_vectors)),
+                    "ranking": "type first" if ranker.label_weights else "distance",
+                    "precision_at_k": {}, "p5_interval": {}, "map_at_10": {}}
+    catalogue_labels, query_labels = with_colour_family(catalogue_labels), with_colour_family(query_labels)
+    relevant_by_label = {}
+    for label in EVALUATED_LABELS:
+        truth = query_labels[label].to_numpy()
+        found = catalogue_labels[label].to_numpy()[approx]
+        relevant = found == truth[:, None]
+        relevant_by_label[label] = relevant
+        counts = catalogue_labels[label].value_counts()
+        n_relevant = counts.reindex(truth).fillna(0).to_numpy()
+        result["precision_at_k"][label] = {str(k): float(precision_at_k(relevant, k).mean()) for k in K_VALUES}
+        result["p5_interval"][label] = bootstrap_interval(precision_at_k(relevant, 5), seed=seed)
+        if label in COMPARED_LABELS:  # per query, for paired comparisons of two models on the same queries
+            result.setdefault("hits_at_5", {})[label] = relevant[:, :5].sum(axis=1).tolist()
+        result["map_at_10"][label] = float(average_precision_at_k(relevant, 10, n_relevant).mean())
+    result["annoy_recall_at_k"] = {str(k): float(recall_at_k(annoy_rows, exact, k).mean()) for k in K_VALUES}
+    per_type = {}
+    types = query_labels["articleType"].to_numpy()
+    p5_type = precision_at_k(relevant_by_label["articleType"], 5)
+    p5_colour = precision_at_k(relevant_by_label["baseColour"], 5)
+    for name in sorted(set(types)):
+        mask = types == name
+        per_type[name] = {"n": int(mask.sum()), "articleType_p5": float(p5_type[mask].mean()),
+                          "baseColour_p5": float(p5_colour[mask].mean())}
+    result["per_article_type"] = per_type
+    return result
+
+
+
+
+def ranked_neighbours(index: VectorIndex, query_vectors: np.ndarray, ranker: Ranker, *, k: int, search_k: int,
+                      query_colours: np.ndarray | None = None,
+                      query_probabilities: Mapping[str, np.ndarray] | None = None,
+                      exclude: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Each query's ``k`` best rows as the search ranks them, and Annoy's own answer before any re-ranking.
+
+    Returns two (m, k) int64 arrays (-1 where fewer than ``k`` were found).  ``exclude`` gives each query's
+    own row (or -1), as a catalogue product used as a query has.
+    """
+    ranked = np.full((len(query_vectors), k), -1, np.int64)
+    annoy_rows = ranked.copy()
+    for q, vector in enumerate(query_vectors):
+        own = None if exclude is None or exclude[q] < 0 else int(exclude[q])
+        rows, distances = index.query(vector, ranker.pool(k, exclude_self=own is not None), search_k=search_k)
+        annoy_rows[q, :min(k, len(rows))] = rows[:k]
+        rows, _ = ranker.rank(rows, distances, exclude=own,
+                              query_colour=None if query_colours is None else query_colours[q],
+                              probabilities=None if query_probabilities is None else
+                              {label: p[q] for label, p in query_probabilities.items()})
+        ranked[q, :min(k, len(rows))] = rows[:k]
+    return ranked, annoy_rows
+
+
+def space_ranker(artifacts: Artifacts, space: str, catalogue_rows: np.ndarray, query_space_vectors: np.ndarray, *,
+                 colour_weight: float = 0.0, type_first: bool = True) -> tuple[Ranker, dict[str, np.ndarray] | None]:
+    """The ranking rules of a space over some catalogue rows, and the queries' predicted labels where it ranks
+    type first (as :meth:`Recommender.ranker` does for the whole catalogue)."""
+    catalogue_rows = np.asarray(catalogue_rows)
+    weights = artifacts.type_first_weights(space) if type_first and space != BACKBONE_SPACE else {}
+    colours = np.asarray(artifacts.colours)[catalogue_rows]
+    if not weights:
+        return Ranker(colours, colour_weight=colour_weight), None
+    head = artifacts.head(space)
+    weights = {label: w for label, w in weights.items() if label in head.centres}
+    labels = artifacts.metadata.iloc[catalogue_rows] if catalogue_rows.dtype != bool else \
+        artifacts.metadata[catalogue_rows]
+    classes = {label: head.class_index(label, labels[label].to_numpy()) for label in weights}
+    return (Ranker(colours, colour_weight=colour_weight, label_weights=weights, classes=classes),
+            head.predict(query_space_vectors))
+
+
+def with_colour_family(labels: pd.DataFrame) -> pd.DataFrame:
+    """The labels with a ``colourFamily`` column (:data:`recommender.catalogue.COLOUR_FAMILIES`)."""
+    if "colourFamily" in labels:
+        return labels
+    return labels.assign(colourFamily=labels["baseColour"].map(COLOUR_FAMILIES).fillna(""))
+
+
+def evaluation_splits(artifacts: Artifacts, fraction: float, *, seed: int = 0, space: str | None = None) -> Splits:
+    """The build's random, grouped and validation splits for ``fraction`` and ``seed``.
+
+    A trained space keeps the split it was trained with (``space`` first, then
+    any other); every space is then measured on the same products.  Without
+    one, the split is made from the backbone vectors.
+    """
+    entries = artifacts.manifest.spaces
+    for name in sorted(entries, key=lambda name: name != space):
+        if entries[name].split is not None:
+            splits, settings = read_splits(artifacts.root / entries[name].split.name, artifacts.metadata)
+            if settings["fraction"] == fraction and settings["seed"] == seed:
+                return splits
+    return make_splits(artifacts.metadata, np.asarray(artifacts.vectors), fraction, seed=seed)
+
+
+def split_evaluation(artifacts: Artifacts, query_rows: np.ndarray, catalogue_rows: np.ndarray, *,
+                     space: str = BACKBONE_SPACE, colour_weight: float = 0.0, type_first: bool = True,
+                     n_trees: int | None = None, search_k: int | None = None, seed: int = 0) -> dict:
+    """Evaluate a build with some of its products as queries against an index of others.
+
+    The stored vectors of the query products are exactly what embedding their
+    photos gives, so nothing is re-embedded.  ``type_first`` re-ranks by the
+    space's predicted labels where the space was trained with them.
+    """
+    metadata = artifacts.metadata
+    is_query, is_catalogue = np.asarray(query_rows, bool), np.asarray(catalogue_rows, bool) & ~np.asarray(query_rows)
+    vectors = np.asarray(artifacts.space_vectors(space))
+    ranker, probabilities = space_ranker(artifacts, space, is_catalogue, vectors[is_query],
+                                         colour_weight=colour_weight, type_first=type_first)
+    settings = artifacts.manifest.index
+    return evaluate_vectors(vectors[is_catalogue], metadata[is_catalogue].reset_index(drop=True),
+                            vectors[is_query], metadata[is_query].reset_index(drop=True),
+                            metric=settings.metric, n_trees=n_trees or settings.n_trees,
+                            search_k=artifacts.tuned_search_k(space) if search_k is None else search_k,
+                            ranker=ranker, query_colours=np.asarray(artifacts.colours)[is_query],
+                            query_probabilities=probabilities, seed=seed)
+
+
+def holdout_evaluation(artifacts: Artifacts, fraction: float, *, space: str = BACKBONE_SPACE, seed: int = 0,
+                       colour_weight: float = 0.0, type_first: bool = True, n_trees: int | None = None,
+                       search_k: int | None = None, baseline: Artifacts | None = None,
+                       log: Callable[[str], None] = silent) -> dict:
+    """Evaluate a build on its held-out products: the random split, and the near-duplicate-grouped one.
+
+    The top level holds the random split's figures (the keys of every earlier
+    evaluation); ``"grouped"`` holds the same figures for the grouped split.
+    With ``baseline`` (another build, e.g. of the original design's recipe),
+    both are evaluated on the same queries and catalogue, restricted to
+    products both builds hold; the result then has a ``"baseline"`` entry.  ``log`` is told where the
+    queries may include products the space was trained on.
+    """
+    splits = evaluation_splits(artifacts, fraction, seed=seed, space=space)
+    if (warning := trained_on_warning(artifacts, space, fraction, seed)) is not None:
+        log(warning)
+    options = dict(colour_weight=colour_weight, n_trees=n_trees, search_k=search_k, seed=seed)
+    result: dict = {}
+    for name in ("random", "grouped"):
+        queries = splits.test(name)
+        catalogue = ~queries
+        if name == "grouped" and not queries.any():
+            result["grouped"] = {"n_queries": 0}  # every product is in one group: nothing can be held out
+            continue
+        if baseline is not None:
+            shared = artifacts.metadata["id"].isin(set(baseline.metadata["id"])).to_numpy()
+            queries, catalogue = queries & shared, catalogue & shared
+            on_baseline = {key: baseline.metadata["id"].isin(set(artifacts.metadata["id"][rows])).to_numpy()
+                           for key, rows in (("queries", queries), ("catalogue", catalogue))}
+            measured = split_evaluation(baseline, on_baseline["queries"], on_baseline["catalogue"], **options)
+            measured.update(space=BACKBONE_SPACE, features=baseline.manifest.features.to_json())
+            _nest(result, name, "baseline", measured)
+        measured = split_evaluation(artifacts, queries, catalogue, space=space, type_first=type_first, **options)
+        _nest(result, name, None, measured)
+    result.update(space=space, holdout=fraction, colour_weight=colour_weight, type_first=type_first,
+                  features=artifacts.manifest.features.to_json())
+    return result
+
+
+def grouped_result(result: dict) -> dict | None:
+    """An evaluation's grouped-split figures, or None where it has none."""
+    grouped = result.get("grouped")
+    return grouped if grouped and grouped["n_queries"] > 0 else None
+
+
+def _nest(result: dict, split: str, key: str | None, measured: dict) -> None:
+    """Random-split figures at the top level (or under ``key``), grouped ones under ``"grouped"``."""
+    target = result if split == "random" else result.setdefault("grouped", {})
+    if key is None:
+        target.update(measured)
+    else:
+        target[key] = measured
+
+
+def query_folder_evaluation(root: str, query_dir: str, styles: str, *, space: str = BACKBONE_SPACE,
+                            colour_weight: float = 0.0, type_first: bool = True, n_trees: int | None = None,
+                            search_k: int | None = None,
+                            weights: str | None = None) -> dict:
+    """Evaluate a built catalogue with photos of other products (embedded now)."""
+    recommender = Recommender.load(root, weights=weights)
+    catalogue = read_catalogue(query_dir, styles=styles)
+    labelled = catalogue.items[catalogue.items["articleType"] != ""].reset_index(drop=True)
+    if labelled.empty:
+        raise ValueError(f"No labelled query photos in {query_dir} (is {styles} there?)")
+    paths = [catalogue.root / rel for rel in labelled["image"]]
+    vectors, colours, good = [], [], []
+    for batch in recommender.extractor.embed_files(paths):
+        for i, error in enumerate(batch.errors):
+            if error is None:
+                vectors.append(batch.vectors[i])
+                colours.append(batch.colours[i])
+                good.append(batch.start + i)
+    vectors, colours = np.stack(vectors), np.stack(colours)
+    artifacts = recommender.artifacts
+    if space != BACKBONE_SPACE:
+        vectors = artifacts.head(space).transform(vectors, colours)
+    everything = np.arange(len(artifacts.metadata))
+    ranker, probabilities = space_ranker(artifacts, space, everything, vectors, colour_weight=colour_weight,
+                                         type_first=type_first)
+    settings = artifacts.manifest.index
+    result = evaluate_vectors(np.asarray(artifacts.space_vectors(space)), artifacts.metadata, vectors,
+                              labelled.iloc[good].reset_index(drop=True), metric=settings.metric,
+                              n_trees=n_trees or settings.n_trees,
+                              search_k=artifacts.tuned_search_k(space) if search_k is None else search_k,
+                              ranker=ranker, query_colours=colours, query_probabilities=probabilities)
+    result.update(space=space, queries=str(query_dir), colour_weight=colour_weight, type_first=type_first,
+                  features=artifacts.manifest.features.to_json())
+    return result
+
+
+def trained_on_warning(artifacts: Artifacts, space: str, fraction: float, seed: int) -> str | None:
+    """Why held-out queries of ``fraction`` and ``seed`` may include products ``space`` was trained on, or None."""
+    if space == BACKBONE_SPACE:
+        return None
+    trained = artifacts.manifest.spaces[space].training
+    if trained["holdout"] < fraction or trained["seed"] != seed:
+        return (f"warning: space {space!r} was trained with holdout {trained['holdout']} seed {trained['seed']}; "
+                f"queries of holdout {fraction} seed {seed} may include training products")
+    return None

@@ -1,0 +1,160 @@
+"""Photos shoppers actually take: held-out queries re-shot badly, and what each costs.
+
+Each perturbation turns a catalogue-style studio photo into something closer
+to a phone photo: cropped, tilted, small on a busy background, too dark or
+too flat, heavily compressed, mirrored.  :func:`robustness_evaluation` embeds
+the held-out queries under each (the network runs: these are new photos) and
+measures articleType and baseColour P@5 against the same index as the clean
+queries, with 95% bootstrap intervals
+(:func:`recommender.evaluate.robustness_evaluation`).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageEnhance, ImageOps
+
+from ..data.images import ImageError, border_colour, decode_image, foreground_mask
+from ..goals import MAX_ROBUSTNESS_DROP_POINTS
+from ..search.recommender import Recommender
+from .protocols import evaluate_vectors, space_ranker
+
+CLEAN = "clean photo"
+
+
+def _crop(image: Image.Image, rng: np.random.Generator) -> Image.Image:
+    side = np.sqrt(0.7)  # a window holding 70% of the frame, anywhere in it
+    width, height = image.size
+    w, h = int(round(width * side)), int(round(height * side))
+    left, top = int(rng.integers(0, width - w + 1)), int(rng.integers(0, height - h + 1))
+    return image.crop((left, top, left + w, top + h))
+
+
+def _rotate(image: Image.Image, rng: np.random.Generator) -> Image.Image:
+    angle = float(rng.uniform(10, 15) * rng.choice([-1, 1]))
+    return image.rotate(angle, resample=Image.Resampling.BILINEAR, expand=True, fillcolor=border_colour(image))
+
+
+def _clutter(size: tuple[int, int], rng: np.random.Generator) -> Image.Image:
+    """A busy background: overlapping shapes in random colours over a noisy texture."""
+    noise = rng.integers(90, 200, size=(size[1], size[0], 3), dtype=np.uint8)
+    canvas = Image.fromarray(noise)
+    draw = ImageDraw.Draw(canvas)
+    for _ in range(30):
+        x0, y0 = int(rng.integers(0, size[0])), int(rng.integers(0, size[1]))
+        x1, y1 = x0 + int(rng.integers(5, size[0] // 2)), y0 + int(rng.integers(5, size[1] // 2))
+        colour = tuple(int(c) for c in rng.integers(0, 256, 3))
+        (draw.rectangle if rng.random() < 0.5 else draw.ellipse)((x0, y0, x1, y1), fill=colour)
+    return canvas
+
+
+def _small_on(background: Callable[[tuple[int, int], np.random.Generator], Image.Image]):
+    def perturb(image: Image.Image, rng: np.random.Generator) -> Image.Image:
+        width, height = image.size
+        canvas = background((width * 2, height * 2), rng)
+        mask = Image.fromarray(foreground_mask(image).astype(np.uint8) * 255)
+        left, top = int(rng.integers(0, width + 1)), int(rng.integers(0, height + 1))
+        canvas.paste(image, (left, top), mask)
+        return canvas
+    return perturb
+
+
+def _plain(size: tuple[int, int], rng: np.random.Generator) -> Image.Image:
+    return Image.new("RGB", size, tuple(int(c) for c in rng.integers(200, 256, 3)))
+
+
+def _jpeg(image: Image.Image, rng: np.random.Generator) -> Image.Image:
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=20)
+    return Image.open(io.BytesIO(buffer.getvalue())).convert("RGB")
+
+
+PERTURBATIONS: dict[str, Callable[[Image.Image, np.random.Generator], Image.Image]] = {
+    "crop 70% of the frame": _crop,
+    "rotated 10-15 degrees": _rotate,
+    "small, off-centre, plain background": _small_on(_plain),
+    "small on a cluttered background": _small_on(_clutter),
+    "darker (brightness x0.6)": lambda image, rng: ImageEnhance.Brightness(image).enhance(0.6),
+    "brighter (brightness x1.4)": lambda image, rng: ImageEnhance.Brightness(image).enhance(1.4),
+    "flat (contrast x0.5)": lambda image, rng: ImageEnhance.Contrast(image).enhance(0.5),
+    "JPEG quality 20": _jpeg,
+    "mirrored": lambda image, rng: ImageOps.mirror(image),
+}
+
+
+def robustness_report(table: dict) -> str:
+    """The robustness table as text, with the goal."""
+    lines = [f"{'photo':<38}{'type P@5':>10}{'95% CI':>15}{'colour P@5':>12}{'drop':>7}"]
+    for name, row in table.items():
+        low, high = row["articleType_interval"]
+        lines.append(f"{name:<38}{row['articleType']:>10.3f}{f'{low:.3f}-{high:.3f}':>15}"
+                     f"{row['baseColour']:>12.3f}{row['drop_points']:>7.1f}")
+    worst = max(row["drop_points"] for row in table.values())
+    lines.append(f"largest drop {worst:.1f} points (goal: at most {MAX_ROBUSTNESS_DROP_POINTS:g})")
+    return "\n".join(lines)
+
+
+def robustness_evaluation(recommender: Recommender, query_rows: np.ndarray, catalogue_rows: np.ndarray, *, space: str,
+                          count: int, type_first: bool = True, seed: int = 0,
+                          progress: Callable[[int, int], None] | None = None) -> dict:
+    """articleType and baseColour P@5 of up to ``count`` held-out queries, clean and under each perturbation.
+
+    Parameters
+    ----------
+    recommender : Recommender
+        Loaded with its model (the perturbed photos are embedded now).
+    query_rows, catalogue_rows : (n,) bool
+        The split: queries, and the products the index holds.
+    space : embedding space measured
+    count : int
+        Queries used (a seeded random subset of ``query_rows``).
+
+    Returns
+    -------
+    dict
+        perturbation name -> {"articleType": P@5, "baseColour": P@5, "articleType_interval": [lo, hi],
+        "drop_points": clean minus perturbed articleType P@5, in points}; the clean row is ``"clean photo"``.
+    """
+    artifacts = recommender.artifacts
+    rows = np.flatnonzero(query_rows)
+    rows = np.sort(np.random.default_rng(seed).permutation(rows)[:count])
+    catalogue = np.asarray(catalogue_rows, bool).copy()
+    catalogue[rows] = False
+    metadata = artifacts.metadata
+    photos, readable = [], []
+    for row in rows:
+        try:
+            photos.append(decode_image(recommender.dataset_root / metadata["image"].iloc[row]))
+            readable.append(row)
+        except (ImageError, OSError):
+            continue  # a photo gone or damaged since the build: measured without it
+    if not photos:
+        raise ValueError(f"None of the held-out photos could be read under {recommender.dataset_root}")
+    rows = np.array(readable)
+    catalogue_vectors = np.asarray(artifacts.space_vectors(space))[catalogue]
+    catalogue_labels = metadata[catalogue].reset_index(drop=True)
+    query_labels = metadata.iloc[rows].reset_index(drop=True)
+    settings = artifacts.manifest.index
+    table: dict[str, dict] = {}
+    variants = {CLEAN: lambda image, rng: image, **PERTURBATIONS}
+    for done, (name, perturb) in enumerate(variants.items()):
+        rng = np.random.default_rng(seed)
+        queries = recommender.queries_from_images([perturb(photo, rng) for photo in photos])
+        vectors = np.stack([recommender.space_vector(query, space) for query in queries])
+        ranker, probabilities = space_ranker(artifacts, space, catalogue, vectors, type_first=type_first)
+        result = evaluate_vectors(catalogue_vectors, catalogue_labels, vectors, query_labels,
+                                  metric=settings.metric, n_trees=settings.n_trees, ranker=ranker,
+                                  query_colours=np.stack([query.colour for query in queries]),
+                                  query_probabilities=probabilities, seed=seed)
+        table[name] = {"articleType": result["precision_at_k"]["articleType"]["5"],
+                       "baseColour": result["precision_at_k"]["baseColour"]["5"],
+                       "articleType_interval": result["p5_interval"]["articleType"]}
+        if progress is not None:
+            progress(done + 1, len(variants))
+    clean = table[CLEAN]["articleType"]
+    for row in table.values():
+        row["drop_points"] = round(100 * (clean - row["articleType"]), 1)
+    return table

@@ -1,0 +1,198 @@
+"""Transfer learning: a fashion embedding learned on top of frozen ImageNet features.
+
+The backbone stays frozen, so training needs no image: a small head maps each
+stored 2048-d ResNet50 vector (plus its 64-d colour signature) to a 256-d
+unit vector, trained with one cosine-softmax classifier per catalogue label
+(articleType, subCategory, masterCategory, baseColour, gender).  A cosine
+classifier pulls products of one class together on the unit sphere, which is
+what Euclidean nearest-neighbour search rewards.  It trains in minutes on two
+CPU cores, and the catalogue's new vectors are the head applied to the stored
+ones, so nothing is re-embedded.
+
+The head is saved as ``head-<build>-<space>.npz`` (plain arrays) and its
+vectors as ``vectors-<build>-<space>.npy``; the manifest's ``spaces`` records
+both, the training settings and the split it never saw.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from ..atomic import save_npy_atomic
+from ..config import silent
+from ..data.catalogue import LABEL_COLUMNS
+from ..evaluation.comparison import compare_models, format_comparison
+from ..evaluation.protocols import holdout_evaluation
+from ..evaluation.results import save_evaluation
+from ..evaluation.splits import make_splits, read_splits, save_splits
+from ..features import quiet
+from ..features.head import Head, class_ids
+from ..store.artifacts import Artifacts, forget_space, load_artifacts, space_file_names
+from ..store.manifest import BACKBONE_SPACE, FileEntry, SpaceEntry, commit_manifest, frozen
+from .label_weights import choose_label_weights
+
+EMBEDDING_DIM = 256
+HIDDEN_DIM = 1024
+DEFAULT_SPACE = "fashion"
+DEFAULT_HOLDOUT = 0.1
+# 60: the best held-out P@5 of 15, 30 and 60 epochs on the full catalogue (docs/decisions/0005-fashion-head.md).
+DEFAULT_EPOCHS = 60
+# Weight of each label's loss: what a shopper means by "similar", type first.  baseColour 0.5 rather
+# than 1: +0.3 / +2.8 points of articleType P@5 on the grouped split of the 10k / demo catalogues,
+# +1.7 / -1.6 of baseColour (docs/decisions/0005-fashion-head.md).
+LABEL_WEIGHTS = {"articleType": 1.0, "subCategory": 0.5, "masterCategory": 0.25, "baseColour": 0.5, "gender": 0.5}
+
+
+class TooFewProducts(ValueError):
+    """A catalogue too small to train a head on some products and measure it on others."""
+
+
+def train_head(vectors: np.ndarray, colours: np.ndarray, labels: dict[str, np.ndarray], *,
+               epochs: int = DEFAULT_EPOCHS,
+               batch_size: int = 256, learning_rate: float = 1e-3, seed: int = 0,
+               progress: bool = False) -> Head:
+    """Fit a projection head with one cosine-softmax classifier per label.
+
+    Parameters
+    ----------
+    vectors : (n, 2048) float32
+    colours : (n, 64) float32
+    labels : dict label -> (n,) str values ("" for unknown: ignored)
+    epochs, batch_size, learning_rate, seed : training settings
+    progress : bool, default False
+        Show one progress bar on stderr (epoch, loss, time left).
+
+    Returns
+    -------
+    Head
+    """
+    quiet.tensorflow()
+    import keras
+
+    from .head_model import head_from_model, head_model
+
+    keras.utils.set_random_seed(seed)
+    classes = {name: np.array(sorted(set(values) - {""}), str) for name, values in labels.items()}
+    ids = {name: class_ids(values, classes[name]) for name, values in labels.items()}
+    model = head_model(vectors.shape[1] + colours.shape[1], {name: len(names) for name, names in classes.items()},
+                       hidden_dim=HIDDEN_DIM, embedding_dim=EMBEDDING_DIM)
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate),
+        loss={name: keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=-1)
+              for name in labels},
+        loss_weights={name: LABEL_WEIGHTS.get(name, 1.0) for name in labels},
+    )
+    x = np.concatenate([vectors, colours], axis=1).astype(np.float32)
+    callbacks = [_epoch_bar(epochs)] if progress else []
+    model.fit(x, ids, epochs=epochs, batch_size=batch_size, shuffle=True, verbose=0, callbacks=callbacks)
+    return head_from_model(model, classes)
+
+
+def train_space(root: str | Path, *, space: str = DEFAULT_SPACE, holdout: float = DEFAULT_HOLDOUT,
+                seed: int = 0, epochs: int = DEFAULT_EPOCHS, split: str | Path | None = None,
+                progress: bool = True, log: Callable[[str], None] = silent) -> SpaceEntry:
+    """Train a head on a built catalogue, leaving ``holdout`` out, and commit the new space.
+
+    ``split`` names an earlier split file (``split-<build>-<space>.json``): the same products
+    are held out, so two builds of one catalogue (another input size, other weights) are
+    measured on the same queries; its fraction and seed replace ``holdout`` and ``seed``.
+
+    Returns
+    -------
+    SpaceEntry
+        The space's manifest entry, with its comparison against the frozen backbone.
+    """
+    if space == BACKBONE_SPACE:
+        raise ValueError(f"Expected a new space name, got {space!r} (the frozen backbone's space)")
+    artifacts = load_artifacts(root)
+    metadata = artifacts.metadata
+    vectors, colours = np.asarray(artifacts.vectors), np.asarray(artifacts.colours)
+    if split is None:
+        splits = make_splits(metadata, vectors, holdout, seed=seed)
+    else:
+        splits, made = read_splits(Path(split), metadata)
+        holdout, seed = made["fraction"], made["seed"]
+    train_rows = splits.train
+    if not (splits.test("random").any() and train_rows.any()):
+        raise TooFewProducts(f"{len(metadata):,} products are too few to hold {holdout:.0%} out and still train: "
+                             f"search this catalogue with the {BACKBONE_SPACE} features")
+    labels = {column: metadata[column].to_numpy()[train_rows] for column in LABEL_COLUMNS}
+    log(f"Training space {space!r} on {int(train_rows.sum()):,} products (held out: {holdout:.0%} random, "
+        f"{holdout:.0%} in near-duplicate groups, {int(splits.validation.sum()):,} for validation; seed {seed}), "
+        f"{epochs} epochs...")
+    started = time.perf_counter()
+    head = train_head(vectors[train_rows], colours[train_rows], labels, epochs=epochs, seed=seed,
+                      progress=progress)
+    seconds = time.perf_counter() - started
+    names = space_file_names(artifacts.build_id, space)
+    head_path, vectors_path, split_path = (artifacts.root / names[kind] for kind in ("head", "vectors", "split"))
+    forget_space(artifacts.root, artifacts.build_id, space)
+    head.save(head_path)
+    save_splits(split_path, metadata, splits, fraction=holdout, seed=seed)
+    space_vectors = head.transform(vectors, colours)
+    save_npy_atomic(vectors_path, space_vectors)
+    ranking = choose_label_weights(space_vectors, metadata, head, splits)
+    log("Type-first ranking weights (validation split): "
+        + ", ".join(f"{label} {weight:g}" for label, weight in ranking["weights"].items()))
+    entry = SpaceEntry(EMBEDDING_DIM, FileEntry.of(head_path), FileEntry.of(vectors_path), FileEntry.of(split_path),
+                       frozen(ranking), frozen({
+                           "holdout": holdout, "seed": seed, "epochs": epochs, "labels": LABEL_WEIGHTS,
+                           "classes": {label: len(names) for label, names in head.classes.items()},
+                           "loss": "cosine softmax per label", "seconds": round(seconds, 1),
+                           "backbone_weights_sha256": artifacts.manifest.features.weights_sha256}))
+    # Measured before anything is committed: readers see the new space once, whole, with its verdict.
+    candidate = replace(artifacts, manifest=artifacts.manifest.with_space(space, entry),
+                        spaces={**artifacts.spaces, space: space_vectors})
+    tuned = candidate.tune_index(space)  # builds the space's index now, not on the first query
+    log(f"Trained in {seconds:.0f} s (search_k {tuned['value']:,}: recall@5 {tuned['recall_at_5']:.3f}).")
+    entry, default = choose_default_space(candidate, space, holdout=holdout, seed=seed, log=log)
+    commit_manifest(root, candidate.manifest.with_space(space, entry).with_search_k(space, tuned)
+                    .with_default_space(default))
+    verdict = "it wins" if default == space else f"{space!r} does not win beyond noise"
+    log(f"Space {space!r} committed to {root}; default space: {default!r} ({verdict} on held-out products).")
+    return entry
+
+
+def choose_default_space(artifacts: Artifacts, space: str, *, holdout: float, seed: int,
+                         log: Callable[[str], None] = silent) -> tuple[SpaceEntry, str]:
+    """The space to search by default: ``space`` only where it wins on the held-out products.
+
+    It must beat the frozen ImageNet features on articleType P@5 without
+    losing baseColour P@5, beyond noise (:func:`recommender.evaluation.comparison.compare_models`),
+    on the near-duplicate-grouped split (the one a twin cannot flatter).  Both
+    evaluations are saved beside the build (the dashboard's Evaluation page
+    shows them).  Returns the space's entry with the comparison, and the default space.
+    """
+    results = {}
+    for name in (BACKBONE_SPACE, space):
+        results[name] = holdout_evaluation(artifacts, holdout, space=name, seed=seed, log=log)
+        save_evaluation(artifacts.root, artifacts.build_id, results[name])
+    comparison = compare_models(results[BACKBONE_SPACE], results[space], seed=seed)
+    log(f"Grouped split, {BACKBONE_SPACE} vs {space}:\n" + format_comparison(comparison, BACKBONE_SPACE, space))
+    return (replace(artifacts.manifest.spaces[space], comparison=frozen(comparison)),
+            space if comparison["wins"] else BACKBONE_SPACE)
+
+
+def _epoch_bar(epochs: int):
+    """A Keras callback drawing one tqdm bar: epoch, loss, time left."""
+    import keras
+    from tqdm import tqdm
+
+    class EpochBar(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.bar = tqdm(total=epochs, unit="epoch", desc="Training", file=sys.stderr, dynamic_ncols=True)
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.bar.set_postfix(loss=f"{(logs or {}).get('loss', float('nan')):.3f}")
+            self.bar.update(1)
+
+        def on_train_end(self, logs=None):
+            self.bar.close()
+
+    return EpochBar()

@@ -1,0 +1,137 @@
+"""Decoding hostile and unusual images: a correct image or a clear one-line message, never a traceback."""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from recommender.data.images import ImageError, decode_image, to_model_input
+from tests.factories import product_photo
+
+pytestmark = pytest.mark.unit
+
+
+def _encode(image: Image.Image, fmt: str, **options) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, fmt, **options)
+    return buffer.getvalue()
+
+
+def _bomb_png(width: int, height: int) -> bytes:
+    """A tiny PNG whose header claims width x height pixels."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + \
+        chunk(b"IEND", b"")
+
+
+def _exif_rotated_jpeg() -> bytes:
+    """A 40x20 landscape photo, left half red, with EXIF orientation 6 (display rotated 90 degrees)."""
+    array = np.full((20, 40, 3), 255, np.uint8)
+    array[:, :20] = (255, 0, 0)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    return _encode(Image.fromarray(array), "JPEG", exif=exif.tobytes(), quality=95)
+
+
+def _animated_gif() -> bytes:
+    frames = [product_photo(colour=c).convert("P") for c in ((200, 0, 0), (0, 200, 0))]
+    buffer = io.BytesIO()
+    frames[0].save(buffer, "GIF", save_all=True, append_images=frames[1:], duration=100, loop=0)
+    return buffer.getvalue()
+
+
+PHOTO = product_photo()
+GOOD = {
+    "jpeg": _encode(PHOTO, "JPEG"),
+    "png with alpha": _encode(Image.new("RGBA", (30, 40), (255, 0, 0, 0)), "PNG"),
+    "16-bit png": _encode(Image.fromarray((np.arange(1200).reshape(30, 40) * 50).astype(np.uint16)), "PNG"),
+    "cmyk jpeg": _encode(PHOTO.convert("CMYK"), "JPEG"),
+    "palette gif": _encode(PHOTO.convert("P"), "GIF"),
+    "animated gif": _animated_gif(),
+    "1x1": _encode(Image.new("RGB", (1, 1), (10, 20, 30)), "PNG"),
+    "webp": _encode(PHOTO, "WEBP"),
+    "greyscale": _encode(PHOTO.convert("L"), "JPEG"),
+}
+BAD = {
+    "0-byte file": (b"", "empty"),
+    "text named .jpg": (b"hello, I am not a photo\n" * 10, "not an image"),
+    "truncated jpeg": (GOOD["jpeg"][: len(GOOD["jpeg"]) // 2], "truncated or corrupt"),
+    "decompression bomb": (_bomb_png(30000, 30000), "limit"),
+    "svg": (b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>', "SVG"),
+    "heic": (b"\0\0\0\x18ftypheic\0\0\0\0mif1heic" + b"\0" * 64, "HEIC"),
+}
+
+
+@pytest.mark.parametrize("name", GOOD)
+def test_supported_inputs_decode_to_rgb(name):
+    image = decode_image(GOOD[name])
+    assert image.mode == "RGB" and min(image.size) >= 1
+    assert to_model_input(image).shape == (224, 224, 3)
+
+
+@pytest.mark.parametrize("name", BAD)
+def test_bad_inputs_get_a_one_line_message(name):
+    data, expected = BAD[name]
+    with pytest.raises(ImageError) as caught:
+        decode_image(data)
+    message = str(caught.value)
+    assert expected in message and "\n" not in message and len(message) < 200
+
+
+def test_transparency_is_flattened_onto_white():
+    image = decode_image(GOOD["png with alpha"])
+    assert image.getpixel((0, 0)) == (255, 255, 255)
+
+
+def test_sixteen_bit_range_is_scaled_not_clipped():
+    values = np.asarray(decode_image(GOOD["16-bit png"]))[..., 0]
+    assert values.max() == 255 and len(np.unique(values)) > 100
+
+
+def test_animated_gif_uses_its_first_frame():
+    pixels = np.asarray(decode_image(GOOD["animated gif"])).reshape(-1, 3)
+    assert pixels[:, 0].max() > 150  # the red product of frame 1
+    assert not ((pixels[:, 1] > 150) & (pixels[:, 0] < 50)).any()  # no green product from frame 2
+
+
+def test_exif_rotation_is_honoured():
+    image = decode_image(_exif_rotated_jpeg())
+    assert image.size == (20, 40)  # portrait once rotated
+    top, bottom = np.asarray(image)[5, 10], np.asarray(image)[35, 10]
+    # Orientation 6 is a 90-degree clockwise turn: the red left half ends on top.
+    assert top[1] < 60 and bottom[1] > 200
+
+
+def test_size_limit_is_enforced_before_decoding():
+    with pytest.raises(ImageError, match="limit"):
+        decode_image(GOOD["jpeg"], max_bytes=100)
+
+
+def test_missing_file_is_a_clear_message(tmp_path):
+    with pytest.raises(ImageError, match="could not be read"):
+        decode_image(tmp_path / "nope.jpg")
+
+
+@pytest.mark.parametrize("mode", ["pad", "squash"])
+def test_model_input_is_224_square(mode):
+    array = to_model_input(product_photo(size=(60, 80)), mode=mode)
+    assert array.shape == (224, 224, 3) and array.dtype == np.uint8
+
+
+def test_padding_keeps_the_aspect_ratio_on_the_background_colour():
+    array = to_model_input(Image.new("RGB", (60, 120), (250, 250, 250)))
+    assert (array == 250).all()
+    padded = to_model_input(product_photo(size=(60, 120), background=(240, 240, 240)))
+    assert (padded[:, :50] == 240).all() and (padded[:, -50:] == 240).all()  # margins left and right
+
+
+def test_unknown_resize_mode_is_refused():
+    with pytest.raises(ValueError, match="Expected mode"):
+        to_model_input(PHOTO, mode="crop")

@@ -1,0 +1,203 @@
+"""Evaluation metrics on hand-made cases, the evaluate command's JSON, and training end to end."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from recommender.evaluation.protocols import evaluate_vectors
+
+LABELS = ("articleType", "subCategory", "masterCategory", "baseColour", "gender")
+
+
+def _frame(types: list[str], colours: list[str]) -> pd.DataFrame:
+    return pd.DataFrame({"articleType": types, "subCategory": types, "masterCategory": ["Apparel"] * len(types),
+                         "baseColour": colours, "gender": ["Men"] * len(types)})
+
+
+def test_known_answers_on_a_hand_made_catalogue():
+    # 12 catalogue points: shirts near (1, 0), shoes near (0, 1); one query of each.
+    angles = np.concatenate([np.linspace(-0.2, 0.2, 6), np.pi / 2 + np.linspace(-0.2, 0.2, 6)])
+    catalogue = np.stack([np.cos(angles), np.sin(angles)], axis=1).astype(np.float32)
+    labels = _frame(["Shirts"] * 6 + ["Shoes"] * 6, ["Red", "Red", "Red", "Blue", "Blue", "Blue"] * 2)
+    tilt = np.array([0.01, np.pi / 2 + 0.01])  # off the symmetry axis: no ties between neighbours
+    queries = np.stack([np.cos(tilt), np.sin(tilt)], axis=1).astype(np.float32)
+    result = evaluate_vectors(catalogue, labels, queries, _frame(["Shirts", "Shoes"], ["Red", "Red"]), n_trees=5)
+    assert result["precision_at_k"]["articleType"] == {"1": 1.0, "5": 1.0, "10": 0.6}
+    assert result["map_at_10"]["articleType"] == pytest.approx(1.0)  # all 6 relevant items ranked first
+    assert result["precision_at_k"]["masterCategory"]["10"] == 1.0
+    assert result["annoy_recall_at_k"] == {"1": 1.0, "5": 1.0, "10": 1.0}
+    assert result["per_article_type"]["Shoes"]["n"] == 1 and result["n_queries"] == 2
+
+
+@pytest.fixture
+def artifacts_copy(real_artifacts, tmp_path):
+    copy = tmp_path / "artifacts"
+    shutil.copytree(real_artifacts, copy)
+    return copy
+
+
+def test_evaluate_json_has_the_documented_keys(artifacts_copy):
+    done = subprocess.run([sys.executable, "-m", "recommender", "evaluate", "--artifacts", str(artifacts_copy),
+                           "--holdout", "0.2", "--json"], capture_output=True, text=True, check=True)
+    result = json.loads(done.stdout)
+    assert {"precision_at_k", "map_at_10", "annoy_recall_at_k", "per_article_type", "n_queries", "grouped",
+            "p5_interval", "robustness"} <= set(result)
+    assert set(result["precision_at_k"]) == {*LABELS, "colourFamily"}
+    assert set(result["precision_at_k"]["articleType"]) == {"1", "5", "10"}
+    assert 30 <= result["n_queries"] <= 80 and result["n_queries"] + result["n_catalogue"] == 300
+    # Both splits, each figure with its bootstrap interval around it.
+    for figures in (result, result["grouped"]):
+        low, high = figures["p5_interval"]["articleType"]
+        assert low <= figures["precision_at_k"]["articleType"]["5"] <= high
+    # A shade of a family counts as that family: family precision is never below the raw colour's.
+    assert result["precision_at_k"]["colourFamily"]["5"] >= result["precision_at_k"]["baseColour"]["5"]
+    from recommender.evaluation.robustness import CLEAN, PERTURBATIONS
+
+    assert list(result["robustness"]) == [CLEAN, *PERTURBATIONS]
+    assert result["robustness"][CLEAN]["drop_points"] == 0
+    assert all(0 <= row["articleType"] <= 1 for row in result["robustness"].values())
+    assert list(artifacts_copy.glob("evaluation-*-imagenet-c0-holdout0.2.json"))
+
+
+def _with_space(root, space_vectors: np.ndarray, backbone: np.ndarray, types: list[str]) -> None:
+    """A catalogue whose backbone vectors and trained-space vectors are given, as train would commit them."""
+    from recommender.atomic import save_npy_atomic
+    from recommender.features.head import Head
+    from recommender.features.settings import FeatureSettings
+    from recommender.store.artifacts import load_artifacts, write_artifacts
+    from recommender.store.manifest import FileEntry, SpaceEntry, commit_manifest, frozen
+
+    n = len(types)
+    metadata = pd.DataFrame({"id": [str(i) for i in range(n)], "articleType": types, "subCategory": types,
+                             "masterCategory": "Apparel", "baseColour": "Red", "gender": "Men",
+                             "image": [f"images/{i}.jpg" for i in range(n)]})
+    write_artifacts(root, vectors=backbone, colours=np.ones((n, 64), np.float32) / 8, metadata=metadata,
+                    features=FeatureSettings("x", "explicit", dimension=backbone.shape[1]), n_trees=5,
+                    catalogue={"dataset": str(root), "size": n, "fingerprint": "f"})
+    manifest = load_artifacts(root).manifest
+    build_id = manifest.build_id
+    save_npy_atomic(root / f"vectors-{build_id}-fashion.npy", space_vectors)
+    Head(*(np.zeros(shape, np.float32) for shape in [(1, 1), (1,), (1, 1), (1,)])).save(
+        root / f"head-{build_id}-fashion.npz")
+    commit_manifest(root, manifest.with_space("fashion", SpaceEntry(
+        space_vectors.shape[1], FileEntry.of(root / f"head-{build_id}-fashion.npz"),
+        FileEntry.of(root / f"vectors-{build_id}-fashion.npy"), training=frozen({"holdout": 0.2, "seed": 0}))))
+
+
+@pytest.mark.parametrize("winner", ["fashion", "imagenet"])
+def test_the_trained_space_becomes_the_default_only_where_it_wins(tmp_path, winner):
+    """Separable vectors in one space, label-blind noise in the other: the separable one must be chosen."""
+    from recommender.features.extractor import l2_normalise
+    from recommender.store.artifacts import load_artifacts
+    from recommender.training.train import choose_default_space
+
+    rng = np.random.default_rng(0)
+    types = ["Shirts", "Shoes", "Bags"] * 30
+    centres = {name: rng.normal(size=8) * 5 for name in set(types)}
+    separable = l2_normalise(np.stack([centres[t] + rng.normal(size=8) for t in types]))
+    noise = l2_normalise(rng.normal(size=(len(types), 8)))
+    fashion, imagenet = (separable, noise) if winner == "fashion" else (noise, separable)
+    _with_space(tmp_path, fashion, imagenet, types)
+    entry, default = choose_default_space(load_artifacts(tmp_path), "fashion", holdout=0.2, seed=0)
+    assert default == winner
+    comparison = entry.comparison
+    figures = comparison["articleType"]  # "before": imagenet, "after": fashion
+    won, lost = ("after", "before") if winner == "fashion" else ("before", "after")
+    assert figures[won] > 0.9 > figures[lost]
+    assert comparison["wins"] == (winner == "fashion")
+    assert len(list(tmp_path.glob("evaluation-*.json"))) == 2
+
+
+def test_a_gain_within_noise_is_not_a_win():
+    """The same queries, one model a single hit better: the paired interval includes 0, so no win."""
+    from recommender.evaluation.comparison import compare_models
+
+    def result(type_hits: list[int]) -> dict:
+        return {"n_queries": len(type_hits), "hits_at_5": {"articleType": type_hits, "baseColour": [3] * 100}}
+
+    rng = np.random.default_rng(0)
+    before = rng.integers(0, 6, 100).tolist()
+    slightly = list(before)
+    slightly[0] = min(5, slightly[0] + 1)
+    clearly = [min(5, h + 2) for h in before]
+    assert not compare_models(result(before), result(slightly))["wins"]
+    assert compare_models(result(before), result(clearly))["wins"]
+    assert not compare_models(result(clearly), result(before))["wins"]
+
+
+def test_training_on_real_vectors_commits_a_searchable_space(artifacts_copy):
+    from recommender.search.recommender import Recommender
+    from recommender.training.train import train_space
+
+    lines = []
+    entry = train_space(artifacts_copy, holdout=0.2, epochs=8, progress=False, log=lines.append)
+    manifest = json.loads((artifacts_copy / "manifest.json").read_text())
+    assert manifest["spaces"]["fashion"]["dimension"] == 256 and entry.training["holdout"] == 0.2
+    recommender = Recommender.load(artifacts_copy, with_model=False)
+    # The stored space is the head applied to the stored backbone vectors (what a photo query gets).
+
+    artifacts = recommender.artifacts
+    np.testing.assert_allclose(artifacts.head("fashion").transform(artifacts.vectors, artifacts.colours),
+                               artifacts.space_vectors("fashion"), atol=1e-5)
+    results = recommender.search(recommender.query_from_id(recommender.metadata["id"].iloc[0]), k=5,
+                                 space="fashion")
+    assert len(results) == 5
+    assert any("default space" in line for line in lines)
+
+
+def test_evaluate_embeds_a_folder_of_unseen_photos(artifacts_copy, dataset_dir, tmp_path):
+    from recommender.data.catalogue import read_catalogue
+    from recommender.store.artifacts import load_artifacts
+
+    items = read_catalogue(dataset_dir).items
+    unseen = items[~items["id"].isin(set(load_artifacts(artifacts_copy).metadata["id"]))].iloc[::997].head(20)
+    queries = tmp_path / "queries"
+    (queries / "images").mkdir(parents=True)
+    lines = ["id,gender,masterCategory,subCategory,articleType,baseColour,season,year,usage,productDisplayName\n"]
+    for row in unseen.itertuples():
+        shutil.copy(dataset_dir / row.image, queries / "images" / f"{row.id}.jpg")
+        lines.append(f"{row.id},{row.gender},{row.masterCategory},{row.subCategory},{row.articleType},"
+                     f"{row.baseColour},{row.season},{row.year},{row.usage},{row.productDisplayName}\n")
+    (queries / "styles.csv").write_text("".join(lines))
+    done = subprocess.run([sys.executable, "-m", "recommender", "evaluate", "--artifacts", str(artifacts_copy),
+                           "--queries", str(queries), "--json"], capture_output=True, text=True, check=True)
+    result = json.loads(done.stdout)
+    assert result["n_queries"] == 20 and result["n_catalogue"] == 300
+    assert result["precision_at_k"]["masterCategory"]["5"] > 0.5
+
+
+def test_training_again_replaces_the_space_index_instead_of_reusing_it(synthetic_artifacts, tmp_path):
+    from recommender.store.artifacts import load_artifacts
+    from recommender.training.train import train_space
+
+    root = tmp_path / "artifacts"
+    shutil.copytree(synthetic_artifacts, root)
+    train_space(root, holdout=0.2, epochs=1, seed=1, progress=False, log=lambda _: None)
+    artifacts = load_artifacts(root)
+    # The index answers for the new vectors: each product finds itself first.
+    index, vectors = artifacts.index(space="fashion"), np.asarray(artifacts.space_vectors("fashion"))
+    assert all(index.query(vectors[row], 1)[0][0] == row for row in range(len(vectors)))
+    assert artifacts.manifest.index.search_k["fashion"]["recall_at_5"] >= 0.99
+
+
+def test_evaluate_without_the_photos_still_reports_and_says_why_robustness_is_missing(synthetic_env, tmp_path,
+                                                                                      capsys):
+    from recommender.cli import main
+
+    root = tmp_path / "artifacts"
+    shutil.copytree(synthetic_env, root)
+    manifest = json.loads((root / "manifest.json").read_text())
+    manifest["catalogue"]["dataset"] = str(tmp_path / "gone")  # the dataset folder was moved away
+    (root / "manifest.json").write_text(json.dumps(manifest))
+    assert main(["evaluate", "--artifacts", str(root), "--holdout", "0.2", "--json"]) == 0
+    captured = capsys.readouterr()
+    result = json.loads(captured.out)
+    assert "precision_at_k" in result and "robustness" not in result
+    assert "warning: robustness not measured: None of the held-out photos could be read" in captured.err
