@@ -35,7 +35,7 @@ else:
     st.caption(evaluation_sizes(saved))
     names = {evaluation_name(result): key for key, result in saved.items()}
     chosen = st.selectbox("Per-articleType table of", list(names), key="eval-table")
-    st.dataframe(per_type_table(saved[names[chosen]]), width="stretch", height=320)
+    st.dataframe(per_type_table(saved[names[chosen]]).style.format(precision=3), width="stretch", height=320)
     robust = {evaluation_name(result): robustness_table(result) for result in saved.values() if "robustness" in result}
     if robust:
         st.subheader("Photos shoppers take")

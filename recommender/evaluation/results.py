@@ -88,9 +88,11 @@ def goal_table(result: dict) -> pd.DataFrame:
 
 
 def per_type_table(result: dict) -> pd.DataFrame:
-    """An evaluation's per-articleType rows (n, type P@5, colour P@5), largest types first."""
+    """An evaluation's per-articleType rows (queries, articleType P@5, baseColour P@5), largest types first."""
     table = pd.DataFrame(result["per_article_type"]).T[["n", "articleType_p5", "baseColour_p5"]]
-    return table.astype({"n": int}).sort_values("n", ascending=False)
+    table = table.astype({"n": int}).sort_values("n", ascending=False)
+    return table.rename(columns={"n": "queries", "articleType_p5": "articleType P@5",
+                                 "baseColour_p5": "baseColour P@5"}).rename_axis("articleType")
 
 
 def robustness_table(result: dict) -> pd.DataFrame | None:
