@@ -1,4 +1,4 @@
-"""Stage 10, cli: the command line: ``python -m recommender COMMAND``, one module per command.
+"""Stage 11, cli: the command line: ``python -m recommender COMMAND``, one module per command.
 
 Every command prints only the project's own lines (progress bars, reports,
 one-line errors); ``--verbose`` (or ``RECOMMENDER_VERBOSE=1``) adds the
@@ -19,9 +19,9 @@ from ..data.images import ImageError
 from ..features.weights import WeightsUnavailable
 from ..pipeline.engines import EngineUnavailable
 from ..store.manifest import ArtifactError
-from . import build, evaluate, finetune, options, query, reindex, serve, train, update
+from . import api, build, evaluate, finetune, options, query, reindex, serve, similar, train, update
 
-COMMANDS = (build, update, query, reindex, train, finetune, evaluate, serve)
+COMMANDS = (build, update, query, similar, reindex, train, finetune, evaluate, serve, api)
 
 
 def parser() -> argparse.ArgumentParser:

@@ -31,6 +31,10 @@ class ImageError(ValueError):
     """An input that is not a usable image; ``str()`` is a one-line message."""
 
 
+class ImageTooLarge(ImageError):
+    """An input over the byte or pixel limit (a server answers it with 413)."""
+
+
 def decode_image(source: bytes | str | os.PathLike, *, max_bytes: int = MAX_BYTES,
                  max_pixels: int = MAX_PIXELS) -> Image.Image:
     """Decode a photo into an 8-bit RGB PIL image, upright.
@@ -58,7 +62,7 @@ def decode_image(source: bytes | str | os.PathLike, *, max_bytes: int = MAX_BYTE
                 raise ImageError(f"{image.format} images are not supported; use JPEG, PNG or WebP.")
             width, height = image.size
             if width * height > max_pixels:
-                raise ImageError(
+                raise ImageTooLarge(
                     f"The image is {width}x{height} pixels; the limit is {max_pixels:,} pixels in all."
                 )
             image.seek(0)  # first frame of an animated GIF or WebP
@@ -67,7 +71,7 @@ def decode_image(source: bytes | str | os.PathLike, *, max_bytes: int = MAX_BYTE
     except UnidentifiedImageError:
         raise ImageError(_unidentified_message(data)) from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise ImageError(f"The image is larger than the limit of {max_pixels:,} pixels.") from None
+        raise ImageTooLarge(f"The image is larger than the limit of {max_pixels:,} pixels.") from None
     except (OSError, SyntaxError, ValueError, EOFError) as error:
         if isinstance(error, ImageError):
             raise
@@ -161,14 +165,14 @@ def _read_bytes(source: bytes | str | os.PathLike, max_bytes: int) -> bytes:
         path = Path(source)
         try:
             if path.stat().st_size > max_bytes:
-                raise ImageError(f"The file is {path.stat().st_size:,} bytes; the limit is {max_bytes:,}.")
+                raise ImageTooLarge(f"The file is {path.stat().st_size:,} bytes; the limit is {max_bytes:,}.")
             data = path.read_bytes()
         except ImageError:
             raise
         except OSError as error:
             raise ImageError(f"The file could not be read: {error.strerror or error}.") from None
     if len(data) > max_bytes:
-        raise ImageError(f"The file is {len(data):,} bytes; the limit is {max_bytes:,}.")
+        raise ImageTooLarge(f"The file is {len(data):,} bytes; the limit is {max_bytes:,}.")
     return data
 
 

@@ -29,7 +29,7 @@ from ..data.catalogue import Catalogue, dataset_fingerprint, read_catalogue, str
 from ..data.images import ImageError, decode_image
 from ..features.extractor import DEFAULT_BATCH_SIZE, Extractor
 from ..features.precision import AUTO_PRECISION, choose_precision
-from ..features.settings import DEFAULT_INPUT_SIZE, DEFAULT_POOLING, DEFAULT_RESIZE, FeatureSettings
+from ..features.settings import DEFAULT_INPUT_SIZE, DEFAULT_POOLING, DEFAULT_RESIZE, PRECISIONS, FeatureSettings
 from ..features.weights import Weights, resolve_weights
 from ..index.annoy import DEFAULT_METRIC, DEFAULT_N_TREES
 from ..store.artifacts import write_artifacts
@@ -86,15 +86,22 @@ def build_catalogue(dataset: str | os.PathLike, out: str | os.PathLike = "artifa
     if items.empty:
         raise ValueError(f"No images to embed in {catalogue.root}/images")
     # The network is made after the dataset is read: a wrong folder is answered in a second.
+    out = Path(out)
     if extractor is None:
         weights = resolve_weights(weights, log=log)
         if precision == AUTO_PRECISION:
-            precision, why = choose_precision(weights, _readable_photos(catalogue.root, items),
-                                              input_size=input_size, batch_size=batch_size)
+            knobs = dict(pooling=pooling, resize=resize, input_size=input_size)
+            # An interrupted build resumes with the precision it chose: a new measurement could differ.
+            resumed = [name for name in PRECISIONS if _work_dir(out, items, catalogue.root, FeatureSettings.of(
+                weights, precision=name, **knobs), chunk_size).is_dir()]
+            if resumed:
+                precision, why = resumed[0], f"{resumed[0]}: as chosen by the interrupted build being resumed"
+            else:
+                precision, why = choose_precision(weights, _readable_photos(catalogue.root, items),
+                                                  input_size=input_size, batch_size=batch_size)
             log(f"Precision {why}.")
         extractor = Extractor(weights, pooling=pooling, resize=resize, batch_size=batch_size, precision=precision,
                               input_size=input_size)
-    out = Path(out)
     vectors, colours, errors, work = embed_items(extractor, catalogue.root, items, out, chunk_size=chunk_size,
                                                  progress=progress, engine=engine)
     failed = [i for i, error in enumerate(errors) if error]
@@ -175,11 +182,16 @@ def embed_items(extractor: Extractor, root: Path, items: pd.DataFrame, out: Path
     and the work folder
     """
     out.mkdir(parents=True, exist_ok=True)
-    work = out / f".work-{_work_key(items, root, extractor.settings, chunk_size)}"
+    work = _work_dir(out, items, root, extractor.settings, chunk_size)
     paths = [root / rel for rel in items["image"]]
     vectors, colours, errors = _embed_resumable(extractor, paths, work, chunk_size=chunk_size, progress=progress,
                                                 engine=engine)
     return vectors, colours, errors, work
+
+
+def _work_dir(out: Path, items: pd.DataFrame, root: Path, settings: FeatureSettings, chunk_size: int) -> Path:
+    """The folder of a build's resumable chunks: one per dataset, photos and feature settings."""
+    return out / f".work-{_work_key(items, root, settings, chunk_size)}"
 
 
 def _work_key(items: pd.DataFrame, root: Path, settings: FeatureSettings, chunk_size: int) -> str:

@@ -280,6 +280,15 @@ class Recommender:
         DataFrame
             Columns :data:`RESULT_COLUMNS`, nearest first.
         """
+        rows, distances = self.neighbours(query, k=k, search_k=search_k, n_trees=n_trees, filters=filters,
+                                          colour_weight=colour_weight, space=space, type_first=type_first)
+        return self._results(rows, distances)
+
+    def neighbours(self, query: Query, *, k: int = DEFAULT_K, search_k: int | None = None,
+                   n_trees: int | None = None, filters: Mapping[str, Sequence[str]] | None = None,
+                   colour_weight: float = 0.0, space: str | None = None,
+                   type_first: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`search`'s answer as catalogue rows and distances (no table): for callers that rank many."""
         if not 1 <= k <= MAX_K:
             raise ValueError(f"Expected 1 <= k <= {MAX_K}, got {k}")
         space = space or self.default_space
@@ -290,7 +299,7 @@ class Recommender:
                                            self._filter_mask(filters), search_k=search_k, n_trees=n_trees, space=space)
         rows, distances = ranker.rank(rows, distances, query_colour=query.colour, exclude=query.row,
                                       probabilities=self.probabilities(vector, space) if ranker.label_weights else None)
-        return self._results(rows[:k], distances[:k])
+        return rows[:k], distances[:k]
 
     def ranker(self, space: str | None = None, *, colour_weight: float = 0.0, type_first: bool = True) -> Ranker:
         """The ranking rules :meth:`search` applies in ``space`` (type first only in a trained space that has

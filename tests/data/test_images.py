@@ -2,71 +2,14 @@
 
 from __future__ import annotations
 
-import io
-import struct
-import zlib
-
 import numpy as np
 import pytest
 from PIL import Image
 
 from recommender.data.images import ImageError, decode_image, to_model_input
-from tests.factories import product_photo
+from tests.factories import BAD, GOOD, PHOTO, exif_rotated_jpeg, product_photo
 
 pytestmark = pytest.mark.unit
-
-
-def _encode(image: Image.Image, fmt: str, **options) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, fmt, **options)
-    return buffer.getvalue()
-
-
-def _bomb_png(width: int, height: int) -> bytes:
-    """A tiny PNG whose header claims width x height pixels."""
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + \
-        chunk(b"IEND", b"")
-
-
-def _exif_rotated_jpeg() -> bytes:
-    """A 40x20 landscape photo, left half red, with EXIF orientation 6 (display rotated 90 degrees)."""
-    array = np.full((20, 40, 3), 255, np.uint8)
-    array[:, :20] = (255, 0, 0)
-    exif = Image.Exif()
-    exif[0x0112] = 6
-    return _encode(Image.fromarray(array), "JPEG", exif=exif.tobytes(), quality=95)
-
-
-def _animated_gif() -> bytes:
-    frames = [product_photo(colour=c).convert("P") for c in ((200, 0, 0), (0, 200, 0))]
-    buffer = io.BytesIO()
-    frames[0].save(buffer, "GIF", save_all=True, append_images=frames[1:], duration=100, loop=0)
-    return buffer.getvalue()
-
-
-PHOTO = product_photo()
-GOOD = {
-    "jpeg": _encode(PHOTO, "JPEG"),
-    "png with alpha": _encode(Image.new("RGBA", (30, 40), (255, 0, 0, 0)), "PNG"),
-    "16-bit png": _encode(Image.fromarray((np.arange(1200).reshape(30, 40) * 50).astype(np.uint16)), "PNG"),
-    "cmyk jpeg": _encode(PHOTO.convert("CMYK"), "JPEG"),
-    "palette gif": _encode(PHOTO.convert("P"), "GIF"),
-    "animated gif": _animated_gif(),
-    "1x1": _encode(Image.new("RGB", (1, 1), (10, 20, 30)), "PNG"),
-    "webp": _encode(PHOTO, "WEBP"),
-    "greyscale": _encode(PHOTO.convert("L"), "JPEG"),
-}
-BAD = {
-    "0-byte file": (b"", "empty"),
-    "text named .jpg": (b"hello, I am not a photo\n" * 10, "not an image"),
-    "truncated jpeg": (GOOD["jpeg"][: len(GOOD["jpeg"]) // 2], "truncated or corrupt"),
-    "decompression bomb": (_bomb_png(30000, 30000), "limit"),
-    "svg": (b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>', "SVG"),
-    "heic": (b"\0\0\0\x18ftypheic\0\0\0\0mif1heic" + b"\0" * 64, "HEIC"),
-}
 
 
 @pytest.mark.parametrize("name", GOOD)
@@ -102,7 +45,7 @@ def test_animated_gif_uses_its_first_frame():
 
 
 def test_exif_rotation_is_honoured():
-    image = decode_image(_exif_rotated_jpeg())
+    image = decode_image(exif_rotated_jpeg())
     assert image.size == (20, 40)  # portrait once rotated
     top, bottom = np.asarray(image)[5, 10], np.asarray(image)[35, 10]
     # Orientation 6 is a 90-degree clockwise turn: the red left half ends on top.

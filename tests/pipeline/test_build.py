@@ -59,6 +59,26 @@ def test_interrupted_build_resumes_where_it_stopped(tmp_path, random_extractor, 
     assert resumed.metadata["id"].tolist() == expected.metadata["id"].tolist() and reference.count == 12
 
 
+def test_an_interrupted_build_resumes_with_the_precision_it_chose(tmp_path, random_weights, interrupt_embedding,
+                                                                  monkeypatch):
+    import recommender.features.precision as precision
+
+    root = make_dataset(tmp_path / "d", n=8)
+    monkeypatch.setattr(precision, "bfloat16_hardware", lambda: "AMX")
+    monkeypatch.setattr(precision, "measure_bfloat16", lambda *args, **kwargs: (2.0, 1.0))  # bfloat16 wins
+    calls = interrupt_embedding(2)
+    options = dict(weights=random_weights, chunk_size=4, batch_size=4, n_trees=2, progress=False)
+    with pytest.raises(KeyboardInterrupt):
+        build_catalogue(root, tmp_path / "a", **options)
+    # A new measurement would now choose float32 (a shared machine is noisy): the resumed build keeps bfloat16.
+    monkeypatch.setattr(precision, "measure_bfloat16", lambda *args, **kwargs: (0.5, 1.0))
+    calls["n"] = 10
+    lines = []
+    manifest = build_catalogue(root, tmp_path / "a", log=lines.append, **options)
+    assert manifest.features.precision == "bfloat16" and calls["n"] == 11  # one chunk left to embed
+    assert any("as chosen by the interrupted build" in line for line in lines)
+
+
 def _cli(*args) -> list[str]:
     return [sys.executable, "-m", "recommender", *args]
 

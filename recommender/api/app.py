@@ -1,0 +1,264 @@
+"""The HTTP API: the catalogue's search for a shop's own site (FastAPI, versioned JSON under ``/v1``).
+
+Read-only: no endpoint builds, updates or deletes anything.  Every error is a
+status and one line of JSON (``{"error": "..."}``), never a traceback.  A
+request value never becomes a file path except through the product id lookup.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+from collections.abc import Sequence
+from contextlib import asynccontextmanager
+
+from fastapi import Depends, FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import FileResponse, JSONResponse
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ..data.images import FULL_FRAME, MAX_BYTES, CropBox, ImageError, ImageTooLarge, decode_image
+from ..features.weights import Weights, WeightsUnavailable
+from ..search.recommender import DEFAULT_K, FILTER_COLUMNS, MAX_K, Recommender
+from ..store.manifest import ArtifactError
+from .batching import DEFAULT_MAX_BATCH, DEFAULT_MAX_WAIT, MicroBatcher
+from .forms import FORM_OVERHEAD, BadForm, BodyTooLarge, parse_form, read_body
+from .schemas import CatalogueInfo, Error, Health, Product, SearchResponse
+from .service import BadRequest, Catalogue, NotFound, SearchRequest, embed_photos, read_as, result_rows
+
+API_KEY_ENV = "RECOMMENDER_API_KEY"
+VERSION = "1"
+ERRORS = {status: {"model": Error, "description": text} for status, text in (
+    (401, "A missing or wrong API key"), (404, "No such product"), (413, "An upload over the size limit"),
+    (422, "A photo that cannot be read, or a value out of range"), (503, "No catalogue is loaded"))}
+SEARCH_FORM = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+    "type": "object",
+    "properties": {
+        "photo": {"type": "string", "format": "binary", "description": "A JPEG, PNG or WebP photo (or product_id)"},
+        "product_id": {"type": "string", "description": "Search with a catalogue product instead of a photo",
+                       "example": "15970"},
+        "k": {"type": "integer", "minimum": 1, "maximum": MAX_K, "default": DEFAULT_K},
+        "space": {"type": "string", "description": "imagenet or a trained space (default: the catalogue's)"},
+        "type_first": {"type": "boolean", "default": True,
+                       "description": "Rank the predicted type and colour first (trained spaces)"},
+        "box": {"type": "string", "example": "0.1,0,0.9,0.6",
+                "description": "Crop the photo first: left,top,right,bottom as fractions of its width and height"},
+        **{column: {"type": "array", "items": {"type": "string"},
+                    "description": f"Only products with one of these {column} values (repeat the field)"}
+           for column in FILTER_COLUMNS},
+    }}}}}}
+
+
+class Unauthorised(PermissionError):
+    """A missing or wrong API key (401)."""
+
+
+def create_app(root: str | os.PathLike, *, weights: Weights | str | os.PathLike | None = None,
+               api_key: str | None = None, cors_origins: Sequence[str] = (), batching: bool = True,
+               max_batch: int = DEFAULT_MAX_BATCH, max_wait: float = DEFAULT_MAX_WAIT,
+               max_bytes: int = MAX_BYTES, catalogue: Catalogue | None = None) -> FastAPI:
+    """The API over the artifacts in ``root``.
+
+    Parameters
+    ----------
+    root : path
+        The artifacts folder, as the app and the CLI read it; a new build there is served from the next
+        request on.
+    weights : Weights or path, optional
+        The ImageNet weights file (default: found as the CLI finds it).
+    api_key : str, optional
+        When given, every ``/v1`` request must send it (``X-API-Key`` or ``Authorization: Bearer``).
+    cors_origins : sequence of str
+        The shop front ends allowed to call from a browser (none by default).
+    batching : bool, default True
+        Embed photos that arrive within ``max_wait`` seconds in one batch (at most ``max_batch``).
+    max_bytes : int
+        The upload limit, enforced while the body is read (413 past it).
+    catalogue : Catalogue, optional
+        A ready :class:`~recommender.api.service.Catalogue` (the Ray Serve deployment passes its own).
+    """
+    catalogue = catalogue or Catalogue(root, weights=weights)
+    batcher = MicroBatcher(embed_many, max_batch=max_batch, max_wait=max_wait if batching else 0)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        try:  # load the model and index before the first request (readyz says when)
+            await run_in_threadpool(catalogue.current)
+        except (ArtifactError, WeightsUnavailable) as error:
+            app.state.load_error = str(error)
+        yield
+        await batcher.close()
+
+    app = FastAPI(title="Fashion recommender API", version=VERSION, lifespan=lifespan,
+                  description="Visual search over a fashion catalogue: a photo (or a product) in, the most "
+                              "similar products out.")
+    # How a photo becomes a query: this process's micro-batcher, or (Ray Serve) the replica's @serve.batch method.
+    app.state.catalogue, app.state.batcher, app.state.load_error = catalogue, batcher, None
+    app.state.embed = batcher.embed
+    if cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=list(cors_origins), allow_methods=["GET", "POST"],
+                           allow_headers=["X-API-Key", "Authorization"])
+    _errors(app)
+    key = api_key if api_key is not None else os.environ.get(API_KEY_ENV) or None
+
+    def authorised(request: Request) -> None:
+        if key is None:
+            return
+        given = request.headers.get("x-api-key") or request.headers.get("authorization", "").removeprefix("Bearer ")
+        if not hmac.compare_digest(given.encode(), key.encode()):
+            raise Unauthorised("A valid API key is needed: send it as X-API-Key")
+
+    async def recommender() -> Recommender:
+        try:
+            return await run_in_threadpool(catalogue.current)
+        except (ArtifactError, WeightsUnavailable) as error:
+            raise LookupError(str(error).splitlines()[0]) from None
+
+    guarded = [Depends(authorised)]
+
+    @app.get("/healthz", response_model=Health, tags=["health"], summary="The process is alive")
+    async def healthz() -> dict:
+        return {"status": "alive"}
+
+    @app.get("/readyz", response_model=Health, responses={503: ERRORS[503]}, tags=["health"],
+             summary="The model and the index are loaded")
+    async def readyz():
+        if not catalogue.ready:
+            return JSONResponse({"error": app.state.load_error or "still loading"}, status_code=503)
+        return {"status": "ready", "build_id": (await recommender()).build_id}
+
+    @app.post("/v1/search", response_model=SearchResponse, dependencies=guarded, tags=["search"],
+              responses={code: ERRORS[code] for code in (401, 404, 413, 422, 503)}, openapi_extra=SEARCH_FORM,
+              summary="The products most similar to a photo or to a catalogue product")
+    async def search(request: Request) -> dict:
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > max_bytes + FORM_OVERHEAD:
+            raise BodyTooLarge(f"The upload is {int(declared):,} bytes; the limit is {max_bytes:,}.")
+        form = parse_form(request.headers.get("content-type", ""),
+                          await read_body(request.stream(), max_bytes + FORM_OVERHEAD))
+        served = await recommender()
+        wanted = _search_request(form.first("k"), form.first("space"), form.first("type_first"),
+                                 {column: form.fields[column] for column in FILTER_COLUMNS if column in form.fields})
+        catalogue.check(served, wanted)
+        if form.first("product_id"):
+            catalogue.product(served, form.first("product_id"))
+            query = served.query_from_id(form.first("product_id"))
+        elif "photo" in form.files:
+            image = await run_in_threadpool(decode_image, form.files["photo"], max_bytes=max_bytes)
+            query = await app.state.embed((served, image, _box(form.first("box"))))
+        else:
+            raise BadRequest("Expected a photo field (a file) or a product_id")
+        return _answer(served, query, wanted)
+
+    @app.get("/v1/products/{item_id}", response_model=Product, dependencies=guarded, tags=["products"],
+             responses={code: ERRORS[code] for code in (401, 404, 503)}, summary="A catalogue product")
+    async def product(item_id: str) -> dict:
+        served = await recommender()
+        catalogue.product(served, item_id)
+        return result_rows(served, served.products([served.row_of(item_id)]))[0]
+
+    @app.get("/v1/products/{item_id}/similar", response_model=SearchResponse, dependencies=guarded,
+             tags=["products"], responses={code: ERRORS[code] for code in (401, 404, 422, 503)},
+             summary="The products most similar to a catalogue product (a product page's carousel)")
+    async def similar(item_id: str, k: int = Query(DEFAULT_K, description=f"Results, 1 to {MAX_K}"),
+                      space: str | None = Query(None, description="imagenet or a trained space"),
+                      type_first: bool = Query(True, description="Rank the predicted type and colour first"),
+                      gender: list[str] = Query([]), masterCategory: list[str] = Query([]),  # noqa: N803
+                      articleType: list[str] = Query([]), baseColour: list[str] = Query([])) -> dict:  # noqa: N803
+        served = await recommender()
+        filters = {name: values for name, values in zip(FILTER_COLUMNS, (gender, masterCategory, articleType,
+                                                                          baseColour)) if values}
+        wanted = SearchRequest(k, space, type_first, filters)
+        catalogue.check(served, wanted)
+        catalogue.product(served, item_id)
+        return _answer(served, served.query_from_id(item_id), wanted)
+
+    @app.get("/v1/products/{item_id}/image", dependencies=guarded, tags=["products"],
+             responses={200: {"content": {"image/jpeg": {}}, "description": "The product's photo"},
+                        **{code: ERRORS[code] for code in (401, 404, 503)}},
+             summary="A product's photo, with caching headers", response_class=FileResponse)
+    async def image(item_id: str):
+        served = await recommender()
+        catalogue.product(served, item_id)
+        path = served.image_path(item_id)  # the only way a request reaches a file: through the id lookup
+        if not path.is_file():
+            raise NotFound(f"The photo of product {item_id!r} is not on this server")
+        return FileResponse(path, headers={"Cache-Control": "public, max-age=86400"})
+
+    @app.get("/v1/catalogue", response_model=CatalogueInfo, dependencies=guarded, tags=["catalogue"],
+             responses={code: ERRORS[code] for code in (401, 503)},
+             summary="The build served, its size, its spaces and every filter's values")
+    async def catalogue_info() -> dict:
+        served = await recommender()
+        summary = served.summary
+        return {"build_id": served.build_id, "created": summary["created"], "products": summary["count"],
+                "spaces": served.spaces, "default_space": served.default_space,
+                "filters": {column: served.filter_options(column) for column in FILTER_COLUMNS}}
+
+    return app
+
+
+def embed_many(items: list) -> list:
+    """Batches of (recommender, photo, box): embedded together per build (a batch can straddle a new build)."""
+    results = [None] * len(items)
+    for served in {id(item[0]): item[0] for item in items}.values():
+        positions = [i for i, item in enumerate(items) if item[0] is served]
+        for i, query in zip(positions, embed_photos(served, [(items[i][1], items[i][2]) for i in positions])):
+            results[i] = query
+    return results
+
+
+def _answer(served: Recommender, query, wanted: SearchRequest) -> dict:
+    space = wanted.space or served.default_space
+    results = served.search(query, k=wanted.k, space=space, type_first=wanted.type_first, filters=wanted.filters)
+    return {"build_id": served.build_id, "space": space, "read_as": read_as(served, query, space),
+            "results": result_rows(served, results)}
+
+
+def _search_request(k: str | None, space: str | None, type_first: str | None, filters: dict) -> SearchRequest:
+    try:
+        number = DEFAULT_K if k in (None, "") else int(k)
+    except ValueError:
+        raise BadRequest(f"Expected k to be a whole number, got {k!r}") from None
+    if type_first not in (None, "", "true", "false", "1", "0"):
+        raise BadRequest(f"Expected type_first to be true or false, got {type_first!r}")
+    return SearchRequest(number, space or None, type_first not in ("false", "0"), filters)
+
+
+def _box(text: str | None) -> CropBox | None:
+    if not text:
+        return None
+    try:
+        box = tuple(float(part) for part in text.split(","))
+    except ValueError:
+        box = ()
+    if len(box) != 4 or not (0 <= box[0] < box[2] <= 1 and 0 <= box[1] < box[3] <= 1):
+        raise BadRequest(f"Expected box as left,top,right,bottom fractions with left < right and top < bottom, "
+                         f"got {text!r}")
+    return None if box == FULL_FRAME else box
+
+
+def _errors(app: FastAPI) -> None:
+    """Every failure as a status and one line of JSON."""
+    statuses = ((Unauthorised, 401), (NotFound, 404), (LookupError, 503), (BodyTooLarge, 413),
+                (ImageTooLarge, 413), (ImageError, 422), (BadForm, 422), (BadRequest, 422))
+    for kind, status in statuses:
+        app.add_exception_handler(kind, lambda request, error, status=status: JSONResponse(
+            {"error": str(error).splitlines()[0] if str(error) else type(error).__name__}, status_code=status))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, error: RequestValidationError) -> JSONResponse:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first.get("loc", ()) if part not in ("query", "path", "body"))
+        return JSONResponse({"error": f"{where}: {first.get('msg', 'invalid')}"}, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse({"error": str(error.detail)}, status_code=error.status_code)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, error: Exception) -> JSONResponse:
+        return JSONResponse({"error": f"internal error ({type(error).__name__})"}, status_code=500)
+

@@ -1,0 +1,69 @@
+"""The API's JSON shapes, documented field by field with examples (the OpenAPI page at ``/docs``)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from ..store.manifest import BACKBONE_SPACE
+
+
+class Product(BaseModel):
+    """A catalogue product, in the columns of ``query --json``."""
+
+    id: str = Field(description="Catalogue id", examples=["15970"])
+    productDisplayName: str = Field(description="Name", examples=["Turtle Check Men Navy Blue Shirt"])
+    articleType: str = Field(description="Type", examples=["Shirts"])
+    baseColour: str = Field(description="Colour", examples=["Navy Blue"])
+    masterCategory: str = Field(examples=["Apparel"])
+    subCategory: str = Field(examples=["Topwear"])
+    gender: str = Field(examples=["Men"])
+    image_path: str = Field(description="The photo, relative to the dataset folder (GET .../image serves it)",
+                            examples=["images/15970.jpg"])
+
+
+class Result(Product):
+    """A search result: a product, its rank and its distance to the query."""
+
+    rank: int = Field(description="1 for the most similar", examples=[1])
+    distance: float | None = Field(description="Euclidean distance between unit vectors (0 to 2); under type "
+                                               "first results are ordered by distance plus a type penalty, so "
+                                               "distances need not rise", examples=[0.412])
+
+
+class Prediction(BaseModel):
+    value: str = Field(examples=["Shirts"])
+    probability: float = Field(ge=0, le=1, examples=[0.83])
+
+
+class SearchResponse(BaseModel):
+    """The answer to a search: the build that answered, what the photo was read as, the results."""
+
+    build_id: str = Field(description="The catalogue build that answered", examples=["20261201T104808-4f1f07"])
+    space: str = Field(description="The embedding space searched", examples=["fashion"])
+    read_as: dict[str, list[Prediction]] = Field(
+        description="What a trained space takes the query for (articleType, baseColour), likeliest first; "
+                    "empty for the ImageNet space")
+    results: list[Result]
+
+
+class CatalogueInfo(BaseModel):
+    """What the API serves: the build, its size, its spaces and the values each filter takes."""
+
+    build_id: str = Field(examples=["20261201T104808-4f1f07"])
+    created: str = Field(description="UTC, ISO 8601", examples=["2026-12-01T10:48:08Z"])
+    products: int = Field(examples=[42243])
+    spaces: list[str] = Field(examples=[[BACKBONE_SPACE, "fashion"]])
+    default_space: str = Field(examples=["fashion"])
+    filters: dict[str, list[str]] = Field(description="Filter column -> the values it takes",
+                                          examples=[{"gender": ["Boys", "Girls", "Men", "Unisex", "Women"]}])
+
+
+class Health(BaseModel):
+    status: str = Field(examples=["alive"])
+    build_id: str | None = Field(default=None, examples=["20261201T104808-4f1f07"])
+
+
+class Error(BaseModel):
+    """Every error: one line saying what was wrong."""
+
+    error: str = Field(examples=["No product with id '999' in this catalogue"])

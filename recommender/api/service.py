@@ -1,0 +1,122 @@
+"""What the API serves: the catalogue's current build, switched to a new one without a restart.
+
+Every request takes the recommender of the build current when it starts
+(:meth:`Catalogue.current`) and finishes on it: an ``update`` or ``build``
+committed meanwhile is picked up by the next request, and the old build's
+files stay for their grace period.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from PIL import Image
+
+from ..data.images import CropBox, crop
+from ..features.weights import Weights
+from ..search.recommender import FILTER_COLUMNS, MAX_K, PREDICTED_LABELS, Query, Recommender
+from ..store.artifacts import current_build_id
+
+# How often the manifest is read to see whether a new build was committed.
+BUILD_CHECK_SECONDS = 1.0
+
+
+class NotFound(LookupError):
+    """No such product in the catalogue (the API answers 404)."""
+
+
+class BadRequest(ValueError):
+    """A request value out of range or unknown (the API answers 422)."""
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    """A search's settings, checked against the catalogue by :meth:`Catalogue.check`."""
+
+    k: int = 5
+    space: str | None = None
+    type_first: bool = True
+    filters: Mapping[str, Sequence[str]] | None = None
+
+
+class Catalogue:
+    """The artifacts folder's current build, loaded once per build and shared by every request.
+
+    Parameters
+    ----------
+    root : path
+        The artifacts folder (as the app and the CLI read it).
+    weights : Weights or path, optional
+        The ImageNet weights file (default: as :func:`recommender.features.weights.resolve_weights` finds it).
+    """
+
+    def __init__(self, root: str | os.PathLike, *, weights: Weights | str | os.PathLike | None = None) -> None:
+        self.root = Path(root)
+        self.weights = weights
+        self._lock = threading.Lock()
+        self._recommender: Recommender | None = None
+        self._checked = 0.0
+
+    def current(self) -> Recommender:
+        """The recommender of the current build (the next one is loaded the first time it is asked for)."""
+        now = time.monotonic()
+        loaded = self._recommender
+        if loaded is not None and now - self._checked < BUILD_CHECK_SECONDS:
+            return loaded
+        with self._lock:
+            build_id = current_build_id(self.root)
+            if self._recommender is None or self._recommender.build_id != build_id:
+                self._recommender = Recommender.load(self.root, weights=self.weights)
+            self._checked = time.monotonic()
+            return self._recommender
+
+    @property
+    def ready(self) -> bool:
+        """Whether a build is loaded (model and index)."""
+        return self._recommender is not None
+
+    def check(self, recommender: Recommender, request: SearchRequest) -> None:
+        """Refuse a k out of range, an unknown space, filter column or filter value (:class:`BadRequest`)."""
+        if not 1 <= request.k <= MAX_K:
+            raise BadRequest(f"Expected 1 <= k <= {MAX_K}, got {request.k}")
+        if request.space is not None and request.space not in recommender.spaces:
+            raise BadRequest(f"Expected space in {recommender.spaces}, got {request.space!r}")
+        for column, values in (request.filters or {}).items():
+            if column not in FILTER_COLUMNS:
+                raise BadRequest(f"Expected filters on {list(FILTER_COLUMNS)}, got {column!r}")
+            unknown = sorted(set(values) - set(recommender.filter_options(column)))
+            if unknown:
+                raise BadRequest(f"Unknown {column} value(s) {unknown}; GET /v1/catalogue lists them")
+
+    def product(self, recommender: Recommender, item_id: str) -> pd.Series:
+        """A product's metadata row, or :class:`NotFound`."""
+        if not recommender.has_product(item_id):
+            raise NotFound(f"No product with id {item_id!r} in this catalogue")
+        return recommender.product(item_id)
+
+
+def embed_photos(recommender: Recommender, photos: Sequence[tuple[Image.Image, CropBox | None]]) -> list[Query]:
+    """Queries of photos (each cropped to its box), embedded in one batch."""
+    return recommender.queries_from_images([image if box is None else crop(image, box) for image, box in photos])
+
+
+def read_as(recommender: Recommender, query: Query, space: str | None) -> dict[str, list[dict]]:
+    """What a trained space takes the photo for: label -> [{"value", "probability"}], likeliest first."""
+    predictions = recommender.predictions(query, space=space)
+    return {label: [{"value": value, "probability": round(probability, 4)} for value, probability in options]
+            for label, options in predictions.items() if label in PREDICTED_LABELS}
+
+
+def result_rows(recommender: Recommender, results: pd.DataFrame) -> list[dict]:
+    """Result rows in the columns of ``query --json`` (image paths relative to the dataset)."""
+    table = results.assign(image_path=[os.path.relpath(path, recommender.dataset_root)
+                                       for path in results["image_path"]])
+    table["distance"] = [None if np.isnan(value) else float(value) for value in table["distance"]]
+    return table.to_dict(orient="records")
