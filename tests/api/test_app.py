@@ -198,3 +198,40 @@ def test_no_request_value_reaches_the_file_system_except_through_an_id(client):
     for path in ("/v1/products/..%2F..%2Fmanifest.json/image", "/v1/products/%2Fetc%2Fpasswd/image"):
         assert client.get(path).status_code == 404
     assert json.loads(client.get("/v1/products/..%2Fx").text)["error"]
+
+
+@pytest.mark.slow  # the command a user runs, in a process of its own
+def test_the_api_command_answers_a_curl_of_a_photo_with_five_products(synthetic_env, random_weights):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from tests.browser import free_port
+
+    port = free_port()
+    project = Path(__file__).resolve().parents[2]
+    server = subprocess.Popen([sys.executable, "-m", "recommender", "api", "--port", str(port)], cwd=project,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              env={**os.environ, "RECOMMENDER_WEIGHTS": str(random_weights.path)})
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.5)
+        else:
+            pytest.fail("the API did not become ready")
+        photo = _photo(synthetic_env)
+        curl = subprocess.run(["curl", "-s", "-F", "photo=@-;filename=shoe.jpg", f"http://127.0.0.1:{port}/v1/search"],
+                              input=photo, capture_output=True, timeout=60)
+        assert len(json.loads(curl.stdout)["results"]) == 5
+    finally:
+        server.send_signal(signal.SIGTERM)
+        out, err = server.communicate(timeout=60)
+    assert out.startswith(f"API on http://127.0.0.1:{port} (open") and "/docs" in out
+    assert "Traceback" not in err and "INFO" not in err
