@@ -16,6 +16,7 @@ from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse
+from PIL import Image
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -58,7 +59,7 @@ class Unauthorised(PermissionError):
 def create_app(root: str | os.PathLike, *, weights: Weights | str | os.PathLike | None = None,
                api_key: str | None = None, cors_origins: Sequence[str] = (), batching: bool = True,
                max_batch: int = DEFAULT_MAX_BATCH, max_wait: float = DEFAULT_MAX_WAIT,
-               max_bytes: int = MAX_BYTES, catalogue: Catalogue | None = None) -> FastAPI:
+               max_bytes: int = MAX_BYTES, concurrency: int = 1, catalogue: Catalogue | None = None) -> FastAPI:
     """The API over the artifacts in ``root``.
 
     Parameters
@@ -76,18 +77,24 @@ def create_app(root: str | os.PathLike, *, weights: Weights | str | os.PathLike 
         Embed photos that arrive within ``max_wait`` seconds in one batch (at most ``max_batch``).
     max_bytes : int
         The upload limit, enforced while the body is read (413 past it).
+    concurrency : int, default 1
+        Batches embedded at once (the ``api`` command runs one per core, each on one thread).
     catalogue : Catalogue, optional
         A ready :class:`~recommender.api.service.Catalogue` (the Ray Serve deployment passes its own).
     """
     catalogue = catalogue or Catalogue(root, weights=weights)
-    batcher = MicroBatcher(embed_many, max_batch=max_batch, max_wait=max_wait if batching else 0)
+    batcher = MicroBatcher(embed_many, max_batch=max_batch, max_wait=max_wait if batching else 0,
+                           concurrency=concurrency)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         try:  # load the model and index before the first request (readyz says when)
-            await run_in_threadpool(catalogue.current)
+            served = await run_in_threadpool(catalogue.current)
         except (ArtifactError, WeightsUnavailable) as error:
             app.state.load_error = str(error)
+        else:  # the largest batch once now: its memory is taken before the load, not during it
+            blank = Image.new("RGB", (64, 64), "white")
+            await run_in_threadpool(embed_many, [(served, blank, None)] * batcher.max_batch)
         yield
         await batcher.close()
 
@@ -201,12 +208,20 @@ def create_app(root: str | os.PathLike, *, weights: Weights | str | os.PathLike 
 
 
 def embed_many(items: list) -> list:
-    """Batches of (recommender, photo, box): embedded together per build (a batch can straddle a new build)."""
+    """Batches of (recommender, photo, box): embedded together per build (a batch can straddle a new build).
+
+    A batch runs in pieces of 1, 2, 4, 8 or 16 photos (11 = 8 + 2 + 1): the network then meets at most five
+    batch shapes, so the memory it keeps per shape stays bounded, where every size up to 16 would add its own.
+    """
     results = [None] * len(items)
     for served in {id(item[0]): item[0] for item in items}.values():
         positions = [i for i, item in enumerate(items) if item[0] is served]
-        for i, query in zip(positions, embed_photos(served, [(items[i][1], items[i][2]) for i in positions])):
-            results[i] = query
+        start = 0
+        while start < len(positions):
+            piece = positions[start:start + (1 << (len(positions) - start).bit_length() - 1)]
+            for i, query in zip(piece, embed_photos(served, [(items[i][1], items[i][2]) for i in piece])):
+                results[i] = query
+            start += len(piece)
     return results
 
 
