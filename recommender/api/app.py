@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hmac
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI, Query, Request
@@ -20,6 +20,7 @@ from PIL import Image
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from ..config import silent
 from ..data.images import FULL_FRAME, MAX_BYTES, CropBox, ImageError, ImageTooLarge, decode_image
 from ..features.weights import Weights, WeightsUnavailable
 from ..search.recommender import DEFAULT_K, FILTER_COLUMNS, MAX_K, Recommender
@@ -59,7 +60,8 @@ class Unauthorised(PermissionError):
 def create_app(root: str | os.PathLike, *, weights: Weights | str | os.PathLike | None = None,
                api_key: str | None = None, cors_origins: Sequence[str] = (), batching: bool = True,
                max_batch: int = DEFAULT_MAX_BATCH, max_wait: float = DEFAULT_MAX_WAIT,
-               max_bytes: int = MAX_BYTES, concurrency: int = 1, catalogue: Catalogue | None = None) -> FastAPI:
+               max_bytes: int = MAX_BYTES, concurrency: int = 1, catalogue: Catalogue | None = None,
+               log: Callable[[str], None] = silent) -> FastAPI:
     """The API over the artifacts in ``root``.
 
     Parameters
@@ -81,6 +83,8 @@ def create_app(root: str | os.PathLike, *, weights: Weights | str | os.PathLike 
         Batches embedded at once (the ``api`` command runs one per core, each on one thread).
     catalogue : Catalogue, optional
         A ready :class:`~recommender.api.service.Catalogue` (the Ray Serve deployment passes its own).
+    log : callable
+        Told when the model and the index are loaded (or why they could not be).
     """
     catalogue = catalogue or Catalogue(root, weights=weights)
     batcher = MicroBatcher(embed_many, max_batch=max_batch, max_wait=max_wait if batching else 0,
@@ -92,9 +96,11 @@ def create_app(root: str | os.PathLike, *, weights: Weights | str | os.PathLike 
             served = await run_in_threadpool(catalogue.current)
         except (ArtifactError, WeightsUnavailable) as error:
             app.state.load_error = str(error)
+            log(f"Not ready: {str(error).splitlines()[0]}")
         else:  # the largest batch once now: its memory is taken before the load, not during it
             blank = Image.new("RGB", (64, 64), "white")
             await run_in_threadpool(embed_many, [(served, blank, None)] * batcher.max_batch)
+            log(f"Ready: build {served.build_id}, {len(served.metadata):,} products.")
         yield
         await batcher.close()
 

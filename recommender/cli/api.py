@@ -46,8 +46,9 @@ def run(args: argparse.Namespace) -> int:
     import uvicorn
 
     cores = one_thread_per_call()
-    app = create_app(root, weights=weights, cors_origins=origins, batching=not args.no_batching, concurrency=cores)
-    print(f"API on {where} ({key}); its schema: {where}/docs", flush=True)
+    app = create_app(root, weights=weights, cors_origins=origins, batching=not args.no_batching, concurrency=cores,
+                     log=lambda line: print(line, flush=True))
+    print(f"API on {where} ({key}); its schema: {where}/docs. Loading the model...", flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return 0
 

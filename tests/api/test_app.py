@@ -233,5 +233,5 @@ def test_the_api_command_answers_a_curl_of_a_photo_with_five_products(synthetic_
     finally:
         server.send_signal(signal.SIGTERM)
         out, err = server.communicate(timeout=60)
-    assert out.startswith(f"API on http://127.0.0.1:{port} (open") and "/docs" in out
+    assert out.startswith(f"API on http://127.0.0.1:{port} (open") and "/docs" in out and "Ready: build " in out
     assert "Traceback" not in err and "INFO" not in err
