@@ -60,8 +60,7 @@ class Unauthorised(PermissionError):
 def create_app(root: str | os.PathLike, *, weights: Weights | str | os.PathLike | None = None,
                api_key: str | None = None, cors_origins: Sequence[str] = (), batching: bool = True,
                max_batch: int = DEFAULT_MAX_BATCH, max_wait: float = DEFAULT_MAX_WAIT,
-               max_bytes: int = MAX_BYTES, concurrency: int = 1, catalogue: Catalogue | None = None,
-               log: Callable[[str], None] = silent) -> FastAPI:
+               max_bytes: int = MAX_BYTES, concurrency: int = 1, log: Callable[[str], None] = silent) -> FastAPI:
     """The API over the artifacts in ``root``.
 
     Parameters
@@ -81,12 +80,10 @@ def create_app(root: str | os.PathLike, *, weights: Weights | str | os.PathLike 
         The upload limit, enforced while the body is read (413 past it).
     concurrency : int, default 1
         Batches embedded at once (the ``api`` command runs one per core, each on one thread).
-    catalogue : Catalogue, optional
-        A ready :class:`~recommender.api.service.Catalogue` (the Ray Serve deployment passes its own).
     log : callable
         Told when the model and the index are loaded (or why they could not be).
     """
-    catalogue = catalogue or Catalogue(root, weights=weights)
+    catalogue = Catalogue(root, weights=weights)
     batcher = MicroBatcher(embed_many, max_batch=max_batch, max_wait=max_wait if batching else 0,
                            concurrency=concurrency)
 

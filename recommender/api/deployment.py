@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ..pipeline.engines import RAY_INSTALL, EngineUnavailable
 from .app import create_app, embed_many
-from .batching import DEFAULT_MAX_BATCH, DEFAULT_MAX_WAIT
+from .batching import DEFAULT_MAX_BATCH, DEFAULT_MAX_WAIT, network_threads
 
 DEPLOYMENT = "recommender-api"
 
@@ -41,11 +41,7 @@ def serve_application(root: str | os.PathLike, *, weights: str | os.PathLike, re
     @serve.ingress(app)
     class Replica:
         def __init__(self) -> None:
-            from ..features import quiet
-
-            tf = quiet.tensorflow()
-            threads = max(1, int(cpus_per_replica))  # the CPUs Ray gave this replica
-            tf.config.threading.set_intra_op_parallelism_threads(threads)
+            network_threads(max(1, int(cpus_per_replica)))  # the CPUs Ray gave this replica
             app.state.embed = self.embed
             app.state.catalogue.current()  # the model and the index, before the first request
 

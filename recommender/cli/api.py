@@ -8,6 +8,7 @@ import os
 import signal
 
 from ..api.app import API_KEY_ENV, create_app
+from ..api.batching import network_threads
 from ..config import artifacts_dir, is_verbose
 from . import options
 
@@ -45,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
                                                               f"replica(s)); its schema: {where}/docs")
     import uvicorn
 
-    cores = one_thread_per_call()
+    cores = len(os.sched_getaffinity(0)) if network_threads(1) else 1  # one call per core, one thread each
     app = create_app(root, weights=weights, cors_origins=origins, batching=not args.no_batching, concurrency=cores,
                      log=lambda line: print(line, flush=True))
     print(f"API on {where} ({key}); its schema: {where}/docs. Loading the model...", flush=True)
@@ -81,19 +82,3 @@ def _run_on_ray(args: argparse.Namespace, root, weights, origins: list[str], ban
     serve.shutdown()
     ray.shutdown()
     return 0
-
-
-def one_thread_per_call() -> int:
-    """Run the network on one thread per call, and return how many calls to run at once (one per core).
-
-    Measured on 2 cores (docs/performance.md): one photo takes as long on one thread as on two, so two
-    calls at once, one per core, nearly double the uploads answered, where two threads on each call do not.
-    """
-    from ..features import quiet
-
-    tf = quiet.tensorflow()
-    try:
-        tf.config.threading.set_intra_op_parallelism_threads(1)
-    except RuntimeError:  # TensorFlow already started in this process: its threads stay as they are
-        return 1
-    return max(1, len(os.sched_getaffinity(0)))
