@@ -28,7 +28,7 @@ from ..store.manifest import ArtifactError
 from .batching import DEFAULT_MAX_BATCH, DEFAULT_MAX_WAIT, MicroBatcher
 from .forms import FORM_OVERHEAD, BadForm, BodyTooLarge, parse_form, read_body
 from .schemas import CatalogueInfo, Error, Health, Product, SearchResponse
-from .service import BadRequest, Catalogue, NotFound, SearchRequest, embed_photos, read_as, result_rows
+from .service import BadRequest, NotFound, SearchRequest, ServedBuild, embed_photos, read_as, result_rows
 
 API_KEY_ENV = "RECOMMENDER_API_KEY"
 VERSION = "1"
@@ -83,7 +83,7 @@ def create_app(root: str | os.PathLike, *, weights: Weights | str | os.PathLike 
     log : callable
         Told when the model and the index are loaded (or why they could not be).
     """
-    catalogue = Catalogue(root, weights=weights)
+    catalogue = ServedBuild(root, weights=weights)
     batcher = MicroBatcher(embed_many, max_batch=max_batch, max_wait=max_wait if batching else 0,
                            concurrency=concurrency)
 

@@ -1,7 +1,7 @@
 """What the API serves: the catalogue's current build, switched to a new one without a restart.
 
 Every request takes the recommender of the build current when it starts
-(:meth:`Catalogue.current`) and finishes on it: an ``update`` or ``build``
+(:meth:`ServedBuild.current`) and finishes on it: an ``update`` or ``build``
 committed meanwhile is picked up by the next request, and the old build's
 files stay for their grace period.
 """
@@ -38,7 +38,7 @@ class BadRequest(ValueError):
 
 @dataclass(frozen=True)
 class SearchRequest:
-    """A search's settings, checked against the catalogue by :meth:`Catalogue.check`."""
+    """A search's settings, checked against the catalogue by :meth:`ServedBuild.check`."""
 
     k: int = 5
     space: str | None = None
@@ -46,7 +46,7 @@ class SearchRequest:
     filters: Mapping[str, Sequence[str]] | None = None
 
 
-class Catalogue:
+class ServedBuild:
     """The artifacts folder's current build, loaded once per build and shared by every request.
 
     Parameters

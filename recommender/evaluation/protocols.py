@@ -28,7 +28,7 @@ from ..goals import COMPARED_LABELS
 from ..index.annoy import DEFAULT_METRIC, DEFAULT_N_TREES, DEFAULT_SEARCH_K, VectorIndex
 from ..index.exact import exact_search
 from ..search.ranking import Ranker
-from ..search.recommender import Recommender
+from ..search.recommender import Recommender, space_ranker
 from ..store.artifacts import Artifacts
 from ..store.manifest import BACKBONE_SPACE
 from .metrics import average_precision_at_k, bootstrap_interval, precision_at_k, recall_at_k
@@ -83,6 +83,7 @@ def evaluate_vectors(catalogue_vectors: np.ndarray, catalogue_labels: pd.DataFra
     ])
     result: dict = {"n_queries": int(len(query_vectors)), "n_catalogue": int(len(catalogue_vectors)),
                     "ranking": "type first" if ranker.label_weights else "distance",
+                    "annoy": {"metric": metric, "n_trees": n_trees, "search_k": search_k},
                     "precision_at_k": {}, "p5_interval": {}, "map_at_10": {}}
     catalogue_labels, query_labels = with_colour_family(catalogue_labels), with_colour_family(query_labels)
     relevant_by_label = {}
@@ -136,22 +137,14 @@ def ranked_neighbours(index: VectorIndex, query_vectors: np.ndarray, ranker: Ran
     return ranked, annoy_rows
 
 
-def space_ranker(artifacts: Artifacts, space: str, catalogue_rows: np.ndarray, query_space_vectors: np.ndarray, *,
-                 colour_weight: float = 0.0, type_first: bool = True) -> tuple[Ranker, dict[str, np.ndarray] | None]:
-    """The ranking rules of a space over some catalogue rows, and the queries' predicted labels where it ranks
-    type first (as :meth:`Recommender.ranker` does for the whole catalogue)."""
-    catalogue_rows = np.asarray(catalogue_rows)
-    weights = artifacts.type_first_weights(space) if type_first and space != BACKBONE_SPACE else {}
-    colours = np.asarray(artifacts.colours)[catalogue_rows]
-    if not weights:
-        return Ranker(colours, colour_weight=colour_weight), None
-    head = artifacts.head(space)
-    weights = {label: w for label, w in weights.items() if label in head.centres}
-    labels = artifacts.metadata.iloc[catalogue_rows] if catalogue_rows.dtype != bool else \
-        artifacts.metadata[catalogue_rows]
-    classes = {label: head.class_index(label, labels[label].to_numpy()) for label in weights}
-    return (Ranker(colours, colour_weight=colour_weight, label_weights=weights, classes=classes),
-            head.predict(query_space_vectors))
+def space_ranking(artifacts: Artifacts, space: str, catalogue_rows: np.ndarray, query_space_vectors: np.ndarray,
+                  *, colour_weight: float = 0.0,
+                  type_first: bool = True) -> tuple[Ranker, dict[str, np.ndarray] | None]:
+    """The search's ranking rules over some catalogue rows (:func:`recommender.search.recommender.space_ranker`),
+    and the queries' predicted labels where it ranks type first."""
+    ranker = space_ranker(artifacts, space, np.asarray(catalogue_rows), colour_weight=colour_weight,
+                          type_first=type_first)
+    return ranker, artifacts.head(space).predict(query_space_vectors) if ranker.label_weights else None
 
 
 def with_colour_family(labels: pd.DataFrame) -> pd.DataFrame:
@@ -189,7 +182,7 @@ def split_evaluation(artifacts: Artifacts, query_rows: np.ndarray, catalogue_row
     metadata = artifacts.metadata
     is_query, is_catalogue = np.asarray(query_rows, bool), np.asarray(catalogue_rows, bool) & ~np.asarray(query_rows)
     vectors = np.asarray(artifacts.space_vectors(space))
-    ranker, probabilities = space_ranker(artifacts, space, is_catalogue, vectors[is_query],
+    ranker, probabilities = space_ranking(artifacts, space, is_catalogue, vectors[is_query],
                                          colour_weight=colour_weight, type_first=type_first)
     settings = artifacts.manifest.index
     return evaluate_vectors(vectors[is_catalogue], metadata[is_catalogue].reset_index(drop=True),
@@ -277,7 +270,7 @@ def query_folder_evaluation(root: str, query_dir: str, styles: str, *, space: st
     if space != BACKBONE_SPACE:
         vectors = artifacts.head(space).transform(vectors, colours)
     everything = np.arange(len(artifacts.metadata))
-    ranker, probabilities = space_ranker(artifacts, space, everything, vectors, colour_weight=colour_weight,
+    ranker, probabilities = space_ranking(artifacts, space, everything, vectors, colour_weight=colour_weight,
                                          type_first=type_first)
     settings = artifacts.manifest.index
     result = evaluate_vectors(np.asarray(artifacts.space_vectors(space)), artifacts.metadata, vectors,

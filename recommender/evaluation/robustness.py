@@ -20,7 +20,7 @@ from PIL import Image, ImageDraw, ImageEnhance, ImageOps
 from ..data.images import ImageError, border_colour, decode_image, foreground_mask
 from ..goals import MAX_ROBUSTNESS_DROP_POINTS
 from ..search.recommender import Recommender
-from .protocols import evaluate_vectors, space_ranker
+from .protocols import evaluate_vectors, space_ranking
 
 CLEAN = "clean photo"
 
@@ -144,7 +144,7 @@ def robustness_evaluation(recommender: Recommender, query_rows: np.ndarray, cata
         rng = np.random.default_rng(seed)
         queries = recommender.queries_from_images([perturb(photo, rng) for photo in photos])
         vectors = np.stack([recommender.space_vector(query, space) for query in queries])
-        ranker, probabilities = space_ranker(artifacts, space, catalogue, vectors, type_first=type_first)
+        ranker, probabilities = space_ranking(artifacts, space, catalogue, vectors, type_first=type_first)
         result = evaluate_vectors(catalogue_vectors, catalogue_labels, vectors, query_labels,
                                   metric=settings.metric, n_trees=settings.n_trees, ranker=ranker,
                                   query_colours=np.stack([query.colour for query in queries]),

@@ -87,14 +87,26 @@ class Extractor:
         self.settings = FeatureSettings.of(weights, pooling=pooling, resize=resize, precision=precision,
                                            input_size=input_size)
         self.weights = weights
-        self.pooling = pooling
-        self.resize = resize
         self.batch_size = batch_size
-        self.precision = precision
-        self.input_size = input_size
         network = (compiled_network(weights, precision, input_size) if weights
                    else compiled_network.__wrapped__(None, precision, input_size))
         self._forward = network if compiled else network.python_function
+
+    @property
+    def pooling(self) -> str:
+        return self.settings.pooling
+
+    @property
+    def resize(self) -> str:
+        return self.settings.resize
+
+    @property
+    def precision(self) -> str:
+        return self.settings.precision
+
+    @property
+    def input_size(self) -> int:
+        return self.settings.input_size
 
     @classmethod
     def from_settings(cls, settings: FeatureSettings, weights: Weights, *, batch_size: int = DEFAULT_BATCH_SIZE,

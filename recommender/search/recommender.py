@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -302,12 +302,9 @@ class Recommender:
         return rows[:k], distances[:k]
 
     def ranker(self, space: str | None = None, *, colour_weight: float = 0.0, type_first: bool = True) -> Ranker:
-        """The ranking rules :meth:`search` applies in ``space`` (type first only in a trained space that has
-        weights for it)."""
-        space = space or self.default_space
-        weights = self.type_first_weights(space) if type_first and space != BACKBONE_SPACE else {}
-        return Ranker(self.artifacts.colours, colour_weight=colour_weight, label_weights=weights,
-                      classes={label: self._classes(space, label) for label in weights})
+        """The ranking rules :meth:`search` applies in ``space`` (see :func:`space_ranker`)."""
+        return space_ranker(self.artifacts, space or self.default_space, colour_weight=colour_weight,
+                            type_first=type_first, classes=self._classes)
 
     def probabilities(self, space_vector: np.ndarray, space: str) -> dict[str, np.ndarray]:
         """The space's head's predicted distributions for one query vector of that space: label -> (C,)."""
@@ -367,3 +364,24 @@ class Recommender:
             **{column: table[column] for column in RESULT_COLUMNS[3:9]},
             "image_path": [str(root / rel) for rel in table["image"]],
         })
+
+
+def space_ranker(artifacts: Artifacts, space: str, rows: np.ndarray | None = None, *, colour_weight: float = 0.0,
+                 type_first: bool = True, classes: Callable[[str, str], np.ndarray] | None = None) -> Ranker:
+    """The ranking rules of ``space`` over the catalogue's ``rows`` (a mask or row numbers; all by default):
+    the one place that decides which type-first weights apply (a trained space's, where asked for).
+
+    ``classes(space, label)`` may give every catalogue product's class (a cache, for the whole catalogue only).
+    """
+    weights = artifacts.type_first_weights(space) if type_first and space != BACKBONE_SPACE else {}
+    colours = artifacts.colours if rows is None else np.asarray(artifacts.colours)[rows]
+    if not weights:
+        return Ranker(colours, colour_weight=colour_weight)
+    if classes is None or rows is not None:
+        head = artifacts.head(space)
+        labels = artifacts.metadata if rows is None else artifacts.metadata[rows] if np.asarray(rows).dtype == bool \
+            else artifacts.metadata.iloc[rows]
+        found = {label: head.class_index(label, labels[label].to_numpy()) for label in weights}
+    else:
+        found = {label: classes(space, label) for label in weights}
+    return Ranker(colours, colour_weight=colour_weight, label_weights=weights, classes=found)

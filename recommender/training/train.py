@@ -151,9 +151,9 @@ def train_space(root: str | Path, *, space: str = DEFAULT_SPACE, holdout: float 
                         spaces={**artifacts.spaces, space: space_vectors})
     tuned = candidate.tune_index(space)  # builds the space's index now, not on the first query
     log(f"Trained in {seconds:.0f} s (search_k {tuned['value']:,}: recall@5 {tuned['recall_at_5']:.3f}).")
+    candidate = replace(candidate, manifest=candidate.manifest.with_search_k(space, tuned))  # measured with it
     entry, default = choose_default_space(candidate, space, holdout=holdout, seed=seed, log=log)
-    commit_manifest(root, candidate.manifest.with_space(space, entry).with_search_k(space, tuned)
-                    .with_default_space(default))
+    commit_manifest(root, candidate.manifest.with_space(space, entry).with_default_space(default))
     verdict = "it wins" if default == space else f"{space!r} does not win beyond noise"
     log(f"Space {space!r} committed to {root}; default space: {default!r} ({verdict} on held-out products).")
     return entry

@@ -129,14 +129,14 @@ def test_search_ranks_type_first_only_where_asked(type_first_artifacts):
 
 
 def test_search_and_evaluation_rank_a_query_the_same_way(type_first_artifacts):
-    from recommender.evaluation.protocols import ranked_neighbours, space_ranker
+    from recommender.evaluation.protocols import ranked_neighbours, space_ranking
 
     recommender = Recommender.load(type_first_artifacts, with_model=False)
     artifacts = recommender.artifacts
     rows = np.arange(len(recommender.metadata))
     vectors = np.asarray(artifacts.space_vectors("fashion"))
     for colour_weight in (0.0, 0.4):
-        ranker, probabilities = space_ranker(artifacts, "fashion", rows, vectors, colour_weight=colour_weight)
+        ranker, probabilities = space_ranking(artifacts, "fashion", rows, vectors, colour_weight=colour_weight)
         ranked, _ = ranked_neighbours(recommender.index(space="fashion"), vectors, ranker, k=5,
                                       search_k=recommender.tuned_search_k("fashion"),
                                       query_colours=np.asarray(artifacts.colours), query_probabilities=probabilities,
