@@ -1,17 +1,19 @@
 """Bulk extraction speed: the original design's recipe vs this project's pipeline vs the machine's ceilings.
 
-    python benchmarks/extract.py [--n 1000] [--dataset DIR]
+    python benchmarks/extract.py [--n 1000] [--dataset DIR] [--batches 8,32,128]
 
 Embeds the same N real catalogue photos:
 
 * original: Keras ``image.load_img(target_size=(224, 224))`` + ``preprocess_input`` +
   ``model.predict`` on one image at a time (ResNet50 + GlobalMaxPooling2D), as the original design did;
 * pipeline: :meth:`recommender.features.Extractor.embed_files` (threads decode the next batch
-  while one compiled ``tf.function`` runs the current one), at several batch sizes, with
-  bfloat16 compute, and at the smaller input sizes (``build --input-size``);
+  while the network runs the current one) on each installed runtime (TensorFlow's compiled
+  ``tf.function``, OpenVINO, ONNX Runtime: ``build --runtime``), at several batch sizes, in
+  bfloat16 and int8 (OpenVINO, calibrated on 300 of the catalogue's photos as ``build`` does),
+  and at the smaller input sizes (``build --input-size``);
 * ceilings: a large matrix product in TensorFlow in float32 and in bfloat16, the compute this
   machine can reach in each precision;
-* what ``build --precision auto`` chooses here, and why.
+* what ``build --runtime auto --precision auto`` choose here, and why.
 
 Each way runs in its own process, so its peak resident memory is its own. Prints a table with
 img/s, the ratio to the original, the pipeline's GFLOP/s (ResNet50 is ~4.1 G multiply-adds,
@@ -23,6 +25,7 @@ up) and prints the device.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import resource
@@ -82,19 +85,28 @@ def way_original(photos: list[Path], _batch: int, *_settings) -> float:
     return time.perf_counter() - started
 
 
-def way_pipeline(photos: list[Path], batch: int, precision: str = "float32", input_size: int = 224) -> float:
+def way_pipeline(photos: list[Path], batch: int, precision: str = "float32", input_size: int = 224,
+                 runtime: str = "tensorflow", dataset: str = "") -> float:
     from recommender.features.extractor import Extractor
     from recommender.features.weights import resolve_weights
 
-    extractor = Extractor(resolve_weights(), batch_size=batch, precision=precision, input_size=input_size)
-    list(extractor.embed_files(photos[:batch]))  # traces the compiled function once
+    calibration = None
+    if precision == "int8":
+        from recommender.pipeline.build import calibration_photos, catalogue_items
+
+        catalogue, items = catalogue_items(dataset)
+        calibration = calibration_photos(catalogue.root, items)
+    extractor = Extractor(resolve_weights(), batch_size=batch, precision=precision, input_size=input_size,
+                          runtime=runtime, calibration=calibration)
+    list(extractor.embed_files(photos[:batch]))  # traces or warms up the network once
     started = time.perf_counter()
     for _ in extractor.embed_files(photos):
         pass
     return time.perf_counter() - started
 
 
-def way_ceiling(_photos: list[Path], _batch: int, precision: str = "float32", _input_size: int = 224) -> float:
+def way_ceiling(_photos: list[Path], _batch: int, precision: str = "float32", _input_size: int = 224,
+                *_where) -> float:
     """Seconds per GFLOP of a 4096^3 matmul in ``precision``, best of 5."""
     import tensorflow as tf
 
@@ -110,36 +122,42 @@ def way_ceiling(_photos: list[Path], _batch: int, precision: str = "float32", _i
     return best / (2 * 4096 ** 3 / 1e9)
 
 
-def way_auto(photos: list[Path], batch: int, _precision: str = "float32", input_size: int = 224) -> float:
-    """What ``build --precision auto`` picks here (printed), on the first photos."""
-    from recommender.data.images import decode_image
-    from recommender.features.extractor import choose_precision
+def way_auto(photos: list[Path], batch: int, _precision: str = "float32", input_size: int = 224, *_where) -> float:
+    """What ``build --runtime auto --precision auto`` pick here (printed), on the first photos."""
+    import numpy as np
+
+    from recommender.data.images import decode_image, to_model_input
+    from recommender.features.precision import choose_precision
+    from recommender.features.runtimes import choose_runtime
     from recommender.features.weights import resolve_weights
 
     started = time.perf_counter()
-    precision, why = choose_precision(resolve_weights(), [decode_image(p) for p in photos[:batch]],
-                                      input_size=input_size, batch_size=batch)
-    print(json.dumps({"auto": precision, "why": why}))
+    weights = resolve_weights()
+    images = [decode_image(p) for p in photos[:batch]]
+    runtime, runtime_why = choose_runtime(weights, np.stack([to_model_input(image, size=input_size)
+                                                              for image in images]))
+    precision, why = choose_precision(weights, images, input_size=input_size, batch_size=batch, runtime=runtime)
+    print(json.dumps({"auto": precision, "why": why, "runtime": runtime, "runtime_why": runtime_why}))
     return time.perf_counter() - started
 
 
 WAYS = {"original": way_original, "pipeline": way_pipeline, "ceiling": way_ceiling, "auto": way_auto}
 
 
-def _child(way: str, dataset: str, n: int, batch: int, precision: str, input_size: int) -> None:
+def _child(way: str, dataset: str, n: int, batch: int, precision: str, input_size: int, runtime: str) -> None:
     photos = _photos(dataset, n) if way != "ceiling" else []
-    seconds = WAYS[way](photos, batch, precision, input_size)
+    seconds = WAYS[way](photos, batch, precision, input_size, runtime, dataset)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"way": way, "seconds": seconds, "n": len(photos), "batch": batch, "precision": precision,
-                      "input_size": input_size, "peak_mb": peak, "device": _device()}))
+                      "input_size": input_size, "runtime": runtime, "peak_mb": peak, "device": _device()}))
 
 
 def measure(way: str, dataset: str, n: int, batch: int = 32, precision: str = "float32",
-            input_size: int = 224) -> dict:
+            input_size: int = 224, runtime: str = "tensorflow") -> dict:
     """Run one way in its own process; its JSON report (plus ``"auto"``/``"why"`` for the auto way)."""
     done = subprocess.run([sys.executable, __file__, "--child", way, "--dataset", dataset, "--n", str(n),
-                           "--batch", str(batch), "--precision", precision, "--input-size", str(input_size)],
-                          capture_output=True, text=True, check=True)
+                           "--batch", str(batch), "--precision", precision, "--input-size", str(input_size),
+                           "--runtime", runtime], capture_output=True, text=True, check=True)
     report = {}
     for line in done.stdout.strip().splitlines():
         if line.startswith("{"):
@@ -150,6 +168,7 @@ def measure(way: str, dataset: str, n: int, batch: int = 32, precision: str = "f
 def main() -> None:
     from recommender.data.locate import find_dataset
     from recommender.features.extractor import INPUT_SIZES
+    from recommender.features.runtimes import RUNTIME_PRECISIONS, RUNTIMES, installed
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=1000)
@@ -159,10 +178,11 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=32, help=argparse.SUPPRESS)
     parser.add_argument("--precision", default="float32", help=argparse.SUPPRESS)
     parser.add_argument("--input-size", type=int, default=224, help=argparse.SUPPRESS)
+    parser.add_argument("--runtime", default="tensorflow", help=argparse.SUPPRESS)
     args = parser.parse_args()
     dataset = str(find_dataset(args.dataset) or sys.exit("no dataset: set RECOMMENDER_DATASET"))
     if args.child:
-        _child(args.child, dataset, args.n, args.batch, args.precision, args.input_size)
+        _child(args.child, dataset, args.n, args.batch, args.precision, args.input_size, args.runtime)
         return
     ceilings = {precision: 1 / measure("ceiling", dataset, 0, precision=precision)["seconds"]
                 for precision in ("float32", "bfloat16")}
@@ -175,17 +195,25 @@ def main() -> None:
                  measure("pipeline", dataset, args.n, 32, "bfloat16")))
     rows += [(f"pipeline, {size}x{size} input (batch 32)", measure("pipeline", dataset, args.n, 32, "float32", size))
              for size in sorted(INPUT_SIZES, reverse=True) if size != 224]
+    others = [name for name in RUNTIMES if name != "tensorflow" and installed(name)]
+    for runtime in others:
+        for precision in [name for name in RUNTIME_PRECISIONS[runtime]
+                          if name != "int8" or importlib.util.find_spec("nncf")]:
+            for size in sorted(INPUT_SIZES, reverse=True) if precision != "bfloat16" else [224]:
+                rows.append((f"{runtime}, {size}x{size}, {precision} (batch 32)",
+                             measure("pipeline", dataset, args.n, 32, precision, size, runtime)))
     print(f"Device: {original['device']}; {args.n} real catalogue photos; ceilings (4096^3 matmul): "
           f"float32 {ceilings['float32']:.0f} GFLOP/s, bfloat16 {ceilings['bfloat16']:.0f} GFLOP/s; "
-          f"`--precision auto` here: {auto['why']}\n")
+          f"`--runtime auto` here: {auto['runtime_why']}; `--precision auto` here: {auto['why']}\n")
     print("| way | img/s | x original | GFLOP/s | share of its precision's ceiling | peak memory MB |")
     print("|---|---|---|---|---|---|")
     base = original["n"] / original["seconds"]
     for name, row in rows:
         rate = row["n"] / row["seconds"]
         gflops = rate * flop_per_image(row["input_size"]) / 1e9
-        print(f"| {name} | {rate:.1f} | {rate / base:.2f} | {gflops:.0f} | "
-              f"{gflops / ceilings[row['precision']]:.0%} | {row['peak_mb']:.0f} |")
+        ceiling = ceilings.get(row["precision"])
+        share = f"{gflops / ceiling:.0%}" if ceiling else "n/a (int8)"
+        print(f"| {name} | {rate:.1f} | {rate / base:.2f} | {gflops:.0f} | {share} | {row['peak_mb']:.0f} |")
 
 
 if __name__ == "__main__":

@@ -1,9 +1,10 @@
-"""The input size the photos deserve: speed and trained quality at 224, 192, 160 and 128 pixels.
+"""The input size and precision the photos deserve: speed and trained quality at 224, 192, 160 and 128 pixels.
 
     python benchmarks/input_size.py [--dataset DIR] [--sample 10000] [--n 400] [--work DIR]
 
-For each input size (and bfloat16 too where ``build --precision auto`` picks it on this
-machine), the same stratified sample of the catalogue is built (``build --sample N
+For each input size, in float32 and in int8 (where OpenVINO and NNCF are installed; bfloat16 too
+where ``build --precision auto`` picks it on this machine), on the runtime ``build --runtime auto``
+picks here, the same stratified sample of the catalogue is built (``build --sample N
 --input-size S``), the fashion head is trained on it holding out the products of the 224
 build's split (``train --split``), and both spaces are measured on those same held-out
 products (the near-duplicate-grouped split, type-first ranking: the figures ``train``
@@ -19,6 +20,7 @@ them.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -70,6 +72,7 @@ def main() -> None:
     from recommender.evaluation.comparison import compare_models
     from recommender.evaluation.protocols import grouped_result
     from recommender.features.extractor import INPUT_SIZES
+    from recommender.features.runtimes import installed
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dataset", default=None)
@@ -83,10 +86,13 @@ def main() -> None:
     original = measure("original", dataset, args.n, 1)
     base_rate = original["n"] / original["seconds"]
     settings, why = [], {}
+    int8 = installed("openvino") and importlib.util.find_spec("nncf") is not None
     for size in sorted(INPUT_SIZES, reverse=True):
         auto = measure("auto", dataset, 64, input_size=size)
         settings += [(size, "float32")] + ([(size, "bfloat16")] if auto["auto"] == "bfloat16" else [])
+        settings += [(size, "int8")] if int8 else []
         why[size] = auto["why"]
+    runtime = auto["runtime"]
     rows, split = [], None
     for size, precision in settings:
         root = work / f"s{size}-{precision}"
@@ -96,7 +102,8 @@ def main() -> None:
         rows.append({"size": size, "precision": precision, "rate": 0.0, **measured})
     for _ in range(args.repeats):  # round robin: a slow moment of a shared machine hits every setting alike
         for row in rows:
-            speed = measure("pipeline", dataset, args.n, 32, row["precision"], row["size"])
+            speed = measure("pipeline", dataset, args.n, 32, row["precision"], row["size"],
+                            runtime if row["precision"] != "int8" else "openvino")
             row["rate"] = max(row["rate"], speed["n"] / speed["seconds"])
 
     def p5(row: dict, space: str, label: str) -> float:
@@ -106,7 +113,8 @@ def main() -> None:
     eligible = [row for row in rows if all(best[label] - p5(row, "fashion", label) <= TOLERANCE for label in LABELS)]
     chosen = max(eligible, key=lambda row: row["rate"])
     reference = rows[0]  # 224, float32
-    print(f"Device: {original['device']}; {args.n} photos timed per setting (best of {args.repeats}); original recipe "
+    print(f"Device: {original['device']}; runtime {runtime} (int8: openvino); {args.n} photos timed per setting "
+          f"(best of {args.repeats}); original recipe "
           f"{base_rate:.1f} img/s. Quality: {args.sample:,}-product sample, grouped split "
           f"({grouped_result(reference['fashion'])['n_queries']} queries, the same for every row), type first.\n")
     print("| input | precision | img/s | x original | fashion articleType P@5 | fashion baseColour P@5 | "

@@ -9,7 +9,7 @@ The names below are the package's face: the dashboard's pages use nothing else.
 >>> recommender.search(recommender.query_from_image("shoe.jpg"), k=5)  # doctest: +SKIP
 """
 
-from .config import DEMO_SAMPLE, PROJECT_ROOT, artifacts_dir
+from .config import DEMO_SAMPLE, PROJECT_ROOT, artifacts_dir, requested_runtime
 from .data.catalogue import LABEL_COLUMNS, Catalogue, CatalogueReport, read_catalogue, stratified_sample
 from .data.colour import COLOUR_DIM
 from .data.hub import DatasetUnavailable, fetch_public_catalogue
@@ -63,7 +63,8 @@ __all__ = [
     "inside_mask", "LABEL_COLUMNS", "load_artifacts", "load_saved_evaluations", "Manifest", "MAP_METHODS",
     "map_view", "MapView", "MAX_K", "MAX_PHOTOS", "MAX_POINTS", "MAX_ROBUSTNESS_DROP_POINTS", "METRICS",
     "NoCatalogue", "P5_GOALS", "per_type_table", "photo_uri", "PREDICTED_LABELS", "PROJECT_ROOT", "Query",
-    "read_catalogue", "Recommender", "resolve_weights", "RESULT_COLUMNS", "robustness_table", "sample_order",
+    "read_catalogue", "requested_runtime", "Recommender", "resolve_weights", "RESULT_COLUMNS", "robustness_table",
+    "sample_order",
     "saved_map", "stratified_sample", "TARGET_RECALL", "tsne_seconds", "update_catalogue", "VectorIndex", "Weights",
     "WeightsUnavailable",
 ]

@@ -13,6 +13,7 @@ ARTIFACTS_ENV = "RECOMMENDER_ARTIFACTS"
 CACHE_ENV = "RECOMMENDER_CACHE"
 WEIGHTS_ENV = "RECOMMENDER_WEIGHTS"
 VERBOSE_ENV = "RECOMMENDER_VERBOSE"
+RUNTIME_ENV = "RECOMMENDER_RUNTIME"
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 # Products in the demo catalogue that the first start builds.
 DEMO_SAMPLE = 3000
@@ -28,6 +29,11 @@ def cache_dir() -> Path:
     path = Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "fashion-recommender")
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def requested_runtime() -> str:
+    """The inference runtime asked for: ``$RECOMMENDER_RUNTIME``, else ``"auto"`` (recommender.features.runtimes)."""
+    return os.environ.get(RUNTIME_ENV) or "auto"
 
 
 def is_verbose() -> bool:

@@ -25,6 +25,7 @@ from recommender import (
     held_out_product_ids,
     load_saved_evaluations,
     photo_uri,
+    requested_runtime,
     sample_order,
     saved_map,
 )
@@ -40,8 +41,10 @@ def get_recommender(root: str, build_id: str) -> Recommender:
     new build, while a session in the middle of a search finishes with the one it holds (its
     files stay for :data:`recommender.store.manifest.GRACE_SECONDS`). Two builds are kept at most.
     """
-    keep_kernels_between_runs()  # before the model is built: see app/components/runtime.py
-    return Recommender.load(root)
+    recommender = Recommender.load(root, runtime=requested_runtime())
+    if recommender.extractor.runtime == "tensorflow":  # before its first run ends: see app/components/runtime.py
+        keep_kernels_between_runs()
+    return recommender
 
 
 @st.cache_data(max_entries=256, show_spinner="Reading the photo...")

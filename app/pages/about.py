@@ -69,6 +69,7 @@ recommender = recommender_or_stop()
 summary = recommender.summary
 st.caption(f"This catalogue: {summary['count']:,} products, input {summary['input_size']}x{summary['input_size']}, "
            f"pooling {summary['pooling']}, resize {summary['resize']}, "
-           f"{summary['precision']} compute, {summary['backbone']} ResNet50 weights (sha256 "
+           f"{summary['precision']} compute on {summary['runtime']} (built on {summary['built_on']}), "
+           f"{summary['backbone']} ResNet50 weights (sha256 "
            f"{summary['weights_sha256'][:12]}...), {summary['metric']} Annoy index with {summary['n_trees']} trees, "
            f"search_k {summary['search_k']:,}.")

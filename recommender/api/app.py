@@ -58,9 +58,11 @@ class Unauthorised(PermissionError):
 
 
 def create_app(root: str | os.PathLike, *, weights: Weights | str | os.PathLike | None = None,
-               api_key: str | None = None, cors_origins: Sequence[str] = (), batching: bool = True,
+               runtime: str = "auto", api_key: str | None = None, cors_origins: Sequence[str] = (),
+               batching: bool = True,
                max_batch: int = DEFAULT_MAX_BATCH, max_wait: float = DEFAULT_MAX_WAIT,
-               max_bytes: int = MAX_BYTES, concurrency: int = 1, log: Callable[[str], None] = silent) -> FastAPI:
+               max_bytes: int = MAX_BYTES, concurrency: int = 1, threads: int | None = None,
+               log: Callable[[str], None] = silent) -> FastAPI:
     """The API over the artifacts in ``root``.
 
     Parameters
@@ -70,6 +72,8 @@ def create_app(root: str | os.PathLike, *, weights: Weights | str | os.PathLike 
         request on.
     weights : Weights or path, optional
         The ImageNet weights file (default: found as the CLI finds it).
+    runtime : str, default "auto"
+        Where the network runs (auto: the runtime the catalogue was built on, where installed).
     api_key : str, optional
         When given, every ``/v1`` request must send it (``X-API-Key`` or ``Authorization: Bearer``).
     cors_origins : sequence of str
@@ -80,10 +84,12 @@ def create_app(root: str | os.PathLike, *, weights: Weights | str | os.PathLike 
         The upload limit, enforced while the body is read (413 past it).
     concurrency : int, default 1
         Batches embedded at once (the ``api`` command runs one per core, each on one thread).
+    threads : int, optional
+        The network's threads per call (default: the runtime's own choice).
     log : callable
         Told when the model and the index are loaded (or why they could not be).
     """
-    catalogue = ServedBuild(root, weights=weights)
+    catalogue = ServedBuild(root, weights=weights, runtime=runtime, threads=threads, log=log)
     batcher = MicroBatcher(embed_many, max_batch=max_batch, max_wait=max_wait if batching else 0,
                            concurrency=concurrency)
 

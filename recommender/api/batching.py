@@ -99,18 +99,3 @@ class MicroBatcher:
                 if not done.done():
                     done.set_result(result)
 
-
-def network_threads(threads: int) -> bool:
-    """Run the network on ``threads`` threads per call in this process; False where TensorFlow had already
-    started (its threads then stay as they are).
-
-    Measured on 2 cores (docs/performance.md): one photo takes as long on one thread as on two, so one call
-    per core on one thread each answers more uploads than one call on two threads.
-    """
-    from ..features import quiet
-
-    try:
-        quiet.tensorflow().config.threading.set_intra_op_parallelism_threads(threads)
-    except RuntimeError:
-        return False
-    return True

@@ -16,12 +16,13 @@ from pathlib import Path
 
 from ..pipeline.engines import RAY_INSTALL, EngineUnavailable
 from .app import create_app, embed_many
-from .batching import DEFAULT_MAX_BATCH, DEFAULT_MAX_WAIT, network_threads
+from .batching import DEFAULT_MAX_BATCH, DEFAULT_MAX_WAIT
 
 DEPLOYMENT = "recommender-api"
 
 
-def serve_application(root: str | os.PathLike, *, weights: str | os.PathLike, replicas: int = 1,
+def serve_application(root: str | os.PathLike, *, weights: str | os.PathLike, runtime: str = "auto",
+                      replicas: int = 1,
                       max_batch: int = DEFAULT_MAX_BATCH, max_wait: float = DEFAULT_MAX_WAIT,
                       api_key: str | None = None, cors_origins: Sequence[str] = (),
                       cpus_per_replica: float = 1.0):
@@ -34,14 +35,14 @@ def serve_application(root: str | os.PathLike, *, weights: str | os.PathLike, re
     except ImportError:
         raise EngineUnavailable(f"Ray Serve is an optional install: {RAY_INSTALL}") from None
     root, weights = str(Path(root).resolve()), str(Path(weights).resolve())
-    app = create_app(root, weights=weights, api_key=api_key, cors_origins=cors_origins, batching=False)
+    app = create_app(root, weights=weights, runtime=runtime, api_key=api_key, cors_origins=cors_origins,
+                     batching=False, threads=max(1, int(cpus_per_replica)))  # the CPUs Ray gives each replica
 
     @serve.deployment(name=DEPLOYMENT, num_replicas=replicas, ray_actor_options={"num_cpus": cpus_per_replica},
                       max_ongoing_requests=max(2 * max_batch, 8))
     @serve.ingress(app)
     class Replica:
         def __init__(self) -> None:
-            network_threads(max(1, int(cpus_per_replica)))  # the CPUs Ray gave this replica
             app.state.embed = self.embed
             app.state.catalogue.current()  # the model and the index, before the first request
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
+from ..config import silent
 from ..data.images import CropBox, crop
 from ..features.weights import Weights
 from ..search.recommender import FILTER_COLUMNS, MAX_K, PREDICTED_LABELS, Query, Recommender
@@ -57,9 +58,13 @@ class ServedBuild:
         The ImageNet weights file (default: as :func:`recommender.features.weights.resolve_weights` finds it).
     """
 
-    def __init__(self, root: str | os.PathLike, *, weights: Weights | str | os.PathLike | None = None) -> None:
+    def __init__(self, root: str | os.PathLike, *, weights: Weights | str | os.PathLike | None = None,
+                 runtime: str = "auto", threads: int | None = None, log: Callable[[str], None] = silent) -> None:
         self.root = Path(root)
         self.weights = weights
+        self.runtime = runtime
+        self.threads = threads
+        self._log = log
         self._lock = threading.Lock()
         self._recommender: Recommender | None = None
         self._checked = 0.0
@@ -73,7 +78,8 @@ class ServedBuild:
         with self._lock:
             build_id = current_build_id(self.root)
             if self._recommender is None or self._recommender.build_id != build_id:
-                self._recommender = Recommender.load(self.root, weights=self.weights)
+                self._recommender = Recommender.load(self.root, weights=self.weights, runtime=self.runtime,
+                                                     threads=self.threads, log=self._log)
             self._checked = time.monotonic()
             return self._recommender
 

@@ -8,7 +8,6 @@ import os
 import signal
 
 from ..api.app import API_KEY_ENV, create_app
-from ..api.batching import network_threads
 from ..config import artifacts_dir, is_verbose
 from . import options
 
@@ -22,6 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     options.artifacts(parser)
     options.weights(parser)
+    options.runtime(parser)
     parser.add_argument("--cors-origin", action="append", default=None, metavar="URL",
                         help=f"a shop front end allowed to call from a browser (repeatable; default ${CORS_ENV}, "
                              "comma-separated, else none)")
@@ -46,8 +46,9 @@ def run(args: argparse.Namespace) -> int:
                                                               f"replica(s)); its schema: {where}/docs")
     import uvicorn
 
-    cores = len(os.sched_getaffinity(0)) if network_threads(1) else 1  # one call per core, one thread each
-    app = create_app(root, weights=weights, cors_origins=origins, batching=not args.no_batching, concurrency=cores,
+    cores = len(os.sched_getaffinity(0))  # one call per core, one thread each (docs/performance.md)
+    app = create_app(root, weights=weights, runtime=args.runtime, cors_origins=origins,
+                     batching=not args.no_batching, concurrency=cores, threads=1,
                      log=lambda line: print(line, flush=True))
     print(f"API on {where} ({key}); its schema: {where}/docs. Loading the model...", flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
@@ -57,7 +58,8 @@ def run(args: argparse.Namespace) -> int:
 def _run_on_ray(args: argparse.Namespace, root, weights, origins: list[str], banner: str) -> int:
     from ..api.deployment import serve_application
 
-    application = serve_application(root, weights=weights, replicas=args.replicas, cors_origins=origins,
+    application = serve_application(root, weights=weights, runtime=args.runtime, replicas=args.replicas,
+                                    cors_origins=origins,
                                     api_key=os.environ.get(API_KEY_ENV), cpus_per_replica=args.cpus_per_replica)
     import ray
     from ray import serve

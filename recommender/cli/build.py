@@ -19,6 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="keep about N products, stratified by articleType (a demo catalogue)")
     options.index_build(parser)
     options.feature_settings(parser)
+    options.runtime(parser)
     options.weights(parser)
     options.embedding(parser)
     options.progress(parser)
@@ -27,7 +28,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     build_catalogue(args.dataset, artifacts_dir(args.out), sample=args.sample, n_trees=args.n_trees,
                     metric=args.metric, weights=args.weights, pooling=args.pooling, resize=args.resize,
-                    precision=args.precision, input_size=args.input_size, batch_size=args.batch_size,
-                    chunk_size=args.chunk_size, engine=options.engine_of(args), progress=not args.no_progress,
+                    precision=args.precision, input_size=args.input_size, runtime=args.runtime,
+                    batch_size=args.batch_size, chunk_size=args.chunk_size, engine=options.engine_of(args),
+                    progress=not args.no_progress,
                     log=print)
     return 0

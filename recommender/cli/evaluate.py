@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
         artifacts = load_artifacts(root)
         other = load_artifacts(args.baseline) if args.baseline else None
         result = holdout_evaluation(artifacts, args.holdout, seed=args.seed, baseline=other,
-                                    log=lambda line: print(line, file=sys.stderr), **settings)
+                                    log=options.to_stderr, **settings)
         baseline = result.get("baseline")
         if args.robustness > 0 and (robustness := _robustness(root, args, space)):
             result["robustness"] = robustness

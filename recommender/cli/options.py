@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..config import ARTIFACTS_ENV, VERBOSE_ENV, WEIGHTS_ENV
+from ..config import ARTIFACTS_ENV, RUNTIME_ENV, VERBOSE_ENV, WEIGHTS_ENV, requested_runtime
 from ..data.images import RESIZE_MODES
 from ..features.extractor import DEFAULT_BATCH_SIZE
-from ..features.precision import AUTO_PRECISION, PRECISIONS
-from ..features.settings import DEFAULT_INPUT_SIZE, DEFAULT_POOLING, DEFAULT_RESIZE, INPUT_SIZES, POOLINGS
+from ..features.precision import AUTO_PRECISION
+from ..features.runtimes import AUTO_RUNTIME, RUNTIMES
+from ..features.settings import DEFAULT_INPUT_SIZE, DEFAULT_POOLING, DEFAULT_RESIZE, INPUT_SIZES, POOLINGS, PRECISIONS
 from ..features.weights import Weights, resolve_weights
 from ..index.annoy import DEFAULT_METRIC, DEFAULT_N_TREES, METRICS
 from ..pipeline.build import CHUNK_SIZE
@@ -101,11 +102,20 @@ def feature_settings(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--resize", choices=RESIZE_MODES, default=DEFAULT_RESIZE,
                         help=f"fit photos into the square input by padding or squashing (default {DEFAULT_RESIZE})")
     parser.add_argument("--precision", choices=(AUTO_PRECISION, *PRECISIONS), default=AUTO_PRECISION,
-                        help="network compute precision; auto: bfloat16 only where this machine runs it faster "
-                             "(AMX, a GPU) with the same vectors, else float32")
+                        help="network compute precision; auto: bfloat16 or int8 only where this machine runs it "
+                             "faster and it measures as good (docs/decisions/0008-inference-runtimes.md), "
+                             "else float32")
     parser.add_argument("--input-size", type=int, choices=INPUT_SIZES, default=DEFAULT_INPUT_SIZE,
                         help=f"side of the square each photo is fitted into; smaller is faster "
                              f"(default {DEFAULT_INPUT_SIZE}, docs/decisions/0001-input-size-224.md)")
+
+
+def runtime(parser: argparse.ArgumentParser) -> None:
+    """Where the network runs (its vectors are the same on each; the runtime is recorded for information)."""
+    parser.add_argument("--runtime", choices=(AUTO_RUNTIME, *RUNTIMES), default=requested_runtime(),
+                        help="inference runtime; auto: a build measures the installed ones and takes the fastest "
+                             "that agrees with TensorFlow, a search takes the one the catalogue was built on "
+                             f"(default ${RUNTIME_ENV}, else auto)")
 
 
 def training(parser: argparse.ArgumentParser, *, epochs: int, epochs_help: str) -> None:
@@ -127,4 +137,9 @@ def engine_of(args: argparse.Namespace) -> RayEngine | None:
 
 def weights_of(args: argparse.Namespace) -> Weights:
     """The weights the options name, with the one line said where they had to be converted."""
-    return resolve_weights(args.weights, log=lambda line: print(line, file=sys.stderr))
+    return resolve_weights(args.weights, log=to_stderr)
+
+
+def to_stderr(line: str) -> None:
+    """A progress or notice line kept off stdout (where a command's answer, JSON say, goes)."""
+    print(line, file=sys.stderr)

@@ -25,6 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     options.space(parser)
     options.search(parser)
     options.weights(parser)
+    options.runtime(parser)
     parser.add_argument("--paths", action="store_true", help="absolute image paths instead of dataset-relative")
     options.as_json(parser, "the results (a list)")
 
@@ -38,7 +39,8 @@ def run(args: argparse.Namespace) -> int:
         # A bad photo or a missing catalogue is answered before TensorFlow starts (seconds).
         image = decode_image(args.image)
         # One photo: the network runs eagerly, skipping the trace that pays off from the second call.
-        recommender = Recommender.load(root, weights=options.weights_of(args), compiled=False)
+        recommender = Recommender.load(root, weights=options.weights_of(args), compiled=False,
+                                       runtime=args.runtime, log=options.to_stderr)
         query = recommender.query_from_image(image)
     results = recommender.search(query, k=args.k, search_k=args.search_k, n_trees=args.n_trees,
                                  space=args.space, colour_weight=args.colour_weight)

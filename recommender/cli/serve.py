@@ -8,7 +8,7 @@ import signal
 import subprocess
 import sys
 
-from ..config import ARTIFACTS_ENV, DEMO_SAMPLE, PROJECT_ROOT, WEIGHTS_ENV, artifacts_dir
+from ..config import ARTIFACTS_ENV, DEMO_SAMPLE, PROJECT_ROOT, RUNTIME_ENV, WEIGHTS_ENV, artifacts_dir
 from ..pipeline.first_start import ensure_catalogue
 from . import options
 
@@ -28,6 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=8501, help="dashboard port (default 8501)")
     parser.add_argument("--address", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine)")
     options.weights(parser)
+    options.runtime(parser)
     options.progress(parser)
 
 
@@ -37,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     root = artifacts_dir(args.artifacts)
     ensure_catalogue(root, dataset=args.dataset, sample=args.sample, weights=weights, progress=not args.no_progress,
                      log=print)
-    env = {**os.environ, ARTIFACTS_ENV: str(root), WEIGHTS_ENV: str(weights.path)}
+    env = {**os.environ, ARTIFACTS_ENV: str(root), WEIGHTS_ENV: str(weights.path), RUNTIME_ENV: args.runtime}
     command = [sys.executable, "-m", "streamlit", "run", str(PROJECT_ROOT / "streamlit_app.py"),
                "--server.address", args.address, "--server.port", str(args.port)]
     print(f"Starting the dashboard on http://{args.address}:{args.port} (Ctrl-C stops it)...", flush=True)

@@ -16,10 +16,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     options.training(parser, epochs=DEFAULT_EPOCHS, epochs_help=": the best held-out P@5 of 15, 30, 60")
     parser.add_argument("--split", default=None, metavar="FILE",
                         help="hold out the products of an earlier split file (compare two builds on the same queries)")
+    parser.add_argument("--extra-photos", default=None, metavar="DIR",
+                        help="real photos (Kaggle layout) that teach the head too; they never enter the index")
+    parser.add_argument("--dev-photos", default=None, metavar="DIR",
+                        help="other real photos (Kaggle layout) that judge a head trained with --extra-photos")
+    options.weights(parser)
     options.progress(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     train_space(artifacts_dir(args.artifacts), space=args.space, holdout=args.holdout, seed=args.seed,
-                epochs=args.epochs, split=args.split, progress=not args.no_progress, log=print)
+                epochs=args.epochs, split=args.split, extra_photos=args.extra_photos, dev_photos=args.dev_photos,
+                weights=args.weights, progress=not args.no_progress, log=print)
     return 0

@@ -19,6 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     options.artifacts(parser)
     parser.add_argument("--allow-empty", action="store_true", help="allow removing every product")
     options.weights(parser)
+    options.runtime(parser)
     options.embedding(parser)
     options.as_json(parser, "the report")
     options.progress(parser)
@@ -27,7 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     report = update_catalogue(args.dataset, artifacts_dir(args.artifacts), allow_empty=args.allow_empty,
                               weights=args.weights, batch_size=args.batch_size, chunk_size=args.chunk_size,
-                              engine=options.engine_of(args), progress=not args.no_progress,
+                              runtime=args.runtime, engine=options.engine_of(args), progress=not args.no_progress,
                               log=silent if args.json else print)
     print(json.dumps(report) if args.json else format_update_report(report))
     return 0

@@ -6,7 +6,8 @@ Two ways to get unseen queries:
   at random and in near-duplicate groups (:mod:`recommender.evaluation.splits`),
   is removed from the index and used as queries; their stored vectors are
   exactly what embedding their photos gives, so nothing is re-embedded.
-* a folder of other photos (:func:`query_folder_evaluation`), embedded now.
+* a folder of other photos (:func:`query_folder_evaluation`), embedded now
+  (:func:`embed_folder`; :func:`photo_queries_evaluation` scores photos embedded once).
 
 Each query is searched the way :meth:`recommender.search.recommender.Recommender.search`
 searches (the same :class:`~recommender.search.ranking.Ranker`); a neighbour is
@@ -15,8 +16,10 @@ relevant for a label when it shares the query's value (articleType, subCategory,
 
 from __future__ import annotations
 
+import os
 import tempfile
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +27,7 @@ import pandas as pd
 
 from ..config import silent
 from ..data.catalogue import COLOUR_FAMILIES, LABEL_COLUMNS, read_catalogue
+from ..features.extractor import Extractor
 from ..goals import COMPARED_LABELS
 from ..index.annoy import DEFAULT_METRIC, DEFAULT_N_TREES, DEFAULT_SEARCH_K, VectorIndex
 from ..index.exact import exact_search
@@ -247,40 +251,68 @@ def _nest(result: dict, split: str, key: str | None, measured: dict) -> None:
         target[key] = measured
 
 
+@dataclass(frozen=True)
+class PhotoFolder:
+    """A folder of photos in the Kaggle layout, embedded: its readable photos' labels, vectors and colours."""
+
+    folder: Path
+    items: pd.DataFrame  # the readable photos' rows of styles.csv ("" where a label is unknown)
+    vectors: np.ndarray  # (n, 2048) backbone vectors
+    colours: np.ndarray  # (n, 64) colour signatures
+
+
+def embed_folder(extractor: Extractor, folder: str | os.PathLike, *, styles: str | None = None,
+                 labelled_only: bool = True) -> PhotoFolder:
+    """Embed the photos of a Kaggle-layout folder with ``extractor`` (the catalogue's), unreadable ones left out.
+
+    ``labelled_only`` keeps only photos with an articleType (queries need one to be scored).
+    """
+    catalogue = read_catalogue(folder, styles=styles)
+    items = catalogue.items[catalogue.items["articleType"] != ""] if labelled_only else catalogue.items
+    items = items.reset_index(drop=True)
+    if items.empty:
+        raise ValueError(f"No labelled photos in {folder} (is {styles or 'its styles.csv'} there?)")
+    vectors, colours, good = [], [], []
+    for batch in extractor.embed_files([catalogue.root / rel for rel in items["image"]]):
+        for i, error in enumerate(batch.errors):
+            if error is None:
+                vectors.append(batch.vectors[i])
+                colours.append(batch.colours[i])
+                good.append(batch.start + i)
+    if not good:
+        raise ValueError(f"No readable photo in {folder}")
+    return PhotoFolder(catalogue.root, items.iloc[good].reset_index(drop=True), np.stack(vectors), np.stack(colours))
+
+
+def photo_queries_evaluation(artifacts: Artifacts, photos: PhotoFolder, *, space: str = BACKBONE_SPACE,
+                             colour_weight: float = 0.0, type_first: bool = True, n_trees: int | None = None,
+                             search_k: int | None = None) -> dict:
+    """Evaluate a catalogue with embedded photos of other products as queries (see :func:`embed_folder`)."""
+    vectors = photos.vectors
+    if space != BACKBONE_SPACE:
+        vectors = artifacts.head(space).transform(vectors, photos.colours)
+    everything = np.arange(len(artifacts.metadata))
+    ranker, probabilities = space_ranking(artifacts, space, everything, vectors, colour_weight=colour_weight,
+                                         type_first=type_first)
+    settings = artifacts.manifest.index
+    result = evaluate_vectors(np.asarray(artifacts.space_vectors(space)), artifacts.metadata, vectors, photos.items,
+                              metric=settings.metric, n_trees=n_trees or settings.n_trees,
+                              search_k=artifacts.tuned_search_k(space) if search_k is None else search_k,
+                              ranker=ranker, query_colours=photos.colours, query_probabilities=probabilities)
+    result.update(space=space, queries=str(photos.folder), colour_weight=colour_weight, type_first=type_first,
+                  features=artifacts.manifest.features.to_json())
+    return result
+
+
 def query_folder_evaluation(root: str, query_dir: str, styles: str, *, space: str = BACKBONE_SPACE,
                             colour_weight: float = 0.0, type_first: bool = True, n_trees: int | None = None,
                             search_k: int | None = None,
                             weights: str | None = None) -> dict:
     """Evaluate a built catalogue with photos of other products (embedded now)."""
     recommender = Recommender.load(root, weights=weights)
-    catalogue = read_catalogue(query_dir, styles=styles)
-    labelled = catalogue.items[catalogue.items["articleType"] != ""].reset_index(drop=True)
-    if labelled.empty:
-        raise ValueError(f"No labelled query photos in {query_dir} (is {styles} there?)")
-    paths = [catalogue.root / rel for rel in labelled["image"]]
-    vectors, colours, good = [], [], []
-    for batch in recommender.extractor.embed_files(paths):
-        for i, error in enumerate(batch.errors):
-            if error is None:
-                vectors.append(batch.vectors[i])
-                colours.append(batch.colours[i])
-                good.append(batch.start + i)
-    vectors, colours = np.stack(vectors), np.stack(colours)
-    artifacts = recommender.artifacts
-    if space != BACKBONE_SPACE:
-        vectors = artifacts.head(space).transform(vectors, colours)
-    everything = np.arange(len(artifacts.metadata))
-    ranker, probabilities = space_ranking(artifacts, space, everything, vectors, colour_weight=colour_weight,
-                                         type_first=type_first)
-    settings = artifacts.manifest.index
-    result = evaluate_vectors(np.asarray(artifacts.space_vectors(space)), artifacts.metadata, vectors,
-                              labelled.iloc[good].reset_index(drop=True), metric=settings.metric,
-                              n_trees=n_trees or settings.n_trees,
-                              search_k=artifacts.tuned_search_k(space) if search_k is None else search_k,
-                              ranker=ranker, query_colours=colours, query_probabilities=probabilities)
-    result.update(space=space, queries=str(query_dir), colour_weight=colour_weight, type_first=type_first,
-                  features=artifacts.manifest.features.to_json())
-    return result
+    photos = embed_folder(recommender.extractor, query_dir, styles=styles)
+    return photo_queries_evaluation(recommender.artifacts, photos, space=space, colour_weight=colour_weight,
+                                    type_first=type_first, n_trees=n_trees, search_k=search_k)
 
 
 def trained_on_warning(artifacts: Artifacts, space: str, fraction: float, seed: int) -> str | None:

@@ -1,16 +1,17 @@
 """ResNet50 features: images in, L2-normalised 2048-d float32 vectors out.
 
-The network (:mod:`recommender.features.network`) runs in a compiled
-``tf.function`` over batches, while a small thread pool decodes the next
-batch (decoding overlaps inference); its last map is pooled over space into
-one 2048-d vector.
+The network (:mod:`recommender.features.network`) runs over batches on one of
+the inference runtimes (:mod:`recommender.features.runtimes`: TensorFlow,
+OpenVINO or ONNX Runtime), while a small thread pool decodes the next batch
+(decoding overlaps inference); its last map is pooled over space into one
+2048-d vector.
 """
 
 from __future__ import annotations
 
 import os
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,9 +19,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from ..config import silent
 from ..data.colour import COLOUR_DIM, colour_signature
 from ..data.images import ImageError, decode_image, to_model_input
-from .network import compiled_network
+from .export import Calibration
+from .runtimes import load_network
 from .settings import (
     DEFAULT_INPUT_SIZE,
     DEFAULT_POOLING,
@@ -68,29 +71,39 @@ class Extractor:
         How a photo is fitted into the square input (see :func:`recommender.images.to_model_input`).
     batch_size : int, default 32
         Images per forward pass; memory stays flat whatever the input size.
-    precision : {"float32", "bfloat16"}, default "float32"
-        Compute precision of the network (weights stay float32).
+    precision : {"float32", "bfloat16", "int8"}, default "float32"
+        Compute precision of the network (int8: the network quantised after training, on ``calibration``).
     input_size : int in INPUT_SIZES, default DEFAULT_INPUT_SIZE
         Side of the square the photo is fitted into; the work per photo grows with its square
         (128: a third of 224's).
     compiled : bool, default True
         Run the network as one traced ``tf.function`` (fast from the second call on). ``False`` runs it
-        eagerly: a one-shot query then skips the 1-2 s trace (its vectors differ by ~1e-6).
+        eagerly: a one-shot query then skips the 1-2 s trace (its vectors differ by ~1e-6). TensorFlow only.
+    runtime : {"tensorflow", "openvino", "onnxruntime"}, default "tensorflow"
+        Where the network runs (resolved: see :func:`recommender.features.runtimes.runtime_for`).
+    calibration : Calibration, optional
+        The photos an int8 network is calibrated on (int8 only).
+    threads : int, optional
+        The runtime's threads (default: its own choice, all cores).
+    log : callable, optional
+        Told when a network is exported or quantised (once per machine).
     """
 
     def __init__(self, weights: Weights | None, *, pooling: str = DEFAULT_POOLING,
                  resize: str = DEFAULT_RESIZE, batch_size: int = DEFAULT_BATCH_SIZE,
                  precision: str = DEFAULT_PRECISION, input_size: int = DEFAULT_INPUT_SIZE,
-                 compiled: bool = True) -> None:
+                 compiled: bool = True, runtime: str = "tensorflow", calibration: Calibration | None = None,
+                 threads: int | None = None, log: Callable[[str], None] = silent) -> None:
         if batch_size < 1:
             raise ValueError(f"Expected batch_size >= 1, got {batch_size}")
         self.settings = FeatureSettings.of(weights, pooling=pooling, resize=resize, precision=precision,
-                                           input_size=input_size)
+                                           input_size=input_size, runtime=runtime,
+                                           calibration=calibration.record if calibration else None)
         self.weights = weights
         self.batch_size = batch_size
-        network = (compiled_network(weights, precision, input_size) if weights
-                   else compiled_network.__wrapped__(None, precision, input_size))
-        self._forward = network if compiled else network.python_function
+        self.calibration = calibration
+        self._forward = load_network(weights, precision, input_size, runtime, calibration=calibration,
+                                     threads=threads, compiled=compiled, log=log)
 
     @property
     def pooling(self) -> str:
@@ -108,11 +121,23 @@ class Extractor:
     def input_size(self) -> int:
         return self.settings.input_size
 
+    @property
+    def runtime(self) -> str:
+        return self.settings.runtime
+
     @classmethod
-    def from_settings(cls, settings: FeatureSettings, weights: Weights, *, batch_size: int = DEFAULT_BATCH_SIZE,
-                      compiled: bool = True) -> Extractor:
-        """The extractor that makes the vectors ``settings`` describe, with these weights (their file)."""
-        return cls(weights, batch_size=batch_size, compiled=compiled, **settings.knobs)
+    def from_settings(cls, settings: FeatureSettings, weights: Weights, *, dataset: str | os.PathLike | None = None,
+                      runtime: str = "tensorflow", batch_size: int = DEFAULT_BATCH_SIZE, compiled: bool = True,
+                      threads: int | None = None, log: Callable[[str], None] = silent) -> Extractor:
+        """The extractor that makes the vectors ``settings`` describe, with these weights (their file), on
+        ``runtime``; ``dataset`` is the folder of an int8 catalogue's calibration photos."""
+        calibration = None
+        if settings.calibration:
+            if dataset is None:
+                raise ValueError("Expected the dataset folder of the int8 network's calibration photos")
+            calibration = Calibration(Path(dataset), tuple(settings.calibration["images"]), settings.resize)
+        return cls(weights, batch_size=batch_size, compiled=compiled, runtime=runtime, calibration=calibration,
+                   threads=threads, log=log, **settings.knobs)
 
     def prepare(self, image: Image.Image) -> np.ndarray:
         """An RGB image as this extractor's square uint8 input (input_size x input_size x 3)."""
@@ -130,9 +155,9 @@ class Extractor:
         parts: dict[str, list[np.ndarray]] = {"avg": [], "max": [], "logits": []}
         for start in range(0, len(inputs), self.batch_size):
             avg, mx, logits = self._forward(inputs[start:start + self.batch_size])
-            parts["avg"].append(avg.numpy())
-            parts["max"].append(mx.numpy())
-            parts["logits"].append(logits.numpy())
+            parts["avg"].append(avg)
+            parts["max"].append(mx)
+            parts["logits"].append(logits)
         out = {key: np.concatenate(value) if value else np.zeros((0, FEATURE_DIM), np.float32)
                for key, value in parts.items()}
         return {"avg": l2_normalise(out["avg"]), "max": l2_normalise(out["max"]), "logits": out["logits"]}

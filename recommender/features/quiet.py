@@ -29,7 +29,7 @@ def tensorflow() -> ModuleType:
 
         return tf
     os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"  # errors too: on a CPU machine they are cuInit's
-    with _stderr_to_devnull(), warnings.catch_warnings():
+    with _to_devnull(2), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         import keras  # noqa: F401
         import tensorflow as tf
@@ -37,14 +37,27 @@ def tensorflow() -> ModuleType:
 
 
 @contextmanager
-def _stderr_to_devnull():
-    sys.stderr.flush()
-    saved = os.dup(2)
+def silenced():
+    """Within it, a library's own output (tf2onnx's passes, NNCF's progress bars, warnings) is not shown,
+    unless verbose."""
+    if is_verbose():
+        yield
+        return
+    with _to_devnull(1), _to_devnull(2), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
+
+
+@contextmanager
+def _to_devnull(descriptor: int):
+    (sys.stdout if descriptor == 1 else sys.stderr).flush()
+    saved = os.dup(descriptor)
     devnull = os.open(os.devnull, os.O_WRONLY)
     try:
-        os.dup2(devnull, 2)
+        os.dup2(devnull, descriptor)
         yield
     finally:
-        os.dup2(saved, 2)
+        (sys.stdout if descriptor == 1 else sys.stderr).flush()
+        os.dup2(saved, descriptor)
         os.close(saved)
         os.close(devnull)

@@ -22,7 +22,7 @@ POOLINGS = ("avg", "max")
 # Chosen on the real catalogue (docs/decisions/0002-average-pooling-and-padding.md).
 DEFAULT_POOLING = "avg"
 DEFAULT_RESIZE = "pad"
-PRECISIONS = ("float32", "bfloat16")
+PRECISIONS = ("float32", "bfloat16", "int8")
 DEFAULT_PRECISION = "float32"
 # Square input sizes the network is run at (multiples of 32, its total stride).
 INPUT_SIZES = (128, 160, 192, 224)
@@ -48,6 +48,11 @@ class FeatureSettings:
         As for :class:`recommender.features.extractor.Extractor`.
     backbone : dict, optional
         The fine-tuned backbone's file record (name, digest, what it was tuned from), where there is one.
+    calibration : dict, optional
+        int8 only: the photos the network was quantised on (``images``, relative to the dataset; ``digest``).
+    runtime : str
+        The runtime that made the vectors: for information, never compared (runtimes agree at float32 to a
+        mean cosine of 0.99999; :mod:`recommender.features.runtimes`).
     """
 
     weights_sha256: str
@@ -57,6 +62,8 @@ class FeatureSettings:
     pooling: str = DEFAULT_POOLING
     precision: str = DEFAULT_PRECISION
     backbone: Mapping[str, Any] | None = None
+    calibration: Mapping[str, Any] | None = None
+    runtime: str = "tensorflow"
     model: str = MODEL
     preprocess: str = PREPROCESS
     normalisation: str = NORMALISATION
@@ -64,7 +71,8 @@ class FeatureSettings:
     extra: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
     # What makes two catalogues' vectors incomparable (the source of the weights does not).
-    COMPARED = ("weights_sha256", "input_size", "resize", "pooling", "precision", "dimension", "normalisation")
+    COMPARED = ("weights_sha256", "input_size", "resize", "pooling", "precision", "calibration", "dimension",
+                "normalisation")
 
     def __post_init__(self) -> None:
         if self.pooling not in POOLINGS:
@@ -75,6 +83,8 @@ class FeatureSettings:
             raise ValueError(f"Expected precision in {PRECISIONS}, got {self.precision!r}")
         if self.input_size not in INPUT_SIZES:
             raise ValueError(f"Expected input_size in {INPUT_SIZES}, got {self.input_size!r}")
+        if (self.precision == "int8") != (self.calibration is not None):
+            raise ValueError("Expected calibration photos for int8, and only for int8")
 
     @classmethod
     def of(cls, weights: Weights | None, **knobs: Any) -> FeatureSettings:
@@ -95,8 +105,9 @@ class FeatureSettings:
     def to_json(self) -> dict[str, Any]:
         """The manifest's ``features`` record."""
         record = {key: value for key, value in asdict(self).items() if key != "extra"}
-        if self.backbone is None:
-            del record["backbone"]
+        for optional in ("backbone", "calibration"):
+            if record[optional] is None:
+                del record[optional]
         return {**self.extra, **record}
 
     @property
@@ -112,5 +123,10 @@ class FeatureSettings:
 
     def differences(self, other: FeatureSettings) -> list[str]:
         """``"key: built X, now Y"`` for each compared setting that differs (empty: the vectors agree)."""
-        return [f"{key}: built {getattr(self, key)!r}, now {getattr(other, key)!r}" for key in self.COMPARED
-                if getattr(self, key) != getattr(other, key)]
+        return [f"{key}: built {self._shown(key)!r}, now {other._shown(key)!r}" for key in self.COMPARED
+                if self._shown(key) != other._shown(key)]
+
+    def _shown(self, key: str) -> Any:
+        # Calibration photos are compared (and named) by their digest, not by 300 file names.
+        value = getattr(self, key)
+        return value.get("digest") if key == "calibration" and value else value

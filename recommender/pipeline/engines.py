@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from ..config import PROJECT_ROOT
+from ..features.export import Calibration
 from ..features.extractor import Extractor
 from ..features.weights import Weights, file_sha256
 
@@ -70,18 +71,17 @@ class RayOptions:
 class ChunkEmbedder:
     """The Ray actor: one extractor per actor, built from a weights path; one local batch per call."""
 
-    def __init__(self, weights_path: str, weights_sha256: str, settings: dict, cpus: float) -> None:
-        from ..features.quiet import tensorflow
-
-        tf = tensorflow()
-        # Ray does not limit TensorFlow's threads: two actors on two cores would each start two.
-        tf.config.threading.set_intra_op_parallelism_threads(max(1, int(cpus)))
-        tf.config.threading.set_inter_op_parallelism_threads(1)
+    def __init__(self, weights_path: str, weights_sha256: str, settings: dict, cpus: float,
+                 calibration: dict | None = None) -> None:
         path = Path(weights_path)
         if not path.is_file() or file_sha256(path) != weights_sha256:
             raise EngineUnavailable(f"The weights file {path} is missing or differs on this node: every node needs "
                                     "the same file at the same path (or RECOMMENDER_WEIGHTS).")
-        self.extractor = Extractor(Weights(path, "explicit", weights_sha256), **settings)
+        if calibration:
+            calibration = Calibration(Path(calibration["root"]), tuple(calibration["images"]), calibration["resize"])
+        # Ray does not limit a runtime's threads: two actors on two cores would each start two.
+        self.extractor = Extractor(Weights(path, "explicit", weights_sha256), threads=max(1, int(cpus)),
+                                   calibration=calibration, **settings)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         indexes, vectors, colours, errors = [], [], [], []
@@ -162,12 +162,15 @@ class RayEngine:
             expected[start] = end - start
             rows += [{"first": first, "paths": [str(p) for p in paths[first:min(first + batch, end)]]}
                      for first in range(start, end, batch)]
-        settings = {**extractor.settings.knobs, "batch_size": batch}
+        settings = {**extractor.settings.knobs, "batch_size": batch, "runtime": extractor.runtime}
+        calibration = extractor.calibration
+        calibration = calibration and {"root": str(calibration.root), "images": list(calibration.images),
+                                       "resize": calibration.resize}
         dataset = ray.data.from_items(rows, override_num_blocks=len(rows)).map_batches(
             self.actor, batch_size=1,
             fn_constructor_kwargs={"weights_path": str(extractor.weights.path),
                                    "weights_sha256": extractor.weights.sha256, "settings": settings,
-                                   "cpus": self.options.cpus_per_worker},
+                                   "cpus": self.options.cpus_per_worker, "calibration": calibration},
             # Ray Data restarts a dead actor and retries its batch (max_restarts=-1 by default for actor pools).
             compute=ActorPoolStrategy(size=self.options.workers), num_cpus=self.options.cpus_per_worker,
             num_gpus=self.options.gpus_per_worker or None,

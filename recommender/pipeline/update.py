@@ -31,6 +31,7 @@ import pandas as pd
 from ..config import silent
 from ..data.catalogue import STYLE_COLUMNS, dataset_fingerprint
 from ..features.extractor import DEFAULT_BATCH_SIZE, Extractor
+from ..features.runtimes import AUTO_RUNTIME, runtime_for
 from ..features.weights import Weights
 from ..store.artifacts import (
     Artifacts,
@@ -89,7 +90,7 @@ def diff_catalogue(built: pd.DataFrame, current: pd.DataFrame) -> CatalogueDiff:
 def update_catalogue(dataset: str | Path | None, out: str | Path = "artifacts", *, allow_empty: bool = False,
                      weights: Weights | str | Path | None = None, batch_size: int = DEFAULT_BATCH_SIZE,
                      chunk_size: int = CHUNK_SIZE, extractor: Extractor | None = None,
-                     engine: RayEngine | None = None,
+                     runtime: str = AUTO_RUNTIME, engine: RayEngine | None = None,
                      progress: bool | Callable[[int, int], None] = True,
                      log: Callable[[str], None] = silent) -> dict:
     """Update the catalogue built in ``out`` to the dataset's current content, and commit it.
@@ -105,6 +106,8 @@ def update_catalogue(dataset: str | Path | None, out: str | Path = "artifacts", 
     weights, batch_size, chunk_size, extractor, engine, progress, log :
         As for :func:`recommender.build.build_catalogue`; the extractor must make the very
         vectors the catalogue holds (same weights, resize, pooling, precision).
+    runtime : str, default "auto"
+        Where the network runs (see :func:`recommender.features.runtimes.runtime_for`; auto: the build's).
 
     Returns
     -------
@@ -149,8 +152,10 @@ def update_catalogue(dataset: str | Path | None, out: str | Path = "artifacts", 
     to_embed = items[items["id"].isin(set(diff.added) | set(diff.changed))]
     features = artifacts.manifest.features
     if extractor is None and len(to_embed):
-        extractor = Extractor.from_settings(features, backbone_weights(out, features, weights, log=log),
-                                            batch_size=batch_size)
+        extractor = Extractor.from_settings(
+            features, backbone_weights(out, features, weights, log=log), dataset=artifacts.manifest.dataset,
+            runtime=runtime_for(runtime, features.precision, recorded=features.runtime, log=log),
+            batch_size=batch_size, log=log)
     if extractor is not None:
         check_features(features, extractor.settings, out)  # an update cannot mix vectors
     new_vectors, new_colours, errors, work = embed_items(extractor, catalogue.root, to_embed, out,

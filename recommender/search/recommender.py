@@ -18,10 +18,12 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
+from ..config import silent
 from ..data.colour import colour_signature
 from ..data.images import CropBox, crop, decode_image, trim_to_product
 from ..features.extractor import Extractor
 from ..features.head import Head
+from ..features.runtimes import AUTO_RUNTIME, runtime_for
 from ..features.weights import Weights
 from ..index.annoy import VectorIndex
 from ..index.exact import exact_search
@@ -76,18 +78,25 @@ class Recommender:
 
     @classmethod
     def load(cls, root: str | os.PathLike = "artifacts", *, weights: Weights | str | os.PathLike | None = None,
-             with_model: bool = True, compiled: bool = True) -> Recommender:
+             with_model: bool = True, compiled: bool = True, runtime: str = AUTO_RUNTIME,
+             threads: int | None = None, log: Callable[[str], None] = silent) -> Recommender:
         """Load a built catalogue and, with ``with_model``, the matching extractor.
 
         The artifacts are refused when they were built with other weights or
         preprocessing than this extractor's, or from a dataset that changed
         since (see :func:`load_artifacts`), before the network is built.
-        ``compiled=False`` suits a single query (see :class:`Extractor`).
+        ``compiled=False`` suits a single query (see :class:`Extractor`). ``runtime`` is where the
+        network runs (auto: the one the catalogue was built on, where installed; ``log`` hears of a fallback),
+        on ``threads`` threads per call.
         """
         if not with_model:
             return cls(load_artifacts(root, expect_dataset=True))
-        features = read_manifest(root).features
-        extractor = Extractor.from_settings(features, backbone_weights(root, features, weights), compiled=compiled)
+        manifest = read_manifest(root)
+        features = manifest.features
+        extractor = Extractor.from_settings(
+            features, backbone_weights(root, features, weights), dataset=manifest.dataset, compiled=compiled,
+            runtime=runtime_for(runtime, features.precision, recorded=features.runtime, log=log), threads=threads,
+            log=log)
         return cls(load_artifacts(root, expect_features=extractor.settings, expect_dataset=True), extractor)
 
     @property
@@ -131,7 +140,8 @@ class Recommender:
         manifest = self.artifacts.manifest
         features = manifest.features
         return {"build_id": self.build_id, "created": manifest.created, "count": manifest.count,
-                **features.knobs,
+                **features.knobs, "runtime": self.extractor.runtime if self.extractor else None,
+                "built_on": features.runtime,
                 "weights_sha256": features.weights_sha256, "metric": manifest.index.metric,
                 "n_trees": self.n_trees, "default_space": self.default_space,
                 "search_k": self.tuned_search_k(),

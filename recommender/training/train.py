@@ -28,12 +28,16 @@ from ..atomic import save_npy_atomic
 from ..config import silent
 from ..data.catalogue import LABEL_COLUMNS
 from ..evaluation.comparison import compare_models, format_comparison
-from ..evaluation.protocols import holdout_evaluation
+from ..evaluation.protocols import PhotoFolder, embed_folder, holdout_evaluation, photo_queries_evaluation
 from ..evaluation.results import save_evaluation
 from ..evaluation.splits import make_splits, read_splits, save_splits
 from ..features import quiet
+from ..features.extractor import Extractor
 from ..features.head import Head, class_ids
-from ..store.artifacts import Artifacts, forget_space, load_artifacts, space_file_names
+from ..features.runtimes import AUTO_RUNTIME, runtime_for
+from ..features.weights import Weights
+from ..goals import COMPARED_LABELS
+from ..store.artifacts import Artifacts, backbone_weights, forget_space, load_artifacts, space_file_names
 from ..store.manifest import BACKBONE_SPACE, FileEntry, SpaceEntry, commit_manifest, frozen
 from .label_weights import choose_label_weights
 
@@ -96,12 +100,20 @@ def train_head(vectors: np.ndarray, colours: np.ndarray, labels: dict[str, np.nd
 
 def train_space(root: str | Path, *, space: str = DEFAULT_SPACE, holdout: float = DEFAULT_HOLDOUT,
                 seed: int = 0, epochs: int = DEFAULT_EPOCHS, split: str | Path | None = None,
+                extra_photos: str | Path | None = None, dev_photos: str | Path | None = None,
+                weights: Weights | str | Path | None = None,
                 progress: bool = True, log: Callable[[str], None] = silent) -> SpaceEntry:
     """Train a head on a built catalogue, leaving ``holdout`` out, and commit the new space.
 
     ``split`` names an earlier split file (``split-<build>-<space>.json``): the same products
     are held out, so two builds of one catalogue (another input size, other weights) are
     measured on the same queries; its fraction and seed replace ``holdout`` and ``seed``.
+
+    ``extra_photos`` is a folder of real photos in the Kaggle layout (shoppers' photos, say): they
+    are embedded as the catalogue was and teach the head too (a label they lack contributes no
+    loss); they never enter the index. Such a space becomes the default only where it also beats
+    the current default space on ``dev_photos`` (other real photos, required with it) beyond noise
+    without losing studio P@5 beyond noise (:func:`judge_on_real_photos`); ``weights`` embeds them.
 
     Returns
     -------
@@ -111,6 +123,18 @@ def train_space(root: str | Path, *, space: str = DEFAULT_SPACE, holdout: float 
     if space == BACKBONE_SPACE:
         raise ValueError(f"Expected a new space name, got {space!r} (the frozen backbone's space)")
     artifacts = load_artifacts(root)
+    current = artifacts.manifest.searched_space
+    extra = dev = None
+    if extra_photos is not None:
+        if dev_photos is None:
+            raise ValueError("Training on extra photos needs --dev-photos: other real photos to judge the result on")
+        if space == current and space != BACKBONE_SPACE:
+            raise ValueError(f"{space!r} is the default space that a space trained on extra photos is judged "
+                             f"against: name the new one otherwise (--space {space}-real)")
+        extractor = catalogue_extractor(artifacts, weights, log=log)
+        extra, dev = embed_folder(extractor, extra_photos, labelled_only=False), embed_folder(extractor, dev_photos)
+        log(f"{len(extra.items):,} extra photos from {extra.folder} teach the head; {len(dev.items):,} real photos "
+            f"from {dev.folder} judge it.")
     metadata = artifacts.metadata
     vectors, colours = np.asarray(artifacts.vectors), np.asarray(artifacts.colours)
     if split is None:
@@ -123,12 +147,17 @@ def train_space(root: str | Path, *, space: str = DEFAULT_SPACE, holdout: float 
         raise TooFewProducts(f"{len(metadata):,} products are too few to hold {holdout:.0%} out and still train: "
                              f"search this catalogue with the {BACKBONE_SPACE} features")
     labels = {column: metadata[column].to_numpy()[train_rows] for column in LABEL_COLUMNS}
+    train_vectors, train_colours = vectors[train_rows], colours[train_rows]
+    if extra is not None:
+        labels = {column: np.concatenate([values, extra.items[column].fillna("").astype(str).to_numpy()])
+                  for column, values in labels.items()}
+        train_vectors = np.concatenate([train_vectors, extra.vectors])
+        train_colours = np.concatenate([train_colours, extra.colours])
     log(f"Training space {space!r} on {int(train_rows.sum()):,} products (held out: {holdout:.0%} random, "
         f"{holdout:.0%} in near-duplicate groups, {int(splits.validation.sum()):,} for validation; seed {seed}), "
         f"{epochs} epochs...")
     started = time.perf_counter()
-    head = train_head(vectors[train_rows], colours[train_rows], labels, epochs=epochs, seed=seed,
-                      progress=progress)
+    head = train_head(train_vectors, train_colours, labels, epochs=epochs, seed=seed, progress=progress)
     seconds = time.perf_counter() - started
     names = space_file_names(artifacts.build_id, space)
     head_path, vectors_path, split_path = (artifacts.root / names[kind] for kind in ("head", "vectors", "split"))
@@ -145,7 +174,10 @@ def train_space(root: str | Path, *, space: str = DEFAULT_SPACE, holdout: float 
                            "holdout": holdout, "seed": seed, "epochs": epochs, "labels": LABEL_WEIGHTS,
                            "classes": {label: len(names) for label, names in head.classes.items()},
                            "loss": "cosine softmax per label", "seconds": round(seconds, 1),
-                           "backbone_weights_sha256": artifacts.manifest.features.weights_sha256}))
+                           "backbone_weights_sha256": artifacts.manifest.features.weights_sha256,
+                           **({"extra_photos": {"folder": str(extra.folder), "count": len(extra.items),
+                                                "with_articleType": int((extra.items["articleType"] != "").sum())}}
+                              if extra is not None else {})}))
     # Measured before anything is committed: readers see the new space once, whole, with its verdict.
     candidate = replace(artifacts, manifest=artifacts.manifest.with_space(space, entry),
                         spaces={**artifacts.spaces, space: space_vectors})
@@ -153,10 +185,59 @@ def train_space(root: str | Path, *, space: str = DEFAULT_SPACE, holdout: float 
     log(f"Trained in {seconds:.0f} s (search_k {tuned['value']:,}: recall@5 {tuned['recall_at_5']:.3f}).")
     candidate = replace(candidate, manifest=candidate.manifest.with_search_k(space, tuned))  # measured with it
     entry, default = choose_default_space(candidate, space, holdout=holdout, seed=seed, log=log)
+    if dev is not None:
+        judged, wins = judge_on_real_photos(replace(candidate, manifest=candidate.manifest.with_space(space, entry)),
+                                            space, current, dev, holdout=holdout, seed=seed, log=log)
+        entry = replace(entry, comparison=frozen({**entry.comparison, "real_photos": judged}))
+        default = space if default == space and wins else current
     commit_manifest(root, candidate.manifest.with_space(space, entry).with_default_space(default))
     verdict = "it wins" if default == space else f"{space!r} does not win beyond noise"
     log(f"Space {space!r} committed to {root}; default space: {default!r} ({verdict} on held-out products).")
     return entry
+
+
+def catalogue_extractor(artifacts: Artifacts, weights: Weights | str | Path | None = None, *,
+                        log: Callable[[str], None] = silent) -> Extractor:
+    """The extractor that embeds photos the way this catalogue's were (its settings, on its runtime)."""
+    features = artifacts.manifest.features
+    return Extractor.from_settings(
+        features, backbone_weights(artifacts.root, features, weights, log=log), dataset=artifacts.manifest.dataset,
+        runtime=runtime_for(AUTO_RUNTIME, features.precision, recorded=features.runtime, log=log), log=log)
+
+
+def judge_on_real_photos(artifacts: Artifacts, space: str, current: str, dev: PhotoFolder, *, holdout: float,
+                         seed: int, log: Callable[[str], None] = silent) -> tuple[dict, bool]:
+    """Whether ``space`` beats the ``current`` default on real photos without losing studio P@5 (the rule).
+
+    It wins when the paired 95% interval of its articleType P@5 gain on ``dev`` (real photos) lies
+    above 0, and on the catalogue's held-out products (grouped split) neither its articleType nor
+    its baseColour P@5 change lies below 0 beyond noise. Returns the comparison and the verdict.
+    """
+    real = {name: photo_queries_evaluation(artifacts, dev, space=name) for name in (current, space)}
+    studio = {name: holdout_evaluation(artifacts, holdout, space=name, seed=seed) for name in (current, space)}
+    on_real = compare_models(real[current], real[space], seed=seed)["articleType"]
+    on_studio = compare_models(studio[current], studio[space], seed=seed)
+    wins = real_photos_win(on_real, on_studio)
+    log(f"Real photos ({len(dev.items):,}), {current} vs {space}: articleType P@5 {on_real['before']:.3f} -> "
+        f"{on_real['after']:.3f} ({100 * on_real['change']:+.1f} points, 95% interval "
+        f"{100 * on_real['interval'][0]:+.1f} to {100 * on_real['interval'][1]:+.1f}); studio, grouped split:\n"
+        + format_comparison(on_studio, current, space))
+    return {"against": current, "dev_photos": str(dev.folder), "real_articleType": on_real,
+            "studio": {label: on_studio[label] for label in COMPARED_LABELS}, "wins": wins}, wins
+
+
+def real_photos_win(on_real: dict, on_studio: dict) -> bool:
+    """The rule: articleType P@5 on real photos up beyond noise, studio P@5 not down beyond noise.
+
+    ``on_real`` is a :func:`compare_models` row (``interval`` of the change), ``on_studio`` a whole report.
+
+    >>> studio = {"articleType": {"interval": (-0.01, 0.01)}, "baseColour": {"interval": (-0.02, 0.0)}}
+    >>> real_photos_win({"interval": (0.02, 0.09)}, studio), real_photos_win({"interval": (-0.01, 0.09)}, studio)
+    (True, False)
+    >>> real_photos_win({"interval": (0.02, 0.09)}, {**studio, "baseColour": {"interval": (-0.03, -0.01)}})
+    False
+    """
+    return on_real["interval"][0] > 0 and all(on_studio[label]["interval"][1] >= 0 for label in COMPARED_LABELS)
 
 
 def choose_default_space(artifacts: Artifacts, space: str, *, holdout: float, seed: int,

@@ -165,3 +165,32 @@ def test_bfloat16_is_measured_on_the_real_network(random_weights):
     speedup, cosine = measure_bfloat16(random_weights, [product_photo(seed=i) for i in range(4)], input_size=128,
                                        repeats=1)
     assert speedup > 0 and 0.99 < cosine <= 1.0 + 1e-6
+
+
+@pytest.mark.parametrize(("speedup", "losses", "chosen"), [
+    (3.0, {"articleType": 0.004, "baseColour": -0.002}, "int8"),
+    (3.0, {"articleType": 0.005, "baseColour": 0.0}, "float32"),  # half a point lost: refused
+    (3.0, {"articleType": 0.0, "baseColour": 0.012}, "float32"),
+    (1.02, {"articleType": 0.0, "baseColour": 0.0}, "float32"),  # not faster beyond noise
+])
+def test_auto_precision_takes_int8_only_where_it_is_faster_and_loses_under_half_a_point(monkeypatch, speedup,
+                                                                                        losses, chosen):
+    import recommender.features.precision as precision
+
+    monkeypatch.setattr(precision, "bfloat16_hardware", lambda: None)
+    monkeypatch.setattr(precision, "installed", lambda name: True)
+    monkeypatch.setattr(precision, "_nncf_installed", lambda: True)
+    monkeypatch.setattr(precision, "measure_int8", lambda *args, **kwargs: (speedup, losses))
+    picked, why = precision.choose_precision(None, [product_photo()], calibration=object(),
+                                             labelled=([product_photo()], {}))
+    assert picked == chosen
+    assert f"int8 {'accepted' if chosen == 'int8' else 'refused'}: {speedup:.2f}x float32" in why
+
+
+def test_int8_is_not_tried_without_photos_to_judge_it_on(monkeypatch):
+    import recommender.features.precision as precision
+
+    monkeypatch.setattr(precision, "bfloat16_hardware", lambda: None)
+    monkeypatch.setattr(precision, "measure_int8", None)  # never called
+    picked, why = precision.choose_precision(None, [product_photo()], calibration=object(), labelled=None)
+    assert picked == "float32" and "int8 not tried" in why

@@ -26,7 +26,7 @@ def test_differences_name_what_makes_vectors_incomparable_and_only_that():
         "input_size: built 224, now 160", "pooling: built 'avg', now 'max'"]
 
 
-@pytest.mark.parametrize(("knob", "value"), [("pooling", "sum"), ("resize", "crop"), ("precision", "int8"),
+@pytest.mark.parametrize(("knob", "value"), [("pooling", "sum"), ("resize", "crop"), ("precision", "int4"),
                                              ("input_size", 200)])
 def test_bad_settings_are_refused(knob, value):
     with pytest.raises(ValueError, match=f"Expected {knob}"):

@@ -61,3 +61,18 @@ def test_type_first_without_the_query_predictions_is_refused():
     ranker = _ranker(label_weights={"articleType": 0.5}, classes={"articleType": np.zeros(4, int)})
     with pytest.raises(ValueError, match="probabilities"):
         ranker.rank(np.array([1, 2]), np.array([0.1, 0.2]), query_colour=np.zeros(1))
+
+
+def test_an_exact_match_comes_first_whatever_colour_and_type_first_say():
+    # Row 0 is the very photo (distance 0) but of the other colour and a type the head finds unlikely.
+    rows, distances = np.array([1, 0, 2, 3]), np.array([0.0, 0.10, 0.20, 0.30])
+    ranker = _ranker(colour_weight=0.9, label_weights={"articleType": 5.0},
+                     classes={"articleType": np.array([0, 1, 0, 0])})
+    ranked, shown = ranker.rank(rows, distances, query_colour=np.zeros(1),
+                                probabilities={"articleType": np.array([1.0, 0.0])})
+    assert ranked[0] == 1 and shown[0] == pytest.approx(np.sqrt(0.9))
+    assert ranked.tolist()[1:] == [0, 2, 3]
+    # Nothing within EXACT_MATCH_DISTANCE: the rules alone decide.
+    far = ranker.rank(rows, distances + 0.01, query_colour=np.zeros(1),
+                      probabilities={"articleType": np.array([1.0, 0.0])})[0]
+    assert far[0] != 1

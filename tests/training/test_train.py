@@ -15,3 +15,45 @@ def test_the_evaluation_train_judged_by_is_what_evaluate_measures_later(syntheti
     later = holdout_evaluation(artifacts, 0.2, space="fashion")
     assert saved["annoy"]["search_k"] == later["annoy"]["search_k"] == artifacts.tuned_search_k("fashion")
     assert saved["precision_at_k"] == later["precision_at_k"] and saved["grouped"] == later["grouped"]
+
+
+def test_extra_real_photos_teach_the_head_are_recorded_and_never_enter_the_index(synthetic_artifacts,
+                                                                                random_weights, tmp_path):
+    import shutil
+
+    from recommender.training.train import train_space
+    from tests.factories import make_dataset
+
+    root = tmp_path / "artifacts"
+    shutil.copytree(synthetic_artifacts, root)
+    before = load_artifacts(root)
+    current = before.manifest.searched_space
+    extra, dev = make_dataset(tmp_path / "extra", n=8), make_dataset(tmp_path / "dev", n=6)
+    lines = []
+    entry = train_space(root, space="fashion-real", holdout=0.2, epochs=1, extra_photos=extra, dev_photos=dev,
+                        weights=random_weights, progress=False, log=lines.append)
+    assert entry.training["extra_photos"] == {"folder": str(extra), "count": 8, "with_articleType": 8}
+    judged = entry.comparison["real_photos"]
+    assert judged["against"] == current and judged["dev_photos"] == str(dev)
+    assert any(line.startswith(f"Real photos (6), {current} vs fashion-real: articleType P@5") for line in lines)
+    after = load_artifacts(root)
+    assert len(after.metadata) == len(before.metadata)  # real photos teach, they are never results
+    assert after.space_vectors("fashion-real").shape[0] == len(before.metadata)
+    assert after.manifest.searched_space in (current, "fashion-real")
+    if not judged["wins"]:
+        assert after.manifest.searched_space == current
+
+
+def test_extra_photos_need_photos_to_judge_them_and_a_name_of_their_own(synthetic_artifacts, tmp_path):
+    import pytest
+
+    from recommender.training.train import train_space
+    from tests.factories import make_dataset
+
+    extra = make_dataset(tmp_path / "extra", n=4)
+    with pytest.raises(ValueError, match="needs --dev-photos"):
+        train_space(synthetic_artifacts, space="fashion-real", extra_photos=extra, progress=False)
+    current = load_artifacts(synthetic_artifacts).manifest.searched_space
+    if current != "imagenet":
+        with pytest.raises(ValueError, match="name the new one otherwise"):
+            train_space(synthetic_artifacts, space=current, extra_photos=extra, dev_photos=extra, progress=False)
