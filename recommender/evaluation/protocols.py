@@ -267,7 +267,7 @@ def embed_folder(extractor: Extractor, folder: str | os.PathLike, *, styles: str
 
     ``labelled_only`` keeps only photos with an articleType (queries need one to be scored).
     """
-    catalogue = read_catalogue(folder, styles=styles)
+    catalogue = read_catalogue(folder, styles=styles or "styles.csv")
     items = catalogue.items[catalogue.items["articleType"] != ""] if labelled_only else catalogue.items
     items = items.reset_index(drop=True)
     if items.empty:
