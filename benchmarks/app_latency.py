@@ -1,6 +1,8 @@
 """Dashboard responsiveness in a real browser (Debian's Chromium via Playwright).
 
-    python benchmarks/app_latency.py [--artifacts artifacts] [--uploads 20]
+    python benchmarks/app_latency.py [--artifacts artifacts] [--uploads 20] [--runtimes tensorflow,openvino]
+
+For each runtime in turn (``RECOMMENDER_RUNTIME``; the network's export cached):
 
 * cold: from starting `streamlit run` to the first result grid of a first upload (weights cached);
 * warm: upload-to-grid for the next uploads (each a different photo, so the CNN runs each time);
@@ -10,6 +12,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -22,19 +25,14 @@ from benchmarks.load import catalogue_photos  # noqa: E402
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, free_port, start_server  # noqa: E402
 
 
-def main() -> None:
+def measure(artifacts: Path, photos: list, weights: Path, runtime: str) -> tuple[float, list, list]:
+    """One dashboard run on ``runtime``: cold start to first grid, warm uploads, k changes (seconds)."""
     from playwright.sync_api import sync_playwright
 
-    from recommender.features.weights import resolve_weights
-
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--artifacts", default="artifacts")
-    parser.add_argument("--uploads", type=int, default=20)
-    args = parser.parse_args()
-    photos = catalogue_photos(Path(args.artifacts), args.uploads + 1)
+    os.environ["RECOMMENDER_RUNTIME"] = runtime  # the server inherits it
     port = free_port()
     started = time.perf_counter()
-    server = start_server(Path(args.artifacts), resolve_weights().path, port)
+    server = start_server(artifacts, weights, port)
     try:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -63,11 +61,25 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
-    print("| measure | p50 s | max s |")
-    print("|---|---|---|")
-    print(f"| cold: `streamlit run` to first grid | {cold:.2f} | {cold:.2f} |")
-    print(f"| warm: upload to grid ({len(warm)} photos) | {np.median(warm):.2f} | {max(warm):.2f} |")
-    print(f"| k change to new grid (no CNN) | {np.median(k_changes):.2f} | {max(k_changes):.2f} |")
+    return cold, warm, k_changes
+
+
+def main() -> None:
+    from recommender.features.weights import resolve_weights
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--artifacts", default="artifacts")
+    parser.add_argument("--uploads", type=int, default=20)
+    parser.add_argument("--runtimes", default="tensorflow,openvino")
+    args = parser.parse_args()
+    photos = catalogue_photos(Path(args.artifacts), args.uploads + 1)
+    print("| runtime | measure | p50 s | max s |")
+    print("|---|---|---|---|")
+    for runtime in args.runtimes.split(","):
+        cold, warm, k_changes = measure(Path(args.artifacts), photos, resolve_weights().path, runtime)
+        print(f"| {runtime} | cold: `streamlit run` to first grid | {cold:.2f} | {cold:.2f} |")
+        print(f"| {runtime} | warm: upload to grid ({len(warm)} photos) | {np.median(warm):.2f} | {max(warm):.2f} |")
+        print(f"| {runtime} | k change to new grid (no CNN) | {np.median(k_changes):.2f} | {max(k_changes):.2f} |")
 
 
 if __name__ == "__main__":

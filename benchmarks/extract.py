@@ -167,8 +167,8 @@ def measure(way: str, dataset: str, n: int, batch: int = 32, precision: str = "f
 
 def main() -> None:
     from recommender.data.locate import find_dataset
-    from recommender.features.extractor import INPUT_SIZES
     from recommender.features.runtimes import RUNTIME_PRECISIONS, RUNTIMES, installed
+    from recommender.features.settings import INPUT_SIZES
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=1000)

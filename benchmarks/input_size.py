@@ -1,6 +1,6 @@
 """The input size and precision the photos deserve: speed and trained quality at 224, 192, 160 and 128 pixels.
 
-    python benchmarks/input_size.py [--dataset DIR] [--sample 10000] [--n 400] [--work DIR]
+    python benchmarks/input_size.py [--dataset DIR] [--sample 10000] [--n 400] [--work DIR] [--sizes 224,192,160]
 
 For each input size, in float32 and in int8 (where OpenVINO and NNCF are installed; bfloat16 too
 where ``build --precision auto`` picks it on this machine), on the runtime ``build --runtime auto``
@@ -71,8 +71,8 @@ def main() -> None:
     from recommender.data.locate import find_dataset
     from recommender.evaluation.comparison import compare_models
     from recommender.evaluation.protocols import grouped_result
-    from recommender.features.extractor import INPUT_SIZES
     from recommender.features.runtimes import installed
+    from recommender.features.settings import INPUT_SIZES
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dataset", default=None)
@@ -80,6 +80,8 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=400, help="photos timed per setting")
     parser.add_argument("--repeats", type=int, default=2, help="timings per setting, interleaved; the best counts")
     parser.add_argument("--work", default="artifacts/input-size", help="where the builds are kept")
+    parser.add_argument("--sizes", default=",".join(map(str, sorted(INPUT_SIZES, reverse=True))),
+                        help="input sizes to measure, the reference (224) first")
     args = parser.parse_args()
     dataset = str(find_dataset(args.dataset) or sys.exit("no dataset: set RECOMMENDER_DATASET"))
     work = Path(args.work)
@@ -87,7 +89,7 @@ def main() -> None:
     base_rate = original["n"] / original["seconds"]
     settings, why = [], {}
     int8 = installed("openvino") and importlib.util.find_spec("nncf") is not None
-    for size in sorted(INPUT_SIZES, reverse=True):
+    for size in [int(size) for size in args.sizes.split(",")]:
         auto = measure("auto", dataset, 64, input_size=size)
         settings += [(size, "float32")] + ([(size, "bfloat16")] if auto["auto"] == "bfloat16" else [])
         settings += [(size, "int8")] if int8 else []

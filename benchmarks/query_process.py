@@ -6,7 +6,7 @@ Runs ``python -m recommender query PHOTO --runtime R`` as a shopper's terminal w
 installed runtime in turn (round robin, ``--repeats`` rounds: a slow moment of a shared machine
 hits each alike), after one untimed run each (it exports the network where it is not cached).
 Prints the median and best wall time per runtime, the ratio to TensorFlow's, and whether the
-process imported TensorFlow at all (``-X importtime``).
+process imported TensorFlow at all.
 """
 
 from __future__ import annotations
@@ -21,9 +21,18 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
-def _query(artifacts: str, photo: str, runtime: str, *extra: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, *extra, "-m", "recommender", "query", photo, "--artifacts", artifacts,
+def _query(artifacts: str, photo: str, runtime: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "recommender", "query", photo, "--artifacts", artifacts,
                            "--runtime", runtime], capture_output=True, text=True, check=True)
+
+
+def _imports_tensorflow(artifacts: str, photo: str, runtime: str) -> bool:
+    """Whether the same query imported TensorFlow (its CLI, run in a process that reports its modules)."""
+    code = ("import sys\nfrom recommender.cli import main\n"
+            f"main(['query', {photo!r}, '--artifacts', {artifacts!r}, '--runtime', {runtime!r}])\n"
+            "print('tensorflow' in sys.modules, file=sys.stderr)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return done.stderr.strip().splitlines()[-1] == "True"
 
 
 def main() -> None:
@@ -41,8 +50,7 @@ def main() -> None:
     imports_tf = {}
     for runtime in runtimes:
         _query(args.artifacts, photo, runtime)  # untimed: exports, file caches
-        timing = _query(args.artifacts, photo, runtime, "-X", "importtime").stderr
-        imports_tf[runtime] = any(line.rstrip().endswith("| tensorflow") for line in timing.splitlines())
+        imports_tf[runtime] = _imports_tensorflow(args.artifacts, photo, runtime)
     seconds = {name: [] for name in runtimes}
     for _ in range(args.repeats):
         for runtime in runtimes:

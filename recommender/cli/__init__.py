@@ -16,6 +16,8 @@ from collections.abc import Sequence
 from ..config import VERBOSE_ENV
 from ..data.hub import DatasetUnavailable
 from ..data.images import ImageError
+from ..features.export import CalibrationChanged
+from ..features.runtimes import RuntimeUnavailable
 from ..features.weights import WeightsUnavailable
 from ..pipeline.engines import EngineUnavailable
 from ..store.manifest import ArtifactError
@@ -44,8 +46,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.environ[VERBOSE_ENV] = "1"
     try:
         return args.run(args)
-    except (ArtifactError, ImageError, WeightsUnavailable, DatasetUnavailable, EngineUnavailable, FileNotFoundError,
-            KeyError, ValueError) as error:
+    except (ArtifactError, ImageError, WeightsUnavailable, DatasetUnavailable, EngineUnavailable, RuntimeUnavailable,
+            CalibrationChanged, FileNotFoundError, KeyError, ValueError) as error:
         message = error.args[0] if isinstance(error, KeyError) and error.args else error
         print(f"error: {message}", file=sys.stderr)
         return 1

@@ -34,31 +34,46 @@ ONNX_OPSET = 17
 CALIBRATION_PHOTOS = 300
 
 
+class CalibrationChanged(RuntimeError):
+    """The photos an int8 network was calibrated on are gone or changed, and the network is not cached."""
+
+
 @dataclass(frozen=True)
 class Calibration:
-    """The photos an int8 network is calibrated on: relative paths under a dataset root.
+    """The photos an int8 network is calibrated on: relative paths under a dataset root, with their sha256.
 
     The same photos give the same int8 network (NNCF's quantisation is deterministic), so a
-    manifest records :attr:`record` and any machine with the dataset can remake the network.
+    manifest records :attr:`record` and any machine with the same photos can remake the network.
+    The digest is of the recorded hashes: a cached network keeps serving after the dataset
+    changes (products are removed every day); only remaking it needs the photos as they were.
     """
 
     root: Path
     images: tuple[str, ...]
+    sha256: tuple[str, ...]
     resize: str = "pad"  # fitted into the square as the catalogue's photos are
 
     @property
     def digest(self) -> str:
-        """sha256 over the photos' paths and bytes (another photo under the same name is another network)."""
+        """sha256 over the resize mode and each photo's path and recorded hash."""
         digest = hashlib.sha256(self.resize.encode() + b"\0")
-        for rel in self.images:
-            digest.update(rel.encode() + b"\0")
-            digest.update(hashlib.sha256((self.root / rel).read_bytes()).digest())
+        for rel, sha in zip(self.images, self.sha256, strict=True):
+            digest.update(f"{rel}\0{sha}\0".encode())
         return digest.hexdigest()
 
     @property
     def record(self) -> dict:
         """The manifest's record of it (``FeatureSettings.calibration``)."""
-        return {"images": list(self.images), "digest": self.digest}
+        return {"images": list(self.images), "sha256": list(self.sha256), "digest": self.digest}
+
+    def check(self) -> None:
+        """Raise :class:`CalibrationChanged` unless every photo is there with its recorded bytes."""
+        for rel, sha in zip(self.images, self.sha256, strict=True):
+            path = self.root / rel
+            if not path.is_file() or hashlib.sha256(path.read_bytes()).hexdigest() != sha:
+                raise CalibrationChanged(
+                    f"The int8 network must be remade on this machine, but its calibration photo {rel} is gone or "
+                    f"changed in {self.root}: build the catalogue again (or copy the network's cache folder)")
 
 
 def runtime_version(runtime: str) -> str:

@@ -135,7 +135,8 @@ class Extractor:
         if settings.calibration:
             if dataset is None:
                 raise ValueError("Expected the dataset folder of the int8 network's calibration photos")
-            calibration = Calibration(Path(dataset), tuple(settings.calibration["images"]), settings.resize)
+            calibration = Calibration(Path(dataset), tuple(settings.calibration["images"]),
+                                      tuple(settings.calibration["sha256"]), settings.resize)
         return cls(weights, batch_size=batch_size, compiled=compiled, runtime=runtime, calibration=calibration,
                    threads=threads, log=log, **settings.knobs)
 

@@ -33,6 +33,10 @@ _IMPORTS = {"tensorflow": "tensorflow", "openvino": "openvino", "onnxruntime": "
 _OPENVINO_PRECISION = {"float32": "f32", "bfloat16": "bf16", "int8": "f32"}  # int8 layers are in the file
 
 
+class RuntimeUnavailable(RuntimeError):
+    """No installed runtime can run the network at the precision asked for."""
+
+
 class Network(Protocol):
     """A runnable network: ``network(batch)`` -> ``(avg, max, logits)`` float32 arrays for a uint8 batch."""
 
@@ -71,7 +75,7 @@ def runtime_for(requested: str, precision: str, *, recorded: str | None = None,
                 log(f"Runtime {name}: {wanted} is " + ("not installed" if missing else f"not able to run {precision}")
                     + (f" (pip install {wanted})." if missing else "."))
             return name
-    raise RuntimeError(f"No installed runtime runs {precision}: install openvino (pip install openvino nncf)")
+    raise RuntimeUnavailable(f"No installed runtime runs {precision}: install openvino (pip install openvino nncf)")
 
 
 def load_network(weights: Weights | None, precision: str, input_size: int, runtime: str, *,
@@ -100,6 +104,7 @@ def calibration_batch(calibration: Calibration, input_size: int) -> np.ndarray:
     """The calibration photos as the network's uint8 input (padded squares of ``input_size``)."""
     from ..data.images import decode_image, to_model_input
 
+    calibration.check()
     return np.stack([to_model_input(decode_image(calibration.root / rel), mode=calibration.resize, size=input_size)
                      for rel in calibration.images])
 

@@ -166,15 +166,15 @@ def calibration_photos(root: Path, items: pd.DataFrame, *, resize: str = DEFAULT
     articleType (the same catalogue and seed give the same photos, hence the same network)."""
     pool = stratified_sample(items, min(len(items), 2 * count), seed=seed) if len(items) > count else items
     chosen = []
-    for rel in pool["image"]:
+    for rel, sha in zip(pool["image"], pool["sha256"]):
         try:
             decode_image(root / rel)
         except ImageError:
             continue
-        chosen.append(rel)
+        chosen.append((rel, sha))
         if len(chosen) == count:
             break
-    return Calibration(root, tuple(chosen), resize)
+    return Calibration(root, tuple(rel for rel, _ in chosen), tuple(sha for _, sha in chosen), resize)
 
 
 def _labelled_sample(root: Path, items: pd.DataFrame, calibration: Calibration, *,

@@ -78,7 +78,8 @@ class ChunkEmbedder:
             raise EngineUnavailable(f"The weights file {path} is missing or differs on this node: every node needs "
                                     "the same file at the same path (or RECOMMENDER_WEIGHTS).")
         if calibration:
-            calibration = Calibration(Path(calibration["root"]), tuple(calibration["images"]), calibration["resize"])
+            calibration = Calibration(Path(calibration["root"]), tuple(calibration["images"]),
+                                      tuple(calibration["sha256"]), calibration["resize"])
         # Ray does not limit a runtime's threads: two actors on two cores would each start two.
         self.extractor = Extractor(Weights(path, "explicit", weights_sha256), threads=max(1, int(cpus)),
                                    calibration=calibration, **settings)
@@ -165,7 +166,7 @@ class RayEngine:
         settings = {**extractor.settings.knobs, "batch_size": batch, "runtime": extractor.runtime}
         calibration = extractor.calibration
         calibration = calibration and {"root": str(calibration.root), "images": list(calibration.images),
-                                       "resize": calibration.resize}
+                                       "sha256": list(calibration.sha256), "resize": calibration.resize}
         dataset = ray.data.from_items(rows, override_num_blocks=len(rows)).map_batches(
             self.actor, batch_size=1,
             fn_constructor_kwargs={"weights_path": str(extractor.weights.path),

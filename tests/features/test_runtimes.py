@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from recommender.features import runtimes
-from recommender.features.export import Calibration, export_dir
+from recommender.features.export import Calibration, CalibrationChanged, export_dir
 from recommender.features.runtimes import decide_runtime, installed, runtime_for
 from tests.factories import product_photo
 
@@ -64,7 +64,7 @@ def test_a_precision_goes_to_a_runtime_that_runs_it(monkeypatch):
     assert lines == ["Runtime openvino: onnxruntime is not able to run int8."]
     assert runtime_for("auto", "bfloat16", recorded="onnxruntime", log=lines.append) == "tensorflow"
     monkeypatch.setattr(runtimes, "installed", lambda name: name == "tensorflow")
-    with pytest.raises(RuntimeError, match="No installed runtime runs int8"):
+    with pytest.raises(runtimes.RuntimeUnavailable, match="No installed runtime runs int8"):
         runtime_for("auto", "int8", recorded="openvino")
     with pytest.raises(ValueError, match="Expected a runtime"):
         runtime_for("tensorrt", "float32")
@@ -114,20 +114,35 @@ def test_int8_is_a_feature_setting_calibrated_on_the_catalogue(random_weights, s
                                                                monkeypatch):
     needs("openvino")
     pytest.importorskip("nncf", reason="nncf is not installed (pip install -r requirements.txt)")
+    import hashlib
+    import shutil
+
     from recommender.features.extractor import Extractor
 
-    images = tuple(sorted(path.relative_to(synthetic_dataset).as_posix()
-                          for path in (synthetic_dataset / "images").glob("*.jpg"))[:8])
-    calibration = Calibration(synthetic_dataset, images)
+    dataset = tmp_path / "dataset"
+    shutil.copytree(synthetic_dataset, dataset)
+    images = tuple(sorted(path.relative_to(dataset).as_posix() for path in (dataset / "images").glob("*.jpg"))[:8])
+    calibration = Calibration(dataset, images, tuple(hashlib.sha256((dataset / rel).read_bytes()).hexdigest()
+                                                     for rel in images))
     monkeypatch.setenv("RECOMMENDER_CACHE", str(tmp_path / "cache"))
     lines = []
     float32 = Extractor(random_weights, runtime="openvino", input_size=128)
     int8 = Extractor(random_weights, runtime="openvino", input_size=128, precision="int8", calibration=calibration,
                      log=lines.append)
     assert lines[-1] == "Quantising the network to int8 for openvino on the catalogue's own photos (once)..."
-    assert int8.settings.calibration == {"images": list(images), "digest": calibration.digest}
+    assert int8.settings.calibration == {"images": list(images), "sha256": list(calibration.sha256),
+                                         "digest": calibration.digest}
     assert int8.settings.differences(float32.settings)[0].startswith("precision: built 'int8', now 'float32'")
     photos = [product_photo(seed=i) for i in range(4)]
     vectors = int8.embed_images(photos)
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-5)
     assert (vectors * float32.embed_images(photos)).sum(axis=1).min() > 0.9  # close, not the same
+
+    # A calibration photo removed from the dataset: the cached network keeps serving...
+    (dataset / images[0]).unlink()
+    again = Extractor(random_weights, runtime="openvino", input_size=128, precision="int8", calibration=calibration)
+    np.testing.assert_array_equal(again.embed_images(photos), vectors)
+    # ...and where it is not cached, it cannot be remade: one clear error, nothing made.
+    monkeypatch.setenv("RECOMMENDER_CACHE", str(tmp_path / "other-cache"))
+    with pytest.raises(CalibrationChanged, match=f"calibration photo {images[0]} is gone or changed"):
+        Extractor(random_weights, runtime="openvino", input_size=128, precision="int8", calibration=calibration)
