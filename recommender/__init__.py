@@ -41,19 +41,22 @@ from .features.extractor import Extractor
 from .features.quiet import tensorflow as import_tensorflow
 from .features.settings import DEFAULT_INPUT_SIZE, DEFAULT_POOLING, FEATURE_DIM, INPUT_SIZES, FeatureSettings
 from .features.weights import Weights, WeightsUnavailable, resolve_weights
+from .garments.finder import Garment, GarmentFinder, load_finder, query_box
 from .goals import MAX_ROBUSTNESS_DROP_POINTS, P5_GOALS, TARGET_RECALL
 from .index.annoy import DEFAULT_N_TREES, DEFAULT_SEARCH_K, METRICS, VectorIndex
 from .index.exact import exact_search
 from .pipeline.build import build_catalogue
 from .pipeline.first_start import ensure_catalogue
 from .pipeline.update import format_update_report, update_catalogue
+from .search.look import searched_whole
 from .search.recommender import DEFAULT_K, FILTER_COLUMNS, MAX_K, PREDICTED_LABELS, RESULT_COLUMNS, Query, Recommender
 from .store.artifacts import Artifacts, DatasetChanged, current_build_id, load_artifacts
 from .store.manifest import BACKBONE_SPACE, ArtifactError, Manifest, NoCatalogue
 from .training.train import EMBEDDING_DIM, HIDDEN_DIM
 
 __all__ = [
-    "ArtifactError", "Artifacts", "artifacts_dir", "BACKBONE_SPACE", "build_catalogue", "Catalogue", "catalogue_map",
+    "ArtifactError", "Artifacts", "artifacts_dir", "Garment", "GarmentFinder", "load_finder", "searched_whole",
+    "BACKBONE_SPACE", "build_catalogue", "Catalogue", "catalogue_map",
     "CatalogueReport", "COLOUR_DIM", "crop", "CropBox", "current_build_id", "DATASET_HELP", "DatasetChanged",
     "DatasetUnavailable", "decode_image", "DEFAULT_INPUT_SIZE", "DEFAULT_K", "DEFAULT_N_TREES", "DEFAULT_POOLING",
     "DEFAULT_SEARCH_K", "DEMO_SAMPLE", "EMBEDDING_DIM", "ensure_catalogue", "evaluation_name", "evaluation_sizes",
@@ -62,7 +65,7 @@ __all__ = [
     "held_out_product_ids", "HIDDEN_DIM", "ImageError", "import_tensorflow", "INPUT_SIZE", "INPUT_SIZES",
     "inside_mask", "LABEL_COLUMNS", "load_artifacts", "load_saved_evaluations", "Manifest", "MAP_METHODS",
     "map_view", "MapView", "MAX_K", "MAX_PHOTOS", "MAX_POINTS", "MAX_ROBUSTNESS_DROP_POINTS", "METRICS",
-    "NoCatalogue", "P5_GOALS", "per_type_table", "photo_uri", "PREDICTED_LABELS", "PROJECT_ROOT", "Query",
+    "NoCatalogue", "P5_GOALS", "per_type_table", "photo_uri", "PREDICTED_LABELS", "PROJECT_ROOT", "Query", "query_box",
     "read_catalogue", "requested_runtime", "Recommender", "resolve_weights", "RESULT_COLUMNS", "robustness_table",
     "sample_order",
     "saved_map", "stratified_sample", "TARGET_RECALL", "tsne_seconds", "update_catalogue", "VectorIndex", "Weights",

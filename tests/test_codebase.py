@@ -14,8 +14,8 @@ pytestmark = pytest.mark.unit
 PROJECT = Path(__file__).resolve().parents[1]
 PACKAGE = PROJECT / "recommender"
 # The stages in the order data flows; a stage imports the base modules and earlier stages only.
-STAGES = ("data", "features", "index", "store", "search", "evaluation", "training", "explore", "pipeline", "api",
-          "cli")
+STAGES = ("data", "features", "garments", "index", "store", "search", "evaluation", "training", "explore", "pipeline",
+          "api", "cli")
 BASE = ("atomic", "config", "goals")
 
 

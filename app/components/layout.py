@@ -248,3 +248,22 @@ def region_summary(counts: pd.Series, *, inside: int, limit: int, colour_by: str
     """The selected region's size and its most common labels."""
     st.subheader(f"{inside:,} products in the selected region" + (f" (first {limit} shown)" if inside > limit else ""))
     st.dataframe(counts.rename("products").rename_axis(colour_by), width="content")
+
+
+def garments_photo(image: Image.Image, garments: list, selected: int | None) -> Image.Image:
+    """The photo with each garment's numbered box drawn (the selected one thicker)."""
+    from PIL import ImageDraw
+
+    drawn = image.copy()
+    draw = ImageDraw.Draw(drawn)
+    width, height = image.size
+    line = max(2, round(max(width, height) / 150))
+    for number, garment in enumerate(garments, start=1):
+        left, top, right, bottom = garment.box
+        rectangle = (left * width, top * height, right * width, bottom * height)
+        colour = "#ff4b4b" if number == selected else "#1f77b4"
+        draw.rectangle(rectangle, outline=colour, width=line * (2 if number == selected else 1))
+        draw.rectangle((rectangle[0], rectangle[1], rectangle[0] + 9 * line, rectangle[1] + 9 * line), fill=colour)
+        draw.text((rectangle[0] + 2 * line, rectangle[1] + line), str(number), fill="white",
+                  font_size=7 * line)
+    return drawn

@@ -19,13 +19,18 @@ from app.components.runtime import keep_kernels_between_runs
 from recommender import (
     PROJECT_ROOT,
     CropBox,
+    Garment,
+    GarmentFinder,
     Query,
     Recommender,
     catalogue_map,
+    decode_image,
     held_out_product_ids,
+    load_finder,
     load_saved_evaluations,
     photo_uri,
     requested_runtime,
+    resolve_weights,
     sample_order,
     saved_map,
 )
@@ -55,6 +60,19 @@ def embed_photo(data: bytes, box: CropBox, root: str, build_id: str) -> tuple[np
     """
     query = get_recommender(root, build_id).query_from_image(data, box=box)
     return query.vector, query.colour
+
+
+@st.cache_resource(show_spinner="Loading the garment finder...", max_entries=2)
+def get_finder(root: str, build_id: str) -> GarmentFinder | None:
+    """The garment finder on the catalogue's runtime, or None where none is trained (``train-finder``)."""
+    return load_finder(resolve_weights(), get_recommender(root, build_id).extractor.runtime)
+
+
+@st.cache_data(max_entries=64, show_spinner="Finding the garments...")
+def find_garments(data: bytes, root: str, build_id: str) -> list[Garment]:
+    """The garments of an uploaded photo, most prominent first (empty without a finder)."""
+    finder = get_finder(root, build_id)
+    return finder.find(decode_image(data)) if finder is not None else []
 
 
 def photo_query(recommender: Recommender, data: bytes, box: CropBox) -> Query:

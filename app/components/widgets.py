@@ -99,6 +99,14 @@ def reset_photo_input() -> None:
     st.session_state.pop("photo_source", None)
 
 
+def garment_choice(garments: list, key: str) -> int:
+    """Chips "1 Top · 2 Trousers or skirt · 3 Bag": the garment to search (1, the most prominent, by default)."""
+    options = list(range(1, len(garments) + 1))
+    chosen = st.pills("Garments in your photo", options, default=1, key=key,
+                      format_func=lambda number: f"{number} {garments[number - 1].label}")
+    return chosen or 1
+
+
 def crop_box(key: str) -> CropBox:
     """Two range sliders that crop the photo to one garment; the full frame by default."""
     with st.expander("Crop to one garment"):

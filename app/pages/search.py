@@ -1,12 +1,20 @@
-"""Search: drop a photo (or take one), crop it to one garment, see the most similar catalogue products."""
+"""Search: drop a photo (or take one), pick a garment found in it (or crop by hand), see the most similar
+catalogue products."""
 
 import streamlit as st
 
 from app.components.catalogue import recommender_or_stop
-from app.components.layout import prediction_line, ranking_note, results_grid, show_photo, tradeoff_chart
-from app.components.loaders import photo_query, tradeoff_table
-from app.components.widgets import crop_box, photo_input, reset_photo_input, search_sidebar
-from recommender import ImageError, crop, decode_image
+from app.components.layout import (
+    garments_photo,
+    prediction_line,
+    ranking_note,
+    results_grid,
+    show_photo,
+    tradeoff_chart,
+)
+from app.components.loaders import find_garments, photo_query, tradeoff_table
+from app.components.widgets import crop_box, garment_choice, photo_input, reset_photo_input, search_sidebar
+from recommender import FULL_FRAME, ImageError, crop, decode_image, query_box, searched_whole
 
 st.title("Find similar products")
 recommender = recommender_or_stop()
@@ -37,10 +45,19 @@ elif photo is not None:
     except ImageError as error:
         st.error(f"This file cannot be used: {error}")
     else:
+        garments = find_garments(photo.data, str(recommender.root), recommender.build_id)
+        garments = [] if searched_whole(garments) else garments
         with side_column:
+            chosen = garment_choice(garments, key=f"garment-{photo.file_id}") if garments else None
             box = crop_box(key=f"crop-{photo.source}")
-        with photo_column:
-            show_photo(crop(image, box), caption="Your photo")
+        if box == FULL_FRAME and chosen:  # the manual crop, once moved, overrides the garment chips
+            box = query_box(garments[chosen - 1])
+            with photo_column:
+                show_photo(garments_photo(image, garments, chosen), caption=f"Searching {chosen}: "
+                           f"{garments[chosen - 1].label}")
+        else:
+            with photo_column:
+                show_photo(crop(image, box), caption="Your photo")
         query = photo_query(recommender, photo.data, box)
 else:
     st.info(f"Upload a JPEG, PNG or WebP photo (or take one) to search {len(recommender.metadata):,} products.")

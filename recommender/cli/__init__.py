@@ -21,9 +21,9 @@ from ..features.runtimes import RuntimeUnavailable
 from ..features.weights import WeightsUnavailable
 from ..pipeline.engines import EngineUnavailable
 from ..store.manifest import ArtifactError
-from . import api, build, evaluate, finetune, options, query, reindex, serve, similar, train, update
+from . import api, build, evaluate, finetune, options, query, reindex, serve, similar, train, train_finder, update
 
-COMMANDS = (build, update, query, similar, reindex, train, finetune, evaluate, serve, api)
+COMMANDS = (build, update, query, similar, reindex, train, train_finder, finetune, evaluate, serve, api)
 
 
 def parser() -> argparse.ArgumentParser:

@@ -81,21 +81,25 @@ def runtime_version(runtime: str) -> str:
     return importlib.metadata.version(EXPORTED_RUNTIMES.get(runtime, runtime))
 
 
-def export_dir(weights: Weights, input_size: int, runtime: str, *, calibration_digest: str | None = None) -> Path:
-    """Where the export of these weights at this size for this runtime (and calibration) is cached."""
-    name = f"resnet50-{weights.sha256[:16]}-{input_size}-{runtime}-{runtime_version(runtime)}"
+def export_dir(weights: Weights, input_size: int | None, runtime: str, *,
+               calibration_digest: str | None = None) -> Path:
+    """Where the export of these weights at this size (None: the feature map at any size) for this runtime (and
+    calibration) is cached."""
+    size = "map" if input_size is None else input_size
+    name = f"resnet50-{weights.sha256[:16]}-{size}-{runtime}-{runtime_version(runtime)}"
     if calibration_digest:
         name += f"-int8-{calibration_digest[:16]}"
     return cache_dir() / "networks" / name
 
 
-def exported_network(weights: Weights, input_size: int, runtime: str, *,
+def exported_network(weights: Weights, input_size: int | None, runtime: str, *,
                      calibration: Callable[[], np.ndarray] | None = None, calibration_digest: str | None = None,
                      log: Callable[[str], None] = silent) -> Path:
     """The model file of the network exported for ``runtime``, exporting it first where it is not cached.
 
-    ``calibration`` (int8, OpenVINO only) returns the calibration photos as a uint8 batch, and is
-    called only where the int8 network is not cached yet; ``calibration_digest`` names them.
+    ``input_size`` None exports the feature map network (:func:`recommender.features.network.compiled_map_network`)
+    instead, for photos of any size. ``calibration`` (int8, OpenVINO only) returns the calibration photos as a
+    uint8 batch, and is called only where the int8 network is not cached yet; ``calibration_digest`` names them.
     """
     if runtime not in EXPORTED_RUNTIMES:
         raise ValueError(f"Expected a runtime in {tuple(EXPORTED_RUNTIMES)}, got {runtime!r}")
@@ -110,7 +114,8 @@ def exported_network(weights: Weights, input_size: int, runtime: str, *,
         log(f"Quantising the network to int8 for {runtime} on the catalogue's own photos (once)...")
         write = lambda folder: _quantise(source, calibration(), folder / MODEL_FILES[runtime])  # noqa: E731
     else:
-        log(f"Exporting the network for {runtime} at {input_size}x{input_size} (once, cached)...")
+        log(f"Exporting the network for {runtime} " + ("(its feature map) " if input_size is None else
+                                                       f"at {input_size}x{input_size} ") + "(once, cached)...")
         write = lambda folder: _export(weights, input_size, runtime, folder / MODEL_FILES[runtime])  # noqa: E731
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent, prefix=f".{target.name}-",
@@ -124,11 +129,11 @@ def exported_network(weights: Weights, input_size: int, runtime: str, *,
     return model
 
 
-def _export(weights: Weights, input_size: int, runtime: str, model: Path) -> None:
-    from .network import compiled_network
+def _export(weights: Weights, input_size: int | None, runtime: str, model: Path) -> None:
+    from .network import compiled_map_network, compiled_network
 
     tf = quiet.tensorflow()
-    forward = compiled_network(weights, "float32", input_size)
+    forward = compiled_map_network(weights) if input_size is None else compiled_network(weights, "float32", input_size)
     if runtime == "openvino":
         import openvino as ov
 
@@ -137,7 +142,7 @@ def _export(weights: Weights, input_size: int, runtime: str, model: Path) -> Non
     with quiet.silenced():  # tf2onnx logs each optimiser pass
         import tf2onnx
 
-        signature = [tf.TensorSpec([None, input_size, input_size, 3], tf.uint8)]
+        signature = [tf.TensorSpec([None, input_size, input_size, 3], tf.uint8)]  # None, None: the map's
         tf2onnx.convert.from_function(forward, input_signature=signature, opset=ONNX_OPSET, output_path=str(model))
 
 

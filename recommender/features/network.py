@@ -62,3 +62,31 @@ def compiled_network(weights: Weights | None, precision: str, input_size: int = 
         return avg, tf.reduce_max(fmap, axis=[1, 2]), tf.cast(top(avg), tf.float32)
 
     return forward
+
+
+# The map a garment finder reads: stride 16, 1024 channels (finer than the last stage's stride 32).
+MAP_LAYER = "conv4_block6_out"
+MAP_STRIDE = 16
+MAP_CHANNELS = 1024
+
+
+@functools.lru_cache(maxsize=2)
+def compiled_map_network(weights: Weights | None):
+    """ResNet50 up to :data:`MAP_LAYER` in one compiled function: uint8 batch of any height and width (multiples
+    of :data:`MAP_STRIDE`) -> float32 map of shape (n, height / 16, width / 16, 1024)."""
+    tf = quiet.tensorflow()
+    import keras
+
+    network = keras.applications.ResNet50(weights=str(weights.path) if weights else None)
+    trunk = keras.applications.ResNet50(weights=None, include_top=False, input_shape=(None, None, 3))
+    for layer in trunk.layers:
+        if layer.weights:
+            layer.set_weights(network.get_layer(layer.name).get_weights())
+    partial = keras.Model(trunk.inputs, trunk.get_layer(MAP_LAYER).output)
+    preprocess = keras.applications.resnet50.preprocess_input
+
+    @tf.function(input_signature=[tf.TensorSpec([None, None, None, 3], tf.uint8)])
+    def forward(batch):
+        return tf.cast(partial(preprocess(tf.cast(batch, tf.float32)), training=False), tf.float32)
+
+    return forward

@@ -20,6 +20,7 @@ from typing import Protocol
 import numpy as np
 
 from ..config import silent
+from . import quiet
 from .export import Calibration, exported_network
 from .weights import Weights
 
@@ -100,6 +101,21 @@ def load_network(weights: Weights | None, precision: str, input_size: int, runti
     return _OnnxNetwork(str(model), threads)
 
 
+def load_map_network(weights: Weights, runtime: str, *, threads: int | None = None,
+                     log: Callable[[str], None] = silent) -> Callable[[np.ndarray], np.ndarray]:
+    """ResNet50's stride-16 feature map on ``runtime`` (resolved): a uint8 batch (n, H, W, 3), H and W multiples
+    of 16, -> float32 (n, H / 16, W / 16, 1024). Float32 always: a garment finder reads it, no catalogue."""
+    if runtime == "tensorflow":
+        from .network import compiled_map_network
+
+        quiet.tensorflow()
+        forward = compiled_map_network(weights)
+        return lambda batch: np.array(forward(batch))
+    model = str(exported_network(weights, None, runtime, log=log))
+    network = _OpenVinoNetwork(model, "float32", threads) if runtime == "openvino" else _OnnxNetwork(model, threads)
+    return lambda batch: network(batch)[0]
+
+
 def calibration_batch(calibration: Calibration, input_size: int) -> np.ndarray:
     """The calibration photos as the network's uint8 input (padded squares of ``input_size``)."""
     from ..data.images import decode_image, to_model_input
@@ -159,7 +175,6 @@ class _TensorFlowNetwork:
 
     def __init__(self, weights: Weights | None, precision: str, input_size: int, *, threads: int | None,
                  compiled: bool) -> None:
-        from . import quiet
         from .network import compiled_network
 
         tf = quiet.tensorflow()
@@ -192,7 +207,7 @@ class _OpenVinoNetwork:
         # One request per call: callers on several threads (the app's sessions) never share one.
         request = self._compiled.create_infer_request()
         request.infer({0: np.ascontiguousarray(batch, dtype=np.uint8)})
-        return tuple(request.get_output_tensor(i).data.copy() for i in range(3))
+        return tuple(request.get_output_tensor(i).data.copy() for i in range(len(self._compiled.outputs)))
 
 
 class _OnnxNetwork:

@@ -94,6 +94,20 @@ def test_query_paths_option_gives_absolute_paths(synthetic_env, capsys):
     assert len(rows) == 3 and all(Path(row["image_path"]).is_file() for row in rows)
 
 
+def test_query_garments_answers_each_part_and_says_when_no_finder_is_trained(synthetic_env, tmp_path, monkeypatch,
+                                                                            capsys):
+    monkeypatch.setenv("RECOMMENDER_CACHE", str(tmp_path))  # no finder trained in this cache
+    photo = Path(os.environ["RECOMMENDER_DATASET"]) / "images" / "1001.jpg"
+    assert main(["query", str(photo), "-k", "2", "--garments", "--json"]) == 0
+    out = capsys.readouterr()
+    assert "No garment finder trained yet (python -m recommender train-finder)" in out.err
+    parts = json.loads(out.out)
+    assert [(part["number"], part["label"], part["box"]) for part in parts] == [(1, "Whole photo", [0, 0, 1, 1])]
+    assert len(parts[0]["results"]) == 2 and str(parts[0]["results"][0]["id"]) == "1001"  # the photo itself first
+    assert main(["query", str(photo), "-k", "2", "--garments"]) == 0
+    assert capsys.readouterr().out.startswith("1 Whole photo (box 0.00,0.00 to 1.00,1.00):\n2 nearest of 24")
+
+
 @pytest.mark.slow
 def test_verbose_shows_the_libraries_logs(synthetic_env):
     photo = Path(os.environ["RECOMMENDER_DATASET"]) / "images" / "1001.jpg"

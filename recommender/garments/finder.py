@@ -1,0 +1,163 @@
+"""Find the garments in a photo: numbered boxes with a kind and a score, most prominent first.
+
+The photo is fitted so its longer side is :data:`FINDER_SIZE` (padded to multiples of 16),
+ResNet50's stride-16 map is read (the same network as search, on the same runtime), the
+garment parser (:class:`~recommender.garments.parser.GarmentParser`) labels every cell, and
+each connected region of one garment kind becomes a box. A photo in which one garment fills
+most of the frame (a catalogue shot, a shirt on a bed) gives one box, or none, and is then
+searched whole: the caller decides (:func:`recommender.search.recommender.Recommender.shop_the_look`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from scipy import ndimage
+
+from ..config import cache_dir, silent
+from ..data.images import CropBox, border_colour, crop
+from ..features.runtimes import load_map_network
+from ..features.weights import Weights
+from .kinds import KINDS, SHOWN
+from .parser import GarmentParser
+
+FINDER_SIZE = 384
+MAP_STRIDE = 16
+UPSAMPLE = 4  # regions are found on a 4x finer grid than the map's (stride 4 pixels)
+MIN_AREA = 0.004  # of the photo: smaller regions are noise (a handbag in a street photo is about 0.7%)
+MAX_GARMENTS = 6
+MARGIN = 0.08  # of the box's size, added on each side of a garment's query crop
+
+
+@dataclass(frozen=True)
+class Garment:
+    """One garment found in a photo.
+
+    Attributes
+    ----------
+    box : CropBox
+        (left, top, right, bottom) as fractions of the photo's width and height.
+    kind : str
+        One of :data:`recommender.garments.kinds.GARMENT_KINDS`.
+    score : float
+        The parser's mean probability of that kind over the region, in [0, 1].
+    area : float
+        The region's share of the photo.
+    mask : ndarray of bool, shape (rows, columns)
+        The region on the finder's grid (stride 4 px of the fitted photo), over the whole photo.
+    """
+
+    box: CropBox
+    kind: str
+    score: float
+    area: float
+    mask: np.ndarray
+
+    @property
+    def label(self) -> str:
+        """What a shopper reads on its chip ("Top", "Bag", ...)."""
+        return SHOWN[self.kind]
+
+    @property
+    def prominence(self) -> float:
+        """Area times score: the order garments are offered in."""
+        return self.area * self.score
+
+
+def finder_input(image: Image.Image) -> tuple[np.ndarray, tuple[int, int]]:
+    """The photo fitted for the finder: a uint8 array whose sides are multiples of 16, and the fitted photo's
+    own (width, height) inside it (the rest is padding in the photo's border colour, right and bottom)."""
+    scale = FINDER_SIZE / max(image.size)
+    width, height = (max(MAP_STRIDE, round(side * scale)) for side in image.size)
+    padded = tuple(-(-side // MAP_STRIDE) * MAP_STRIDE for side in (width, height))
+    canvas = Image.new("RGB", padded, border_colour(image))
+    canvas.paste(image.resize((width, height), Image.Resampling.BICUBIC), (0, 0))
+    return np.asarray(canvas, dtype=np.uint8), (width, height)
+
+
+class GarmentFinder:
+    """Garments in a photo, from a stride-16 map network and a trained parser.
+
+    Parameters
+    ----------
+    map_network : callable
+        uint8 batch (1, H, W, 3) -> float32 (1, H / 16, W / 16, 1024)
+        (:func:`recommender.features.runtimes.load_map_network`).
+    parser : GarmentParser
+    """
+
+    def __init__(self, map_network: Callable[[np.ndarray], np.ndarray], parser: GarmentParser) -> None:
+        self.map_network = map_network
+        self.parser = parser
+
+    def kind_probabilities(self, image: Image.Image) -> tuple[np.ndarray, tuple[int, int]]:
+        """Per-cell kind probabilities on the finer grid, over the fitted photo only: (rows, columns, kinds)."""
+        array, (width, height) = finder_input(image)
+        probabilities = self.parser.probabilities(self.map_network(array[None])[0])
+        fine = ndimage.zoom(probabilities, (UPSAMPLE, UPSAMPLE, 1), order=1)
+        step = MAP_STRIDE // UPSAMPLE
+        return fine[:-(-height // step), :-(-width // step)], (width, height)
+
+    def find(self, image: Image.Image) -> list[Garment]:
+        """The garments in ``image``, most prominent first (at most :data:`MAX_GARMENTS`)."""
+        probabilities, _ = self.kind_probabilities(image)
+        rows, columns = probabilities.shape[:2]
+        winner = probabilities.argmax(axis=-1)
+        found = []
+        for index, kind in enumerate(KINDS):
+            if index < 2:  # background and the wearer's skin and hair
+                continue
+            regions, count = ndimage.label(winner == index, structure=np.ones((3, 3)))
+            for region in range(1, count + 1):
+                mask = regions == region
+                area = float(mask.sum()) / (rows * columns)
+                if area < MIN_AREA:
+                    continue
+                ys, xs = np.nonzero(mask)
+                box = (xs.min() / columns, ys.min() / rows, (xs.max() + 1) / columns, (ys.max() + 1) / rows)
+                found.append(Garment(tuple(float(v) for v in box), kind, float(probabilities[mask, index].mean()),
+                                     area, mask))
+        return sorted(found, key=lambda garment: -garment.prominence)[:MAX_GARMENTS]
+
+
+def query_box(garment: Garment) -> CropBox:
+    """The garment's box with :data:`MARGIN` on each side, within the photo: what its query is cut to.
+
+    >>> query_box(Garment((0.2, 0.5, 0.7, 1.0), "top", 1.0, 0.1, np.zeros((1, 1), bool)))
+    (0.16, 0.46, 0.74, 1.0)
+    """
+    left, top, right, bottom = garment.box
+    dx, dy = MARGIN * (right - left), MARGIN * (bottom - top)
+    return tuple(round(value, 6) for value in (max(0.0, left - dx), max(0.0, top - dy), min(1.0, right + dx),
+                                               min(1.0, bottom + dy)))
+
+
+def garment_photo(image: Image.Image, garment: Garment, *, blank: bool = False) -> Image.Image:
+    """The garment as a catalogue-like photo: its :func:`query_box`; with ``blank``, what lies outside its
+    region (grown by one map cell) painted white, as the catalogue's backgrounds are."""
+    box = query_box(garment)
+    if not blank:
+        return crop(image, box)
+    grown = ndimage.binary_dilation(garment.mask, iterations=UPSAMPLE)
+    keep = Image.fromarray(grown.astype(np.uint8) * 255).resize(image.size, Image.Resampling.NEAREST)
+    background = Image.new("RGB", image.size, (255, 255, 255))  # the catalogue's studio white
+    return crop(Image.composite(image, background, keep), box)
+
+
+def finder_path(weights_sha256: str) -> Path:
+    """Where the garment parser trained over these backbone weights is kept (the per-user cache)."""
+    return cache_dir() / "finder" / f"garment-parser-{weights_sha256[:16]}.npz"
+
+
+def load_finder(weights: Weights, runtime: str, *, threads: int | None = None,
+                log: Callable[[str], None] = silent) -> GarmentFinder | None:
+    """The garment finder for these weights on ``runtime``, or None where no parser has been trained
+    (``python -m recommender train-finder``)."""
+    path = finder_path(weights.sha256)
+    if not path.is_file():
+        return None
+    return GarmentFinder(load_map_network(weights, runtime, threads=threads, log=log), GarmentParser.load(path))

@@ -1,0 +1,58 @@
+"""The kinds of garment the finder tells apart, and how other vocabularies map onto them.
+
+The parser labels every cell of a photo's feature map with one of :data:`KINDS`. The street
+photos it learns from name 58 things per pixel (clothing-co-parsing's labels); the catalogue and
+its shoppers' photos use Kaggle's articleType. Both map here, so the finder's boxes can be scored
+against annotated garments and its kinds shown to a shopper ("1 Top · 2 Trousers · 3 Bag").
+"""
+
+from __future__ import annotations
+
+# Index 0 and 1 are not garments: what the photo shows around the wearer, and the wearer's skin and hair.
+KINDS = ("background", "person", "top", "outerwear", "dress", "bottom", "shoes", "bag", "accessory")
+GARMENT_KINDS = KINDS[2:]
+SHOWN = {"top": "Top", "outerwear": "Jacket or coat", "dress": "Dress", "bottom": "Trousers or skirt",
+         "shoes": "Shoes", "bag": "Bag", "accessory": "Accessory"}
+
+_SOURCE_LABELS = {
+    "person": ("skin", "hair"),
+    "top": ("blouse", "bodysuit", "bra", "hoodie", "jumper", "shirt", "sweater", "sweatshirt", "t-shirt", "top"),
+    "outerwear": ("blazer", "cape", "cardigan", "coat", "jacket", "suit", "vest"),
+    "dress": ("dress", "romper", "swimwear"),
+    "bottom": ("jeans", "leggings", "pants", "panties", "shorts", "skirt", "tights", "stockings"),
+    "shoes": ("boots", "clogs", "flats", "heels", "loafers", "pumps", "sandals", "shoes", "sneakers", "wedges",
+              "socks"),
+    "bag": ("bag", "purse", "wallet"),
+    "accessory": ("accessories", "belt", "bracelet", "earrings", "glasses", "gloves", "hat", "intimate",
+                  "necklace", "ring", "scarf", "sunglasses", "tie", "watch"),
+}
+_ARTICLE_TYPES = {
+    "top": ("Tops", "Shirts", "Tshirts", "Sweaters", "Sweatshirts", "Kurtas", "Tunics"),
+    "outerwear": ("Jackets", "Blazers", "Waistcoat", "Rain Jacket", "Shrug"),
+    "dress": ("Dresses", "Jumpsuit"),
+    "bottom": ("Trousers", "Jeans", "Skirts", "Shorts", "Leggings", "Track Pants", "Capris"),
+    "shoes": ("Casual Shoes", "Sports Shoes", "Formal Shoes", "Heels", "Flats", "Sandals", "Flip Flops"),
+    "bag": ("Handbags", "Wallets", "Clutches", "Backpacks", "Laptop Bag", "Duffel Bag"),
+    "accessory": ("Belts", "Scarves", "Ties", "Caps", "Sunglasses", "Watches", "Stoles", "Mufflers"),
+}
+
+
+def kind_of_source_label(name: str) -> int:
+    """The :data:`KINDS` index of a street photo's per-pixel label name (0, background, for the rest).
+
+    >>> KINDS[kind_of_source_label("purse")], KINDS[kind_of_source_label("null")]
+    ('bag', 'background')
+    """
+    for kind, names in _SOURCE_LABELS.items():
+        if name in names:
+            return KINDS.index(kind)
+    return 0
+
+
+def kind_of_article_type(article_type: str) -> str | None:
+    """The garment kind a Kaggle articleType is (None: not one the finder looks for).
+
+    >>> kind_of_article_type("Handbags"), kind_of_article_type("Perfume and Body Mist")
+    ('bag', None)
+    """
+    return next((kind for kind, types in _ARTICLE_TYPES.items() if article_type in types), None)

@@ -1,0 +1,69 @@
+"""Shop the look: the garments of a photo, each searched as a catalogue-like query (CLI, app and API alike).
+
+A photo whose garments the finder cannot tell apart, or in which one garment fills most of the
+frame (a catalogue shot, a shirt on a bed), is searched whole, as a plain search is: an exact
+catalogue photo still finds itself first. Otherwise each garment found becomes a query of its own
+(:func:`recommender.garments.finder.garment_photo`), most prominent first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+from PIL import Image
+
+from ..data.images import FULL_FRAME, CropBox
+from ..garments.finder import Garment, GarmentFinder, garment_photo
+from .recommender import Recommender
+
+# One garment whose box covers this much of the photo: the photo is a product shot, searched whole.
+WHOLE_PHOTO_BOX = 0.5
+BLANK_BACKGROUND = False  # see docs/evaluation.md: blanking around the coarse region measured no better
+
+
+@dataclass(frozen=True)
+class LookPart:
+    """One searched part of a photo: a garment (``None``: the whole photo), its box, kind and results."""
+
+    number: int
+    garment: Garment | None
+    results: pd.DataFrame
+
+    @property
+    def box(self) -> CropBox:
+        return self.garment.box if self.garment else FULL_FRAME
+
+    @property
+    def label(self) -> str:
+        return self.garment.label if self.garment else "Whole photo"
+
+
+def searched_whole(garments: Sequence[Garment]) -> bool:
+    """Whether a photo with these garments (most prominent first) is searched whole.
+
+    >>> import numpy as np
+    >>> shirt = Garment((0.05, 0.1, 0.95, 0.9), "top", 0.8, 0.5, np.zeros((1, 1), bool))
+    >>> bag = Garment((0.6, 0.5, 0.7, 0.6), "bag", 0.7, 0.01, np.zeros((1, 1), bool))
+    >>> searched_whole([]), searched_whole([shirt]), searched_whole([bag]), searched_whole([bag, shirt])
+    (True, True, False, False)
+    """
+    if not garments:
+        return True
+    left, top, right, bottom = garments[0].box
+    return len(garments) == 1 and (right - left) * (bottom - top) >= WHOLE_PHOTO_BOX
+
+
+def shop_the_look(recommender: Recommender, finder: GarmentFinder | None, image: Image.Image, *,
+                  blank: bool = BLANK_BACKGROUND, **search) -> list[LookPart]:
+    """The photo's parts, each with its results (``search``: the options of :meth:`Recommender.search`).
+
+    Without a finder (none trained), or where :func:`searched_whole` says so, one part: the whole photo.
+    """
+    garments = finder.find(image) if finder is not None else []
+    if searched_whole(garments):
+        return [LookPart(1, None, recommender.search(recommender.query_from_image(image), **search))]
+    queries = recommender.queries_from_images([garment_photo(image, garment, blank=blank) for garment in garments])
+    return [LookPart(number, garment, recommender.search(query, **search))
+            for number, (garment, query) in enumerate(zip(garments, queries), start=1)]

@@ -1,0 +1,112 @@
+"""Train the garment parser on street photos with per-pixel labels (clothing-co-parsing's layout).
+
+The folder holds ``images/<id>.jpg``, ``labels/<id>.png`` (each pixel a row of ``labels.csv``:
+``value,name``) and ``labels.csv``. Every photo is fitted as the finder fits it, ResNet50's
+stride-16 map is read once, and each map cell's target is the share of each garment kind among
+its 16x16 pixels; a small network (one hidden layer) learns cell -> kind. A tenth of the photos is
+held out and the record says how well the parser labels their cells.
+"""
+
+from __future__ import annotations
+
+import csv
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from tqdm import tqdm
+
+from ..config import silent
+from ..data.images import ImageError, decode_image
+from ..features import quiet
+from ..features.weights import Weights
+from ..garments.finder import MAP_STRIDE, finder_input, finder_path
+from ..garments.kinds import KINDS, kind_of_source_label
+from ..garments.parser import GarmentParser
+
+HIDDEN = 256
+EPOCHS = 20
+VALIDATION_EVERY = 10  # every 10th photo is held out
+
+
+def cell_targets(labels: Image.Image, lookup: np.ndarray, size: tuple[int, int], shape: tuple[int, int]) -> np.ndarray:
+    """Each map cell's share of every kind: (rows, columns, len(KINDS)), from a per-pixel label map.
+
+    ``size`` is the fitted photo's (width, height), ``shape`` the padded array's (height, width);
+    padding counts as background.
+    """
+    kinds = lookup[np.asarray(labels.resize(size, Image.Resampling.NEAREST), dtype=np.int64)]
+    padded = np.zeros(shape, np.int64)
+    padded[:kinds.shape[0], :kinds.shape[1]] = kinds
+    one_hot = np.eye(len(KINDS), dtype=np.float32)[padded]
+    rows, columns = shape[0] // MAP_STRIDE, shape[1] // MAP_STRIDE
+    return one_hot.reshape(rows, MAP_STRIDE, columns, MAP_STRIDE, len(KINDS)).mean(axis=(1, 3))
+
+
+def train_parser(folder: str | Path, map_network: Callable[[np.ndarray], np.ndarray], weights: Weights, *,
+                 epochs: int = EPOCHS, limit: int | None = None, progress: bool = True, seed: int = 0,
+                 log: Callable[[str], None] = silent) -> GarmentParser:
+    """Train the parser on ``folder``'s photos (at most ``limit``), save it where the finder looks, and return it."""
+    folder = Path(folder)
+    table = folder / "labels.csv"
+    if not table.is_file():
+        raise FileNotFoundError(f"No labels.csv in {folder}: expected images/, labels/ and labels.csv")
+    with open(table, newline="") as handle:
+        names = {int(row["value"]): row["name"] for row in csv.DictReader(handle)}
+    lookup = np.array([kind_of_source_label(names.get(value, "")) for value in range(256)], np.int64)
+    photos = sorted((folder / "images").glob("*.jpg"))[:limit]
+    if not photos:
+        raise FileNotFoundError(f"No photos in {folder / 'images'}")
+    started = time.perf_counter()
+    features, targets, held_out = [], [], []
+    for number, path in enumerate(tqdm(photos, desc="Reading street photos", unit="photo", disable=not progress)):
+        label_path = folder / "labels" / f"{path.stem}.png"
+        try:
+            image = decode_image(path)
+        except ImageError:
+            continue
+        if not label_path.is_file():
+            continue
+        array, size = finder_input(image)
+        cells = map_network(array[None])[0]
+        features.append(cells.reshape(-1, cells.shape[-1]))
+        targets.append(cell_targets(Image.open(label_path), lookup, size, array.shape[:2]).reshape(-1, len(KINDS)))
+        held_out.append(np.full(len(features[-1]), number % VALIDATION_EVERY == 0))
+    x, y, validation = np.concatenate(features), np.concatenate(targets), np.concatenate(held_out)
+    log(f"{len(features):,} photos, {len(x):,} map cells ({int(validation.sum()):,} held out); training...")
+    parser = _fit(x[~validation], y[~validation], epochs=epochs, seed=seed)
+    predicted = parser.probabilities(x[validation]).argmax(axis=1)
+    truth = y[validation].argmax(axis=1)
+    per_kind = {kind: float(((predicted == k) & (truth == k)).sum() / max(1, ((predicted == k) | (truth == k)).sum()))
+                for k, kind in enumerate(KINDS)}
+    record = {"folder": str(folder), "photos": len(features), "cells": int(len(x)), "weights_sha256": weights.sha256,
+              "epochs": epochs, "seconds": round(time.perf_counter() - started, 1),
+              "held_out_cell_accuracy": float((predicted == truth).mean()), "held_out_iou": per_kind}
+    parser = GarmentParser(parser.hidden_weights, parser.hidden_bias, parser.out_weights, parser.out_bias, record)
+    path = finder_path(weights.sha256)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    parser.save(path)
+    log(f"Garment parser saved to {path} (held-out cells: accuracy {record['held_out_cell_accuracy']:.3f}; IoU "
+        + ", ".join(f"{kind} {iou:.2f}" for kind, iou in per_kind.items() if kind not in ("background", "person"))
+        + ").")
+    return parser
+
+
+def _fit(x: np.ndarray, y: np.ndarray, *, epochs: int, seed: int) -> GarmentParser:
+    quiet.tensorflow()
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    # Garment cells are few next to background: each kind weighs by the inverse square root of its share.
+    share = y.mean(axis=0) + 1e-6
+    weight = (y @ (1.0 / np.sqrt(share))).astype(np.float32)
+    model = keras.Sequential([keras.Input((x.shape[1],)), keras.layers.Dense(HIDDEN, activation="relu"),
+                              keras.layers.Dropout(0.2), keras.layers.Dense(len(KINDS))])
+    model.compile(optimizer=keras.optimizers.Adam(1e-3),
+                  loss=keras.losses.CategoricalCrossentropy(from_logits=True))
+    model.fit(x, y, sample_weight=weight / weight.mean(), epochs=epochs, batch_size=512, shuffle=True, verbose=0)
+    (hidden_weights, hidden_bias), (out_weights, out_bias) = (layer.get_weights() for layer in model.layers
+                                                              if layer.weights)
+    return GarmentParser(hidden_weights, hidden_bias, out_weights, out_bias, {})

@@ -1,0 +1,189 @@
+"""The garment finder: its geometry and regions on made-up composites (unit), its training on a made-up
+street folder (fast), and on real street photos with annotated boxes (slow, from ../shared)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from recommender.garments.finder import (
+    MAP_STRIDE,
+    Garment,
+    GarmentFinder,
+    finder_input,
+    garment_photo,
+)
+from recommender.garments.kinds import KINDS
+from recommender.garments.parser import GarmentParser
+from recommender.search.look import searched_whole
+from recommender.training.finder import cell_targets
+
+RED, BLUE, WHITE = (200, 30, 30), (30, 30, 200), (255, 255, 255)
+
+
+def composite() -> Image.Image:
+    """A made-up street photo: a red top over blue trousers on white, 300 wide, 400 tall."""
+    image = Image.new("RGB", (300, 400), WHITE)
+    image.paste(RED, (80, 50, 220, 210))
+    image.paste(BLUE, (100, 210, 200, 380))
+    return image
+
+
+def colour_map(batch: np.ndarray) -> np.ndarray:
+    """A stand-in for the stride-16 map: each cell's mean colour in three of 1024 channels (deterministic)."""
+    n, height, width, _ = batch.shape
+    cells = batch.reshape(n, height // MAP_STRIDE, MAP_STRIDE, width // MAP_STRIDE, MAP_STRIDE, 3).mean(axis=(2, 4))
+    out = np.zeros((n, height // MAP_STRIDE, width // MAP_STRIDE, 1024), np.float32)
+    out[..., :3] = cells / 255.0
+    return out
+
+
+def colour_parser() -> GarmentParser:
+    """Red cells are tops, blue cells bottoms, the rest background: a parser written by hand."""
+    hidden = np.zeros((1024, 2), np.float32)
+    hidden[0, 0], hidden[2, 0] = 1.0, -1.0  # red minus blue
+    hidden[2, 1], hidden[0, 1] = 1.0, -1.0  # blue minus red
+    out = np.zeros((2, len(KINDS)), np.float32)
+    out[0, KINDS.index("top")] = out[1, KINDS.index("bottom")] = 20.0
+    bias = np.zeros(len(KINDS), np.float32)
+    bias[0] = 3.0  # background unless a colour says otherwise
+    return GarmentParser(hidden, np.array([-0.3, -0.3], np.float32), out, bias, {"by": "hand"})
+
+
+@pytest.mark.unit
+def test_the_finder_fits_a_photo_to_multiples_of_16_keeping_its_shape():
+    array, (width, height) = finder_input(composite())
+    assert (height, width) == (384, 288) and array.shape == (384, 288, 3)
+    array, (width, height) = finder_input(Image.new("RGB", (1000, 130)))
+    assert (width, height) == (384, 50) and array.shape == (64, 384, 3)  # padded below, not stretched
+
+
+@pytest.mark.unit
+def test_the_finder_boxes_each_garment_most_prominent_first():
+    found = GarmentFinder(colour_map, colour_parser()).find(composite())
+    assert [garment.kind for garment in found] == ["top", "bottom"]
+    top, bottom = (garment.box for garment in found)
+    assert top == pytest.approx((0.27, 0.125, 0.73, 0.525), abs=0.06)
+    assert bottom == pytest.approx((0.33, 0.525, 0.67, 0.95), abs=0.06)
+    assert all(0.5 < garment.score <= 1 for garment in found) and found[0].label == "Top"
+    assert not searched_whole(found)
+    assert GarmentFinder(colour_map, colour_parser()).find(Image.new("RGB", (200, 200), WHITE)) == []
+
+
+@pytest.mark.unit
+def test_a_garment_becomes_a_catalogue_like_photo_with_a_margin_and_optionally_white_around_it():
+    image = composite()
+    garment = GarmentFinder(colour_map, colour_parser()).find(image)[0]
+    photo = garment_photo(image, garment)
+    left, top, right, bottom = garment.box
+    assert photo.size[0] == pytest.approx(300 * (right - left) * 1.16, abs=3)
+    blanked = np.asarray(garment_photo(image, garment, blank=True))
+    assert tuple(blanked[-1, -1]) == WHITE  # the trousers below the top are painted out
+    assert (blanked.reshape(-1, 3) == RED).all(axis=1).mean() > 0.4
+
+
+@pytest.mark.unit
+def test_cell_targets_are_each_cells_share_of_every_kind():
+    labels = np.zeros((32, 48), np.uint8)
+    labels[:16, :24] = 7  # value 7 names a garment of kind "bag" in this made-up table
+    lookup = np.zeros(256, np.int64)
+    lookup[7] = KINDS.index("bag")
+    targets = cell_targets(Image.fromarray(labels), lookup, (48, 32), (32, 48))
+    assert targets.shape == (2, 3, len(KINDS))
+    assert targets[0, 0, KINDS.index("bag")] == 1.0 and targets[0, 1, KINDS.index("bag")] == 0.5
+    assert targets[1, :, 0].tolist() == [1.0, 1.0, 1.0]
+    np.testing.assert_allclose(targets.sum(axis=-1), 1.0)
+
+
+@pytest.mark.unit
+def test_a_saved_parser_loads_and_one_of_other_kinds_is_refused(tmp_path):
+    parser = colour_parser()
+    parser.save(tmp_path / "parser.npz")
+    loaded = GarmentParser.load(tmp_path / "parser.npz")
+    np.testing.assert_array_equal(loaded.out_weights, parser.out_weights)
+    assert loaded.record == {"by": "hand"}
+    arrays = dict(np.load(tmp_path / "parser.npz"))
+    np.savez(tmp_path / "other.npz", **{**arrays, "kinds": np.array(["background", "shirt"])})
+    (tmp_path / "other.json").write_text("{}")
+    with pytest.raises(ValueError, match="other garment kinds"):
+        GarmentParser.load(tmp_path / "other.npz")
+
+
+@pytest.mark.unit
+def test_a_photo_of_one_dominant_garment_is_searched_whole():
+    shirt = Garment((0.05, 0.05, 0.95, 0.95), "top", 0.9, 0.6, np.zeros((1, 1), bool))
+    assert searched_whole([shirt]) and searched_whole([])
+
+
+def make_street_folder(root):
+    """A made-up street folder in clothing-co-parsing's layout: composites and their label maps."""
+    (root / "images").mkdir(parents=True)
+    (root / "labels").mkdir()
+    (root / "labels.csv").write_text("value,name\n0,null\n1,skin\n2,shirt\n3,jeans\n")
+    for i in range(4):
+        image = composite().rotate(0, translate=(10 * i, 0), fillcolor=WHITE)
+        image.save(root / "images" / f"{4000 + i}.jpg")
+        labels = np.zeros((400, 300), np.uint8)
+        labels[50:210, 80 + 10 * i:220 + 10 * i] = 2
+        labels[210:380, 100 + 10 * i:200 + 10 * i] = 3
+        Image.fromarray(labels).save(root / "labels" / f"{4000 + i}.png")
+    return root
+
+
+def test_the_parser_trains_on_a_street_folder_and_is_saved_where_the_finder_looks(random_weights, tmp_path,
+                                                                                   monkeypatch):
+    from recommender.features.runtimes import load_map_network
+    from recommender.garments.finder import finder_path, load_finder
+    from recommender.training.finder import train_parser
+
+    monkeypatch.setenv("RECOMMENDER_CACHE", str(tmp_path / "cache"))
+    lines = []
+    train_parser(make_street_folder(tmp_path / "street"), load_map_network(random_weights, "tensorflow"),
+                 random_weights, epochs=2, progress=False, log=lines.append)
+    assert finder_path(random_weights.sha256).is_file() and lines[-1].startswith("Garment parser saved to")
+    finder = load_finder(random_weights, "tensorflow")
+    assert finder.parser.record["photos"] == 4 and finder.parser.record["folder"] == str(tmp_path / "street")
+    assert all(garment.kind in KINDS[2:] for garment in finder.find(composite()))
+
+
+@pytest.fixture(scope="module")
+def real_finder(weights, tmp_path_factory):
+    """A finder trained on 150 of the shared street photos (into a temporary file), or skip."""
+    from recommender.cli.train_finder import SHARED_STREET
+    from recommender.features.runtimes import load_map_network
+    from recommender.garments import finder as finder_module
+    from recommender.training.finder import train_parser
+
+    if not (SHARED_STREET / "labels.csv").is_file():
+        pytest.skip(f"no street photos with garment labels at {SHARED_STREET}")
+    path = tmp_path_factory.mktemp("finder") / "garment-parser.npz"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(finder_module, "finder_path", lambda _sha: path)
+        map_network = load_map_network(weights, "openvino")
+        train_parser(SHARED_STREET, map_network, weights, limit=150, progress=False)
+        yield GarmentFinder(map_network, GarmentParser.load(path))
+
+
+@pytest.mark.slow
+def test_the_trained_finder_boxes_the_big_garments_of_real_street_photos(real_finder):
+    """Real street photos of the development set (never trained on) with annotated boxes: the finder finds most
+    of their big garments (dresses, tops, trousers) at IoU >= 0.5, and boxes nothing on a plain studio shot."""
+    import pandas as pd
+
+    from benchmarks.garments import SHARED, iou
+    from recommender.data.images import decode_image
+    from recommender.garments.kinds import kind_of_article_type
+
+    if not (SHARED / "garments.csv").is_file():
+        pytest.skip(f"no annotated shoppers' photos at {SHARED}")
+    garments = pd.read_csv(SHARED / "garments.csv", dtype={"id": str})
+    big = garments[garments["area_fraction"] > 0.08].head(40)
+    found = 0
+    for _, garment in big.iterrows():
+        image = decode_image(SHARED / "images" / f"{garment['id']}.jpg")
+        width, height = image.size
+        box = (garment["x0"] / width, garment["y0"] / height, garment["x1"] / width, garment["y1"] / height)
+        kind = kind_of_article_type(garment["articleType"])
+        found += any(candidate.kind == kind and iou(box, candidate.box) >= 0.5 for candidate in real_finder.find(image))
+    assert found >= 0.5 * len(big), f"{found} of {len(big)} big garments found"
