@@ -36,6 +36,15 @@ def pytest_collection_modifyitems(items) -> None:
 
 
 
+@pytest.fixture(scope="session", autouse=True)
+def no_real_photos(tmp_path_factory):
+    """First starts in tests do not train on the shared shoppers' photos (minutes): a test that wants real
+    photos names its own folder in RECOMMENDER_REAL_PHOTOS."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("RECOMMENDER_REAL_PHOTOS", str(tmp_path_factory.mktemp("no-real-photos")))
+        yield
+
+
 @pytest.fixture(scope="session")
 def dataset_dir() -> Path:
     """The real catalogue (Kaggle layout), or skip."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..config import PROJECT_ROOT
+from ..data.locate import real_photos
 from ..features.runtimes import load_map_network, runtime_for
 from ..features.weights import resolve_weights
 from ..training.finder import EPOCHS, train_parser
@@ -12,12 +12,12 @@ from . import options
 
 NAME = "train-finder"
 HELP = "teach the garment finder on street photos with per-pixel labels (images/, labels/, labels.csv)"
-SHARED_STREET = PROJECT_ROOT.parent / "shared" / "datasets" / "shopper-photos-train" / "street"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("photos", nargs="?", default=str(SHARED_STREET),
-                        help="folder with images/, labels/ and labels.csv (default: the shared street photos)")
+    parser.add_argument("photos", nargs="?", default=str(real_photos("street")),
+                        help="folder with images/, labels/ and labels.csv (default: the shared street photos, "
+                             "$RECOMMENDER_REAL_PHOTOS/shopper-photos-train/street)")
     parser.add_argument("--limit", type=int, default=None, metavar="N", help="train on the first N photos only")
     parser.add_argument("--epochs", type=int, default=EPOCHS, help=f"training epochs (default {EPOCHS})")
     options.weights(parser)

@@ -9,11 +9,14 @@ from pathlib import Path
 
 from ..config import DEMO_SAMPLE, silent
 from ..data.hub import fetch_public_catalogue
-from ..data.locate import find_dataset
-from ..features.weights import Weights
+from ..data.locate import find_dataset, real_photos
+from ..features.runtimes import AUTO_RUNTIME, load_map_network, runtime_for
+from ..features.weights import Weights, resolve_weights
+from ..garments.finder import finder_path
 from ..store.artifacts import DatasetChanged, load_artifacts
 from ..store.manifest import ArtifactError, Manifest, NoCatalogue, read_manifest
-from ..training.train import TooFewProducts, train_space
+from ..training.finder import train_parser
+from ..training.train import REAL_PHOTOS_SPACE, TooFewProducts, train_space
 from .build import build_catalogue
 from .update import format_update_report, update_catalogue
 
@@ -28,7 +31,9 @@ def ensure_catalogue(root: str | os.PathLike, *, dataset: str | os.PathLike | No
     * its dataset changed: updated (only what changed is embedded);
     * none, or one that cannot be used: a demo of ``sample`` products (stratified by articleType) is built
       from ``dataset`` (else :func:`recommender.data.locate.find_dataset`, else the public copy fetched
-      from the hub), and the fashion head is trained on it (the default model only where it wins).
+      from the hub), and the fashion head is trained on it (the default model only where it wins), and, where
+      the shared shoppers' photos are at hand, a head that learned from real photos too (the default only where
+      it wins on other real photos) and the garment finder (once per machine).
 
     ``progress`` is a bool (bars on stderr) or a callable given ``(done, total)`` while photos are embedded.
 
@@ -60,6 +65,24 @@ def ensure_catalogue(root: str | os.PathLike, *, dataset: str | os.PathLike | No
     build_catalogue(found, root, sample=sample, weights=weights, progress=progress, log=log)
     try:  # the fashion head takes seconds on a demo catalogue; it becomes the default only if it wins
         train_space(root, progress=progress is True, log=log)
+        phone, dev = real_photos("phone"), real_photos("dev")
+        if (phone / "images").is_dir() and (dev / "images").is_dir():
+            log(f"Teaching a fashion head real photos too ({phone}); the default only where it wins on other real "
+                f"photos ({dev})...")
+            train_space(root, space=REAL_PHOTOS_SPACE, extra_photos=phone, dev_photos=dev, weights=weights,
+                        progress=progress is True, log=log)
     except TooFewProducts as error:
         log(f"No fashion model: {error}.")
+    ensure_finder(weights, log=log, progress=progress is True)
     return read_manifest(root)
+
+
+def ensure_finder(weights: Weights | str | os.PathLike | None, *, progress: bool = True,
+                  log: Callable[[str], None] = silent) -> None:
+    """Train the garment finder once per machine, where the street photos it learns from are at hand."""
+    weights, street = resolve_weights(weights, log=log), real_photos("street")
+    if finder_path(weights.sha256).is_file() or not (street / "labels.csv").is_file():
+        return
+    log(f"Teaching the garment finder on {street} (once per machine)...")
+    runtime = runtime_for(AUTO_RUNTIME, "float32", recorded="openvino", log=log)
+    train_parser(street, load_map_network(weights, runtime, log=log), weights, progress=progress, log=log)

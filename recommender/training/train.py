@@ -44,6 +44,7 @@ from .label_weights import choose_label_weights
 EMBEDDING_DIM = 256
 HIDDEN_DIM = 1024
 DEFAULT_SPACE = "fashion"
+REAL_PHOTOS_SPACE = "fashion-real"  # the space a head taught real photos too is trained under by default
 DEFAULT_HOLDOUT = 0.1
 # 60: the best held-out P@5 of 15, 30 and 60 epochs on the full catalogue (docs/decisions/0005-fashion-head.md).
 DEFAULT_EPOCHS = 60

@@ -150,7 +150,9 @@ def test_the_parser_trains_on_a_street_folder_and_is_saved_where_the_finder_look
 @pytest.fixture(scope="module")
 def real_finder(weights, tmp_path_factory):
     """A finder trained on 150 of the shared street photos (into a temporary file), or skip."""
-    from recommender.cli.train_finder import SHARED_STREET
+    from recommender.data.locate import SHARED_DATASETS
+
+    SHARED_STREET = SHARED_DATASETS / "shopper-photos-train" / "street"  # the shared copy, whatever the setting
     from recommender.features.runtimes import load_map_network
     from recommender.garments import finder as finder_module
     from recommender.training.finder import train_parser

@@ -1,0 +1,32 @@
+"""The first start where shoppers' real photos are at hand: a head taught real photos too, and the garment
+finder, made once."""
+
+from __future__ import annotations
+
+import pytest
+
+from recommender import load_artifacts
+from recommender.pipeline.first_start import ensure_catalogue
+from tests.factories import make_dataset
+from tests.garments.test_finder import make_street_folder
+
+
+@pytest.mark.slow  # a whole first start, twice the training
+def test_a_first_start_with_real_photos_trains_the_real_photo_head_and_the_finder(synthetic_dataset, random_weights,
+                                                                                tmp_path, monkeypatch):
+    from recommender.garments.finder import finder_path
+
+    photos = tmp_path / "real"
+    make_dataset(photos / "shopper-photos-train" / "phone", n=8)
+    make_dataset(photos / "shopper-photos", n=6)
+    make_street_folder(photos / "shopper-photos-train" / "street")
+    monkeypatch.setenv("RECOMMENDER_REAL_PHOTOS", str(photos))
+    monkeypatch.setenv("RECOMMENDER_CACHE", str(tmp_path / "cache"))
+    lines = []
+    ensure_catalogue(tmp_path / "artifacts", dataset=synthetic_dataset, sample=20, weights=random_weights,
+                     progress=False, log=lines.append)
+    artifacts = load_artifacts(tmp_path / "artifacts")
+    assert {"fashion-real"} <= set(artifacts.spaces)
+    assert artifacts.manifest.spaces["fashion-real"].training["extra_photos"]["count"] == 8
+    assert finder_path(random_weights.sha256).is_file()
+    assert any(line.startswith("Teaching the garment finder on") for line in lines)
