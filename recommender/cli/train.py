@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ..config import artifacts_dir
+from ..training.finder import street_garment_photos
 from ..training.train import DEFAULT_EPOCHS, train_space
 from . import options
 
@@ -16,8 +17,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     options.training(parser, epochs=DEFAULT_EPOCHS, epochs_help=": the best held-out P@5 of 15, 30, 60")
     parser.add_argument("--split", default=None, metavar="FILE",
                         help="hold out the products of an earlier split file (compare two builds on the same queries)")
-    parser.add_argument("--extra-photos", default=None, metavar="DIR",
-                        help="real photos (Kaggle layout) that teach the head too; they never enter the index")
+    parser.add_argument("--extra-photos", action="append", default=[], metavar="DIR",
+                        help="real photos (Kaggle layout) that teach the head too; they never enter the index "
+                             "(repeatable)")
+    parser.add_argument("--street-photos", default=None, metavar="DIR",
+                        help="street photos with per-pixel garment labels (as train-finder reads): each garment, "
+                             "cut out, teaches the head too")
     parser.add_argument("--dev-photos", default=None, metavar="DIR",
                         help="other real photos (Kaggle layout) that judge a head trained with --extra-photos")
     options.weights(parser)
@@ -25,7 +30,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    extra = [*args.extra_photos, *([street_garment_photos(args.street_photos, log=print)] if args.street_photos
+                                   else [])]
     train_space(artifacts_dir(args.artifacts), space=args.space, holdout=args.holdout, seed=args.seed,
-                epochs=args.epochs, split=args.split, extra_photos=args.extra_photos, dev_photos=args.dev_photos,
+                epochs=args.epochs, split=args.split, extra_photos=extra, dev_photos=args.dev_photos,
                 weights=args.weights, progress=not args.no_progress, log=print)
     return 0

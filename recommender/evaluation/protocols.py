@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -259,6 +259,12 @@ class PhotoFolder:
     items: pd.DataFrame  # the readable photos' rows of styles.csv ("" where a label is unknown)
     vectors: np.ndarray  # (n, 2048) backbone vectors
     colours: np.ndarray  # (n, 64) colour signatures
+
+    @staticmethod
+    def joined(folders: Sequence[PhotoFolder]) -> PhotoFolder:
+        """Several embedded folders as one (the first one's folder named)."""
+        return PhotoFolder(folders[0].folder, pd.concat([f.items for f in folders], ignore_index=True),
+                           np.concatenate([f.vectors for f in folders]), np.concatenate([f.colours for f in folders]))
 
 
 def embed_folder(extractor: Extractor, folder: str | os.PathLike, *, styles: str | None = None,

@@ -56,3 +56,16 @@ def kind_of_article_type(article_type: str) -> str | None:
     ('bag', None)
     """
     return next((kind for kind, types in _ARTICLE_TYPES.items() if article_type in types), None)
+
+
+# The Kaggle articleType a street photo's garment label stands for, where one does (a shopper searching it
+# expects that type); the rest teach nothing about types.
+ARTICLE_TYPE_OF_SOURCE = {
+    "bag": "Handbags", "purse": "Handbags", "wallet": "Wallets", "belt": "Belts", "scarf": "Scarves",
+    "blazer": "Blazers", "blouse": "Tops", "top": "Tops", "shirt": "Shirts", "t-shirt": "Tshirts",
+    "sweater": "Sweaters", "jumper": "Sweaters", "cardigan": "Sweaters", "sweatshirt": "Sweatshirts",
+    "hoodie": "Sweatshirts", "coat": "Jackets", "jacket": "Jackets", "dress": "Dresses", "skirt": "Skirts",
+    "pants": "Trousers", "jeans": "Jeans", "shorts": "Shorts", "leggings": "Leggings", "sandals": "Sandals",
+    "heels": "Heels", "sneakers": "Casual Shoes", "shoes": "Casual Shoes", "loafers": "Casual Shoes",
+    "flats": "Flats", "boots": "Casual Shoes", "sunglasses": "Sunglasses", "tie": "Ties", "watch": "Watches",
+}

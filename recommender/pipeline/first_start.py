@@ -15,7 +15,7 @@ from ..features.weights import Weights, resolve_weights
 from ..garments.finder import finder_path
 from ..store.artifacts import DatasetChanged, load_artifacts
 from ..store.manifest import ArtifactError, Manifest, NoCatalogue, read_manifest
-from ..training.finder import train_parser
+from ..training.finder import street_garment_photos, train_parser
 from ..training.train import REAL_PHOTOS_SPACE, TooFewProducts, train_space
 from .build import build_catalogue
 from .update import format_update_report, update_catalogue
@@ -69,7 +69,9 @@ def ensure_catalogue(root: str | os.PathLike, *, dataset: str | os.PathLike | No
         if (phone / "images").is_dir() and (dev / "images").is_dir():
             log(f"Teaching a fashion head real photos too ({phone}); the default only where it wins on other real "
                 f"photos ({dev})...")
-            train_space(root, space=REAL_PHOTOS_SPACE, extra_photos=phone, dev_photos=dev, weights=weights,
+            street = real_photos("street")
+            extra = [phone, *([street_garment_photos(street, log=log)] if (street / "labels.csv").is_file() else [])]
+            train_space(root, space=REAL_PHOTOS_SPACE, extra_photos=extra, dev_photos=dev, weights=weights,
                         progress=progress is True, log=log)
     except TooFewProducts as error:
         log(f"No fashion model: {error}.")

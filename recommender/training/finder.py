@@ -10,6 +10,8 @@ held out and the record says how well the parser labels their cells.
 from __future__ import annotations
 
 import csv
+import hashlib
+import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -18,12 +20,12 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from ..config import silent
+from ..config import cache_dir, silent
 from ..data.images import ImageError, decode_image
 from ..features import quiet
 from ..features.weights import Weights
-from ..garments.finder import MAP_STRIDE, finder_input, finder_path
-from ..garments.kinds import KINDS, kind_of_source_label
+from ..garments.finder import MAP_STRIDE, Garment, finder_input, finder_path, garment_photo
+from ..garments.kinds import ARTICLE_TYPE_OF_SOURCE, KINDS, kind_of_source_label
 from ..garments.parser import GarmentParser
 
 HIDDEN = 256
@@ -110,3 +112,56 @@ def _fit(x: np.ndarray, y: np.ndarray, *, epochs: int, seed: int) -> GarmentPars
     (hidden_weights, hidden_bias), (out_weights, out_bias) = (layer.get_weights() for layer in model.layers
                                                               if layer.weights)
     return GarmentParser(hidden_weights, hidden_bias, out_weights, out_bias, {})
+
+
+STREET_CROP_MIN_AREA = 0.01  # of the photo: smaller garments make crops of a few pixels
+
+
+def street_garment_photos(folder: str | Path, *, log: Callable[[str], None] = silent) -> Path:
+    """Each labelled garment of the street photos cut out (its box with the finder's margin), as a Kaggle-layout
+    folder whose articleType is the garment's (:data:`~recommender.garments.kinds.ARTICLE_TYPE_OF_SOURCE`).
+
+    Made once per folder in the cache (the folder's photos and labels digest names it) and returned; a
+    head trained with it learns what garments look like on people, as shoppers search them.
+    """
+    folder = Path(folder)
+    with open(folder / "labels.csv", newline="") as handle:
+        names = {int(row["value"]): row["name"] for row in csv.DictReader(handle)}
+    photos = sorted((folder / "images").glob("*.jpg"))
+    digest = hashlib.sha256()
+    for path in photos:
+        digest.update(f"{path.name}:{path.stat().st_size}:{path.stat().st_mtime_ns}\n".encode())
+    out = cache_dir() / "street-garments" / digest.hexdigest()[:16]
+    if (out / "styles.csv").is_file():
+        return out
+    scratch = out.with_name(out.name + ".partial")
+    shutil.rmtree(scratch, ignore_errors=True)
+    (scratch / "images").mkdir(parents=True)
+    rows = []
+    for path in photos:
+        label_path = folder / "labels" / f"{path.stem}.png"
+        if not label_path.is_file():
+            continue
+        try:
+            image = decode_image(path)
+        except ImageError:
+            continue
+        labels = np.asarray(Image.open(label_path).resize(image.size, Image.Resampling.NEAREST))
+        for value in np.unique(labels):
+            article_type = ARTICLE_TYPE_OF_SOURCE.get(names.get(int(value), ""))
+            mask = labels == value
+            if article_type is None or mask.mean() < STREET_CROP_MIN_AREA:
+                continue
+            ys, xs = np.nonzero(mask)
+            box = (xs.min() / image.width, ys.min() / image.height, (xs.max() + 1) / image.width,
+                   (ys.max() + 1) / image.height)
+            garment = Garment(box, "top", 1.0, float(mask.mean()), np.zeros((1, 1), bool))  # kind unused here
+            item = f"{path.stem}{int(value):03d}"
+            garment_photo(image, garment).save(scratch / "images" / f"{item}.jpg", quality=92)
+            rows.append(f"{item},,,,{article_type},,,,,street garment: {names[int(value)]}\n")
+    (scratch / "styles.csv").write_text("id,gender,masterCategory,subCategory,articleType,baseColour,season,year,"
+                                        "usage,productDisplayName\n" + "".join(rows))
+    shutil.rmtree(out, ignore_errors=True)
+    scratch.rename(out)  # whole or not at all
+    log(f"{len(rows):,} garments cut out of {len(photos):,} street photos into {out}.")
+    return out

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -101,7 +101,7 @@ def train_head(vectors: np.ndarray, colours: np.ndarray, labels: dict[str, np.nd
 
 def train_space(root: str | Path, *, space: str = DEFAULT_SPACE, holdout: float = DEFAULT_HOLDOUT,
                 seed: int = 0, epochs: int = DEFAULT_EPOCHS, split: str | Path | None = None,
-                extra_photos: str | Path | None = None, dev_photos: str | Path | None = None,
+                extra_photos: Sequence[str | Path] = (), dev_photos: str | Path | None = None,
                 weights: Weights | str | Path | None = None,
                 progress: bool = True, log: Callable[[str], None] = silent) -> SpaceEntry:
     """Train a head on a built catalogue, leaving ``holdout`` out, and commit the new space.
@@ -110,7 +110,7 @@ def train_space(root: str | Path, *, space: str = DEFAULT_SPACE, holdout: float 
     are held out, so two builds of one catalogue (another input size, other weights) are
     measured on the same queries; its fraction and seed replace ``holdout`` and ``seed``.
 
-    ``extra_photos`` is a folder of real photos in the Kaggle layout (shoppers' photos, say): they
+    ``extra_photos`` are folders of real photos in the Kaggle layout (shoppers' photos, say): they
     are embedded as the catalogue was and teach the head too (a label they lack contributes no
     loss); they never enter the index. Such a space becomes the default only where it also beats
     the current default space on ``dev_photos`` (other real photos, required with it) beyond noise
@@ -126,16 +126,17 @@ def train_space(root: str | Path, *, space: str = DEFAULT_SPACE, holdout: float 
     artifacts = load_artifacts(root)
     current = artifacts.manifest.searched_space
     extra = dev = None
-    if extra_photos is not None:
+    if extra_photos:
         if dev_photos is None:
             raise ValueError("Training on extra photos needs --dev-photos: other real photos to judge the result on")
         if space == current and space != BACKBONE_SPACE:
             raise ValueError(f"{space!r} is the default space that a space trained on extra photos is judged "
                              f"against: name the new one otherwise (--space {space}-real)")
         extractor = catalogue_extractor(artifacts, weights, log=log)
-        extra, dev = embed_folder(extractor, extra_photos, labelled_only=False), embed_folder(extractor, dev_photos)
-        log(f"{len(extra.items):,} extra photos from {extra.folder} teach the head; {len(dev.items):,} real photos "
-            f"from {dev.folder} judge it.")
+        folders = [embed_folder(extractor, folder, labelled_only=False) for folder in extra_photos]
+        extra, dev = PhotoFolder.joined(folders), embed_folder(extractor, dev_photos)
+        log(f"{len(extra.items):,} extra photos from {', '.join(str(f.folder) for f in folders)} teach the head; "
+            f"{len(dev.items):,} real photos from {dev.folder} judge it.")
     metadata = artifacts.metadata
     vectors, colours = np.asarray(artifacts.vectors), np.asarray(artifacts.colours)
     if split is None:
@@ -176,7 +177,8 @@ def train_space(root: str | Path, *, space: str = DEFAULT_SPACE, holdout: float 
                            "classes": {label: len(names) for label, names in head.classes.items()},
                            "loss": "cosine softmax per label", "seconds": round(seconds, 1),
                            "backbone_weights_sha256": artifacts.manifest.features.weights_sha256,
-                           **({"extra_photos": {"folder": str(extra.folder), "count": len(extra.items),
+                           **({"extra_photos": {"folders": [str(folder) for folder in extra_photos],
+                                                "count": len(extra.items),
                                                 "with_articleType": int((extra.items["articleType"] != "").sum())}}
                               if extra is not None else {})}))
     # Measured before anything is committed: readers see the new space once, whole, with its verdict.

@@ -189,3 +189,19 @@ def test_the_trained_finder_boxes_the_big_garments_of_real_street_photos(real_fi
         kind = kind_of_article_type(garment["articleType"])
         found += any(candidate.kind == kind and iou(box, candidate.box) >= 0.5 for candidate in real_finder.find(image))
     assert found >= 0.5 * len(big), f"{found} of {len(big)} big garments found"
+
+
+def test_each_labelled_street_garment_is_cut_out_once_as_a_typed_photo(tmp_path, monkeypatch):
+    import pandas as pd
+
+    from recommender.training.finder import street_garment_photos
+
+    monkeypatch.setenv("RECOMMENDER_CACHE", str(tmp_path / "cache"))
+    street = make_street_folder(tmp_path / "street")
+    lines = []
+    out = street_garment_photos(street, log=lines.append)
+    styles = pd.read_csv(out / "styles.csv")
+    assert sorted(styles["articleType"]) == ["Jeans"] * 4 + ["Shirts"] * 4  # skin and null teach no type
+    assert all((out / "images" / f"{item}.jpg").is_file() for item in styles["id"])
+    assert lines == [f"8 garments cut out of 4 street photos into {out}."]
+    assert street_garment_photos(street, log=lines.append) == out and len(lines) == 1  # made once

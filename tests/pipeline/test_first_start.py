@@ -27,6 +27,6 @@ def test_a_first_start_with_real_photos_trains_the_real_photo_head_and_the_finde
                      progress=False, log=lines.append)
     artifacts = load_artifacts(tmp_path / "artifacts")
     assert {"fashion-real"} <= set(artifacts.spaces)
-    assert artifacts.manifest.spaces["fashion-real"].training["extra_photos"]["count"] == 8
+    assert artifacts.manifest.spaces["fashion-real"].training["extra_photos"]["count"] == 8 + 8  # phone, street
     assert finder_path(random_weights.sha256).is_file()
     assert any(line.startswith("Teaching the garment finder on") for line in lines)

@@ -30,9 +30,10 @@ def test_extra_real_photos_teach_the_head_are_recorded_and_never_enter_the_index
     current = before.manifest.searched_space
     extra, dev = make_dataset(tmp_path / "extra", n=8), make_dataset(tmp_path / "dev", n=6)
     lines = []
-    entry = train_space(root, space="fashion-real", holdout=0.2, epochs=1, extra_photos=extra, dev_photos=dev,
+    entry = train_space(root, space="fashion-real", holdout=0.2, epochs=1, extra_photos=[extra], dev_photos=dev,
                         weights=random_weights, progress=False, log=lines.append)
-    assert entry.training["extra_photos"] == {"folder": str(extra), "count": 8, "with_articleType": 8}
+    record = entry.training["extra_photos"]
+    assert list(record["folders"]) == [str(extra)] and record["count"] == 8 and record["with_articleType"] == 8
     judged = entry.comparison["real_photos"]
     assert judged["against"] == current and judged["dev_photos"] == str(dev)
     assert any(line.startswith(f"Real photos (6), {current} vs fashion-real: articleType P@5") for line in lines)
@@ -52,8 +53,8 @@ def test_extra_photos_need_photos_to_judge_them_and_a_name_of_their_own(syntheti
 
     extra = make_dataset(tmp_path / "extra", n=4)
     with pytest.raises(ValueError, match="needs --dev-photos"):
-        train_space(synthetic_artifacts, space="fashion-real", extra_photos=extra, progress=False)
+        train_space(synthetic_artifacts, space="fashion-real", extra_photos=[extra], progress=False)
     current = load_artifacts(synthetic_artifacts).manifest.searched_space
     if current != "imagenet":
         with pytest.raises(ValueError, match="name the new one otherwise"):
-            train_space(synthetic_artifacts, space=current, extra_photos=extra, dev_photos=extra, progress=False)
+            train_space(synthetic_artifacts, space=current, extra_photos=[extra], dev_photos=extra, progress=False)
