@@ -9,7 +9,8 @@ On the development set of shoppers' photos (never trained on):
   finder looks for, whether a found box of the same kind (and of any kind) overlaps it at IoU >= 0.5;
 * articleType P@5 per annotated garment, paired on the same garments: the whole photo searched; the
   annotated box (with the finder's margin) searched; the finder's crop a shopper would pick (the found box of
-  the garment's kind that overlaps it most; the whole photo where none overlaps it at IoU >= 0.5);
+  the garment's kind that overlaps it most; the whole photo where none overlaps it at IoU >= 0.5), as it is
+  and with the background around the garment's region painted white;
 * the phone photos (one garment each): the whole photo against what ``shop_the_look`` searches first;
 * exact catalogue photos through ``shop_the_look``: the share that still finds itself first.
 """
@@ -83,6 +84,8 @@ def main() -> None:
                          "whole": hits(image, garment["articleType"]),
                          "annotated": hits(garment_photo(image, annotated_box), garment["articleType"]),
                          "finder": hits(garment_photo(image, best[1]), garment["articleType"])
+                         if best[0] >= 0.5 else hits(image, garment["articleType"]),
+                         "blanked": hits(garment_photo(image, best[1], blank=True), garment["articleType"])
                          if best[0] >= 0.5 else hits(image, garment["articleType"])})
     table = pd.DataFrame(rows)
     print(f"Street photos: {garments['id'].nunique()} photos, {len(table)} annotated garments of kinds the finder "
@@ -94,14 +97,15 @@ def main() -> None:
     print("\n| query, per annotated garment | articleType P@5 (95% interval) | change vs whole photo (paired) |")
     print("|---|---|---|")
     for name, what in (("whole", "the whole photo"), ("annotated", "the annotated box"),
-                       ("finder", "the finder's crop a shopper picks")):
+                       ("finder", "the finder's crop a shopper picks"),
+                       ("blanked", "... with the background around its region painted white")):
         low, high = bootstrap_interval(table[name].to_numpy())
         change = paired_bootstrap_interval(table["whole"].to_numpy(), table[name].to_numpy())
         delta = (f"{100 * (table[name].mean() - table['whole'].mean()):+.1f} ({100 * change[0]:+.1f} to "
                  f"{100 * change[1]:+.1f})") if name != "whole" else ""
         print(f"| {what} | {table[name].mean():.3f} ({low:.3f}-{high:.3f}) | {delta} |")
 
-    styles = pd.read_csv(photos / "styles.csv", dtype={"id": str}).fillna("")
+    styles = pd.read_csv(photos / "styles.csv", dtype=str, keep_default_na=False)
     phone = styles[styles["id"].str.startswith("1") & (styles["articleType"] != "")]
     whole, look = [], []
     for _, row in phone.iterrows():

@@ -33,6 +33,7 @@ from recommender import (
     resolve_weights,
     sample_order,
     saved_map,
+    searched_whole,
 )
 
 TRADEOFF_FILE = PROJECT_ROOT / "benchmarks" / "results" / "annoy_tradeoff.json"
@@ -70,9 +71,13 @@ def get_finder(root: str, build_id: str) -> GarmentFinder | None:
 
 @st.cache_data(max_entries=64, show_spinner="Finding the garments...")
 def find_garments(data: bytes, root: str, build_id: str) -> list[Garment]:
-    """The garments of an uploaded photo, most prominent first (empty without a finder)."""
+    """The garments of an uploaded photo to search one by one, most prominent first; empty where the photo is
+    searched whole (:func:`recommender.searched_whole`) or no finder is trained."""
     finder = get_finder(root, build_id)
-    return finder.find(decode_image(data)) if finder is not None else []
+    if finder is None:
+        return []
+    survey = finder.survey(decode_image(data))
+    return [] if searched_whole(survey) else survey.garments
 
 
 def photo_query(recommender: Recommender, data: bytes, box: CropBox) -> Query:

@@ -14,7 +14,7 @@ from app.components.layout import (
 )
 from app.components.loaders import find_garments, photo_query, tradeoff_table
 from app.components.widgets import crop_box, garment_choice, photo_input, reset_photo_input, search_sidebar
-from recommender import FULL_FRAME, ImageError, crop, decode_image, query_box, searched_whole
+from recommender import FULL_FRAME, ImageError, crop, decode_image, query_box
 
 st.title("Find similar products")
 recommender = recommender_or_stop()
@@ -46,7 +46,6 @@ elif photo is not None:
         st.error(f"This file cannot be used: {error}")
     else:
         garments = find_garments(photo.data, str(recommender.root), recommender.build_id)
-        garments = [] if searched_whole(garments) else garments
         with side_column:
             chosen = garment_choice(garments, key=f"garment-{photo.file_id}") if garments else None
             box = crop_box(key=f"crop-{photo.source}")

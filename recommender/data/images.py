@@ -152,6 +152,18 @@ def border_colour(image: Image.Image) -> tuple[int, int, int]:
 BACKGROUND_DISTANCE = 40.0
 
 
+def plain_background(image: Image.Image, *, share: float = 0.9) -> bool:
+    """Whether at least ``share`` of the outermost pixels are the border colour (a studio shot's backdrop).
+
+    >>> plain_background(Image.new("RGB", (40, 30), (250, 250, 250)))
+    True
+    """
+    array = np.asarray(image, dtype=np.float32)
+    edge = np.concatenate([array[0], array[-1], array[:, 0], array[:, -1]])
+    distance = np.linalg.norm(edge - np.asarray(border_colour(image), np.float32), axis=1)
+    return bool((distance <= BACKGROUND_DISTANCE).mean() >= share)
+
+
 def foreground_mask(image: Image.Image) -> np.ndarray:
     """(height, width) bool: the pixels that differ from the photo's background (its border colour)."""
     pixels = np.asarray(image, dtype=np.float32)

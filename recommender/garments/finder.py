@@ -11,7 +11,7 @@ searched whole: the caller decides (:func:`recommender.search.recommender.Recomm
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +19,7 @@ from PIL import Image
 from scipy import ndimage
 
 from ..config import cache_dir, silent
-from ..data.images import CropBox, border_colour, crop
+from ..data.images import CropBox, border_colour, crop, plain_background
 from ..features.runtimes import load_map_network
 from ..features.weights import Weights
 from .kinds import KINDS, SHOWN
@@ -55,7 +55,7 @@ class Garment:
     kind: str
     score: float
     area: float
-    mask: np.ndarray
+    mask: np.ndarray = field(compare=False, repr=False)
 
     @property
     def label(self) -> str:
@@ -66,6 +66,16 @@ class Garment:
     def prominence(self) -> float:
         """Area times score: the order garments are offered in."""
         return self.area * self.score
+
+
+@dataclass(frozen=True)
+class Survey:
+    """What the finder saw in a photo: its garments (most prominent first), the share of it that is a person's
+    skin and hair, and whether its background is plain (a studio shot)."""
+
+    garments: list[Garment]
+    person: float
+    plain_background: bool
 
 
 def finder_input(image: Image.Image) -> tuple[np.ndarray, tuple[int, int]]:
@@ -104,6 +114,10 @@ class GarmentFinder:
 
     def find(self, image: Image.Image) -> list[Garment]:
         """The garments in ``image``, most prominent first (at most :data:`MAX_GARMENTS`)."""
+        return self.survey(image).garments
+
+    def survey(self, image: Image.Image) -> Survey:
+        """The garments in ``image`` and what else decides whether it is searched whole (:class:`Survey`)."""
         probabilities, _ = self.kind_probabilities(image)
         rows, columns = probabilities.shape[:2]
         winner = probabilities.argmax(axis=-1)
@@ -121,7 +135,8 @@ class GarmentFinder:
                 box = (xs.min() / columns, ys.min() / rows, (xs.max() + 1) / columns, (ys.max() + 1) / rows)
                 found.append(Garment(tuple(float(v) for v in box), kind, float(probabilities[mask, index].mean()),
                                      area, mask))
-        return sorted(found, key=lambda garment: -garment.prominence)[:MAX_GARMENTS]
+        garments = sorted(found, key=lambda garment: -garment.prominence)[:MAX_GARMENTS]
+        return Survey(garments, float((winner == KINDS.index("person")).mean()), plain_background(image))
 
 
 def query_box(garment: Garment) -> CropBox:

@@ -67,7 +67,9 @@ def test_the_finder_boxes_each_garment_most_prominent_first():
     assert top == pytest.approx((0.27, 0.125, 0.73, 0.525), abs=0.06)
     assert bottom == pytest.approx((0.33, 0.525, 0.67, 0.95), abs=0.06)
     assert all(0.5 < garment.score <= 1 for garment in found) and found[0].label == "Top"
-    assert not searched_whole(found)
+    survey = GarmentFinder(colour_map, colour_parser()).survey(composite())
+    assert survey.garments == found and survey.person == 0.0 and survey.plain_background
+    assert searched_whole(survey)  # a made-up studio shot with no wearer: searched whole
     assert GarmentFinder(colour_map, colour_parser()).find(Image.new("RGB", (200, 200), WHITE)) == []
 
 
@@ -111,9 +113,15 @@ def test_a_saved_parser_loads_and_one_of_other_kinds_is_refused(tmp_path):
 
 
 @pytest.mark.unit
-def test_a_photo_of_one_dominant_garment_is_searched_whole():
+def test_only_a_worn_look_in_a_real_scene_is_searched_garment_by_garment():
+    from recommender.garments.finder import Survey
+
     shirt = Garment((0.05, 0.05, 0.95, 0.95), "top", 0.9, 0.6, np.zeros((1, 1), bool))
-    assert searched_whole([shirt]) and searched_whole([])
+    bag = Garment((0.6, 0.5, 0.7, 0.6), "bag", 0.7, 0.01, np.zeros((1, 1), bool))
+    assert searched_whole(Survey([shirt], 0.1, False)) and searched_whole(Survey([], 0.1, False))
+    assert not searched_whole(Survey([shirt, bag], 0.1, False))
+    assert searched_whole(Survey([shirt, bag], 0.0, False))  # nobody wears them: a garment on a bed
+    assert searched_whole(Survey([shirt, bag], 0.1, True))  # a studio backdrop: a catalogue shot
 
 
 def make_street_folder(root):
