@@ -126,8 +126,8 @@ class GarmentFinder:
             if index < 2:  # background and the wearer's skin and hair
                 continue
             regions, count = ndimage.label(winner == index, structure=np.ones((3, 3)))
-            for region in range(1, count + 1):
-                mask = regions == region
+            masks = _merged_touching([regions == region for region in range(1, count + 1)])
+            for mask in masks:
                 area = float(mask.sum()) / (rows * columns)
                 if area < MIN_AREA:
                     continue
@@ -149,6 +149,30 @@ def query_box(garment: Garment) -> CropBox:
     dx, dy = MARGIN * (right - left), MARGIN * (bottom - top)
     return tuple(round(value, 6) for value in (max(0.0, left - dx), max(0.0, top - dy), min(1.0, right + dx),
                                                min(1.0, bottom + dy)))
+
+
+def _merged_touching(masks: list[np.ndarray]) -> list[np.ndarray]:
+    """Regions of one kind whose boxes overlap or lie within one map cell of each other, merged (a top cut in
+    two by a bag strap is one top)."""
+    def box(mask: np.ndarray) -> tuple[int, int, int, int]:
+        ys, xs = np.nonzero(mask)
+        return xs.min(), ys.min(), xs.max(), ys.max()
+
+    merged = list(masks)
+    changed = True
+    while changed:
+        changed = False
+        for i in range(len(merged)):
+            for j in range(i + 1, len(merged)):
+                a, b = box(merged[i]), box(merged[j])
+                gap = UPSAMPLE  # one map cell on the finer grid
+                if a[0] <= b[2] + gap and b[0] <= a[2] + gap and a[1] <= b[3] + gap and b[1] <= a[3] + gap:
+                    merged[i] = merged[i] | merged.pop(j)
+                    changed = True
+                    break
+            if changed:
+                break
+    return merged
 
 
 def garment_photo(image: Image.Image, garment: Garment, *, blank: bool = False) -> Image.Image:

@@ -213,3 +213,13 @@ def test_each_labelled_street_garment_is_cut_out_once_as_a_typed_photo(tmp_path,
     assert all((out / "images" / f"{item}.jpg").is_file() for item in styles["id"])
     assert lines == [f"8 garments cut out of 4 street photos into {out}."]
     assert street_garment_photos(street, log=lines.append) == out and len(lines) == 1  # made once
+
+
+@pytest.mark.unit
+def test_one_garment_cut_in_two_by_a_strap_is_one_garment():
+    image = Image.new("RGB", (300, 400), WHITE)
+    image.paste(RED, (80, 50, 220, 210))
+    image.paste(WHITE, (80, 120, 220, 136))  # a strap across the top, one map cell high
+    image.paste(BLUE, (100, 210, 200, 380))
+    found = GarmentFinder(colour_map, colour_parser()).find(image)
+    assert [garment.kind for garment in found] == ["top", "bottom"]
