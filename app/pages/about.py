@@ -47,7 +47,9 @@ $\sqrt{{2}} \approx 1.41$ unrelated ones, 2 opposite. The distance shown under e
 {EMBEDDING_DIM}, unit-normalised) is trained on the catalogue's own labels (articleType, subCategory,
 masterCategory, baseColour, gender) with cosine classifiers, on frozen ResNet50 vectors plus a {COLOUR_DIM}-bin
 colour histogram. Products of the same type and colour end up close on the sphere, which is what the search
-rewards. Training never sees the held-out products used to measure it.
+rewards. Training never sees the held-out products used to measure it. A head may also learn from real
+photos (phone photos of garments, garments cut out of street photos: model "fashion-real"); they teach it,
+they are never results, and it is searched by default only where it wins on other real photos.
 
 **5. Annoy.** Annoy builds `n_trees` random-projection trees (default {DEFAULT_N_TREES}): at each node it picks
 two points, splits the space by the hyperplane halfway between them, and recurses until a leaf holds few items.
@@ -58,6 +60,12 @@ build); a larger `search_k` visits more leaves per query (better recall, slower 
 the query with every product; Annoy only with a few thousand. The default `search_k` is measured for each
 catalogue when its index is built: the smallest that finds {TARGET_RECALL:.0%} of the exact 5 nearest products
 of a few hundred of its own products ({DEFAULT_SEARCH_K:,} where it was never measured).
+
+**Shop the look.** A garment finder reads ResNet50's finer map (stride 16) with a small parser trained on
+street photos labelled pixel by pixel: every cell gets a kind (top, jacket or coat, dress, trousers or skirt,
+shoes, bag, accessory, the wearer, the background), and each region of one kind becomes a numbered box. Where a
+person wears them in a real scene, each garment is searched on its own, cut to its box with a margin; a studio
+shot or a garment on a bed is searched whole.
 
 **6. Type first.** The fashion model's classifiers also read the photo: they give a probability for each
 {" and ".join(PREDICTED_LABELS)} (the "Looks like" line). Each candidate then pays a penalty
