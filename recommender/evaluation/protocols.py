@@ -27,7 +27,10 @@ import pandas as pd
 
 from ..config import silent
 from ..data.catalogue import COLOUR_FAMILIES, LABEL_COLUMNS, read_catalogue
+from ..data.colour import colour_signature
+from ..data.images import ImageError, crop, decode_image
 from ..features.extractor import Extractor
+from ..garments.finder import Garment, query_box
 from ..goals import COMPARED_LABELS
 from ..index.annoy import DEFAULT_METRIC, DEFAULT_N_TREES, DEFAULT_SEARCH_K, VectorIndex
 from ..index.exact import exact_search
@@ -268,10 +271,13 @@ class PhotoFolder:
 
 
 def embed_folder(extractor: Extractor, folder: str | os.PathLike, *, styles: str | None = None,
-                 labelled_only: bool = True) -> PhotoFolder:
+                 labelled_only: bool = True, garments: bool = False) -> PhotoFolder:
     """Embed the photos of a Kaggle-layout folder with ``extractor`` (the catalogue's), unreadable ones left out.
 
-    ``labelled_only`` keeps only photos with an articleType (queries need one to be scored).
+    ``labelled_only`` keeps only photos with an articleType (queries need one to be scored). With
+    ``garments``, every garment annotated in the folder's ``garments.csv`` (id, articleType, x0, y0, x1, y1 in
+    the photo's pixels) is a query too, cut to its box with the finder's margin, as a shopper who picks it in
+    the photo searches it.
     """
     catalogue = read_catalogue(folder, styles=styles or "styles.csv")
     items = catalogue.items[catalogue.items["articleType"] != ""] if labelled_only else catalogue.items
@@ -287,7 +293,29 @@ def embed_folder(extractor: Extractor, folder: str | os.PathLike, *, styles: str
                 good.append(batch.start + i)
     if not good:
         raise ValueError(f"No readable photo in {folder}")
-    return PhotoFolder(catalogue.root, items.iloc[good].reset_index(drop=True), np.stack(vectors), np.stack(colours))
+    photos = PhotoFolder(catalogue.root, items.iloc[good].reset_index(drop=True), np.stack(vectors),
+                         np.stack(colours))
+    annotated = catalogue.root / "garments.csv"
+    return PhotoFolder.joined([photos, _annotated_garments(extractor, catalogue.root, annotated)]) \
+        if garments and annotated.is_file() else photos
+
+
+def _annotated_garments(extractor: Extractor, root: Path, table: Path) -> PhotoFolder:
+    boxes = pd.read_csv(table, dtype={"id": str, "articleType": str}, keep_default_na=False)
+    images, rows = [], []
+    for photo_id, annotated in boxes.groupby("id", sort=True):
+        try:
+            image = decode_image(root / "images" / f"{photo_id}.jpg")
+        except ImageError:
+            continue
+        for number, garment in enumerate(annotated.itertuples(), start=1):
+            box = (garment.x0 / image.width, garment.y0 / image.height, garment.x1 / image.width,
+                   garment.y1 / image.height)
+            images.append(crop(image, query_box(Garment(box, "top", 1.0, 0.0, np.zeros((1, 1), bool)))))
+            rows.append({column: "" for column in LABEL_COLUMNS} | {"id": f"{photo_id}-{number}", "image": "",
+                                                                    "articleType": garment.articleType})
+    return PhotoFolder(root, pd.DataFrame(rows), extractor.embed_images(images),
+                       np.stack([colour_signature(image) for image in images]))
 
 
 def photo_queries_evaluation(artifacts: Artifacts, photos: PhotoFolder, *, space: str = BACKBONE_SPACE,

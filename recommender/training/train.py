@@ -134,9 +134,9 @@ def train_space(root: str | Path, *, space: str = DEFAULT_SPACE, holdout: float 
                              f"against: name the new one otherwise (--space {space}-real)")
         extractor = catalogue_extractor(artifacts, weights, log=log)
         folders = [embed_folder(extractor, folder, labelled_only=False) for folder in extra_photos]
-        extra, dev = PhotoFolder.joined(folders), embed_folder(extractor, dev_photos)
+        extra, dev = PhotoFolder.joined(folders), embed_folder(extractor, dev_photos, garments=True)
         log(f"{len(extra.items):,} extra photos from {', '.join(str(f.folder) for f in folders)} teach the head; "
-            f"{len(dev.items):,} real photos from {dev.folder} judge it.")
+            f"{len(dev.items):,} real photos and annotated garments from {dev.folder} judge it.")
     metadata = artifacts.metadata
     vectors, colours = np.asarray(artifacts.vectors), np.asarray(artifacts.colours)
     if split is None:

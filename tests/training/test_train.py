@@ -29,6 +29,9 @@ def test_extra_real_photos_teach_the_head_are_recorded_and_never_enter_the_index
     before = load_artifacts(root)
     current = before.manifest.searched_space
     extra, dev = make_dataset(tmp_path / "extra", n=8), make_dataset(tmp_path / "dev", n=6)
+    # Two garments a shopper might pick in one of the development photos judge the head too.
+    (dev / "garments.csv").write_text("id,articleType,source_label,area_fraction,x0,y0,x1,y1\n"
+                                      "1000,Tshirts,shirt,0.3,2,2,20,14\n1000,Jeans,jeans,0.2,4,10,22,23\n")
     lines = []
     entry = train_space(root, space="fashion-real", holdout=0.2, epochs=1, extra_photos=[extra], dev_photos=dev,
                         weights=random_weights, progress=False, log=lines.append)
@@ -36,7 +39,7 @@ def test_extra_real_photos_teach_the_head_are_recorded_and_never_enter_the_index
     assert list(record["folders"]) == [str(extra)] and record["count"] == 8 and record["with_articleType"] == 8
     judged = entry.comparison["real_photos"]
     assert judged["against"] == current and judged["dev_photos"] == str(dev)
-    assert any(line.startswith(f"Real photos (6), {current} vs fashion-real: articleType P@5") for line in lines)
+    assert any(line.startswith(f"Real photos (8), {current} vs fashion-real: articleType P@5") for line in lines)
     after = load_artifacts(root)
     assert len(after.metadata) == len(before.metadata)  # real photos teach, they are never results
     assert after.space_vectors("fashion-real").shape[0] == len(before.metadata)
