@@ -100,11 +100,12 @@ def reset_photo_input() -> None:
 
 
 def garment_choice(garments: list, key: str) -> int:
-    """Chips "1 Top · 2 Trousers or skirt · 3 Bag": the garment to search (1, the most prominent, by default)."""
-    options = list(range(1, len(garments) + 1))
+    """Chips "1 Top · 2 Trousers or skirt · 3 Bag · Whole photo": the garment to search (1, the most
+    prominent, by default; 0 the whole photo)."""
+    options = [*range(1, len(garments) + 1), 0]
     chosen = st.pills("Garments in your photo", options, default=1, key=key,
-                      format_func=lambda number: f"{number} {garments[number - 1].label}")
-    return chosen or 1
+                      format_func=lambda number: f"{number} {garments[number - 1].label}" if number else "Whole photo")
+    return 1 if chosen is None else chosen
 
 
 def crop_box(key: str) -> CropBox:

@@ -70,12 +70,15 @@ def shop_the_look(recommender: Recommender, finder: GarmentFinder | None, image:
                   blank: bool = BLANK_BACKGROUND, **search) -> list[LookPart]:
     """The photo's parts, each with its results (``search``: the options of :meth:`Recommender.search`).
 
-    Without a finder (none trained), or where :func:`searched_whole` says so, one part: the whole photo.
+    Without a finder (none trained), or where :func:`searched_whole` says so, one part: the whole photo;
+    else each garment, most prominent first, then the whole photo.
     """
     survey = finder.survey(image) if finder is not None else Survey([], 0.0, True)
     garments = survey.garments
     if searched_whole(survey):
         return [LookPart(1, None, recommender.search(recommender.query_from_image(image), **search))]
-    queries = recommender.queries_from_images([garment_photo(image, garment, blank=blank) for garment in garments])
+    queries = recommender.queries_from_images([garment_photo(image, garment, blank=blank) for garment in garments]
+                                              + [image])
+    # The whole photo last: a catalogue shot the finder cut into parts still finds itself there.
     return [LookPart(number, garment, recommender.search(query, **search))
-            for number, (garment, query) in enumerate(zip(garments, queries), start=1)]
+            for number, (garment, query) in enumerate(zip([*garments, None], queries), start=1)]
