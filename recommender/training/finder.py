@@ -49,8 +49,9 @@ def cell_targets(labels: Image.Image, lookup: np.ndarray, size: tuple[int, int],
 
 def train_parser(folder: str | Path, map_network: Callable[[np.ndarray], np.ndarray], weights: Weights, *,
                  epochs: int = EPOCHS, limit: int | None = None, progress: bool = True, seed: int = 0,
-                 log: Callable[[str], None] = silent) -> GarmentParser:
-    """Train the parser on ``folder``'s photos (at most ``limit``), save it where the finder looks, and return it."""
+                 path: Path | None = None, log: Callable[[str], None] = silent) -> GarmentParser:
+    """Train the parser on ``folder``'s photos (at most ``limit``), save it to ``path`` (default: where the
+    finder looks, :func:`recommender.garments.finder.finder_path`), and return it."""
     folder = Path(folder)
     table = folder / "labels.csv"
     if not table.is_file():
@@ -63,10 +64,10 @@ def train_parser(folder: str | Path, map_network: Callable[[np.ndarray], np.ndar
         raise FileNotFoundError(f"No photos in {folder / 'images'}")
     started = time.perf_counter()
     features, targets, held_out = [], [], []
-    for number, path in enumerate(tqdm(photos, desc="Reading street photos", unit="photo", disable=not progress)):
-        label_path = folder / "labels" / f"{path.stem}.png"
+    for number, photo in enumerate(tqdm(photos, desc="Reading street photos", unit="photo", disable=not progress)):
+        label_path = folder / "labels" / f"{photo.stem}.png"
         try:
-            image = decode_image(path)
+            image = decode_image(photo)
         except ImageError:
             continue
         if not label_path.is_file():
@@ -87,7 +88,7 @@ def train_parser(folder: str | Path, map_network: Callable[[np.ndarray], np.ndar
               "epochs": epochs, "seconds": round(time.perf_counter() - started, 1),
               "held_out_cell_accuracy": float((predicted == truth).mean()), "held_out_iou": per_kind}
     parser = GarmentParser(parser.hidden_weights, parser.hidden_bias, parser.out_weights, parser.out_bias, record)
-    path = finder_path(weights.sha256)
+    path = path or finder_path(weights.sha256)
     path.parent.mkdir(parents=True, exist_ok=True)
     parser.save(path)
     log(f"Garment parser saved to {path} (held-out cells: accuracy {record['held_out_cell_accuracy']:.3f}; IoU "

@@ -146,10 +146,17 @@ def test_the_parser_trains_on_a_street_folder_and_is_saved_where_the_finder_look
     from recommender.training.finder import train_parser
 
     monkeypatch.setenv("RECOMMENDER_CACHE", str(tmp_path / "cache"))
+    street = make_street_folder(tmp_path / "street")
+    before = sorted((path.name, path.read_bytes()) for path in street.rglob("*") if path.is_file())
     lines = []
-    train_parser(make_street_folder(tmp_path / "street"), load_map_network(random_weights, "tensorflow"),
-                 random_weights, epochs=2, progress=False, log=lines.append)
+    train_parser(street, load_map_network(random_weights, "tensorflow"), random_weights, epochs=2, progress=False,
+                 log=lines.append)
     assert finder_path(random_weights.sha256).is_file() and lines[-1].startswith("Garment parser saved to")
+    elsewhere = tmp_path / "elsewhere" / "parser.npz"
+    train_parser(street, load_map_network(random_weights, "tensorflow"), random_weights, epochs=1, progress=False,
+                 path=elsewhere)
+    assert elsewhere.is_file()
+    assert sorted((path.name, path.read_bytes()) for path in street.rglob("*") if path.is_file()) == before
     finder = load_finder(random_weights, "tensorflow")
     assert finder.parser.record["photos"] == 4 and finder.parser.record["folder"] == str(tmp_path / "street")
     assert all(garment.kind in KINDS[2:] for garment in finder.find(composite()))
@@ -162,17 +169,14 @@ def real_finder(weights, tmp_path_factory):
 
     SHARED_STREET = SHARED_DATASETS / "shopper-photos-train" / "street"  # the shared copy, whatever the setting
     from recommender.features.runtimes import load_map_network
-    from recommender.garments import finder as finder_module
     from recommender.training.finder import train_parser
 
     if not (SHARED_STREET / "labels.csv").is_file():
         pytest.skip(f"no street photos with garment labels at {SHARED_STREET}")
-    path = tmp_path_factory.mktemp("finder") / "garment-parser.npz"
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(finder_module, "finder_path", lambda _sha: path)
-        map_network = load_map_network(weights, "openvino")
-        train_parser(SHARED_STREET, map_network, weights, limit=150, progress=False)
-        yield GarmentFinder(map_network, GarmentParser.load(path))
+    path = tmp_path_factory.mktemp("finder") / "garment-parser.npz"  # never the user's own finder
+    map_network = load_map_network(weights, "openvino")
+    train_parser(SHARED_STREET, map_network, weights, limit=150, progress=False, path=path)
+    return GarmentFinder(map_network, GarmentParser.load(path))
 
 
 @pytest.mark.slow
