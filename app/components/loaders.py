@@ -25,6 +25,7 @@ from recommender import (
     Recommender,
     catalogue_map,
     decode_image,
+    garments_to_search,
     held_out_product_ids,
     load_finder,
     load_saved_evaluations,
@@ -33,7 +34,6 @@ from recommender import (
     resolve_weights,
     sample_order,
     saved_map,
-    searched_whole,
 )
 
 TRADEOFF_FILE = PROJECT_ROOT / "benchmarks" / "results" / "annoy_tradeoff.json"
@@ -73,11 +73,7 @@ def get_finder(root: str, build_id: str) -> GarmentFinder | None:
 def find_garments(data: bytes, root: str, build_id: str) -> list[Garment]:
     """The garments of an uploaded photo to search one by one, most prominent first; empty where the photo is
     searched whole (:func:`recommender.searched_whole`) or no finder is trained."""
-    finder = get_finder(root, build_id)
-    if finder is None:
-        return []
-    survey = finder.survey(decode_image(data))
-    return [] if searched_whole(survey) else survey.garments
+    return garments_to_search(get_recommender(root, build_id), get_finder(root, build_id), decode_image(data))
 
 
 def photo_query(recommender: Recommender, data: bytes, box: CropBox) -> Query:

@@ -15,7 +15,7 @@ from PIL import Image
 
 from ..data.images import FULL_FRAME, CropBox
 from ..garments.finder import Garment, GarmentFinder, Survey, garment_photo
-from .recommender import Recommender
+from .recommender import Query, Recommender
 
 # One garment whose box covers this much of the photo: the photo is a product shot, searched whole.
 WHOLE_PHOTO_BOX = 0.5
@@ -66,19 +66,34 @@ def searched_whole(survey: Survey) -> bool:
     return len(garments) == 1 and (right - left) * (bottom - top) >= WHOLE_PHOTO_BOX
 
 
+def garments_to_search(recommender: Recommender, finder: GarmentFinder | None, image: Image.Image, *,
+                       whole: Query | None = None) -> list[Garment]:
+    """The garments of ``image`` to search one by one, most prominent first; empty: search the photo whole.
+
+    Empty without a finder, where :func:`searched_whole` says so, and where the photo is a catalogue product's
+    own photo (``whole``, its query, is embedded here where not given): that product comes first, whole.
+    """
+    if finder is None:
+        return []
+    survey = finder.survey(image)
+    if searched_whole(survey):
+        return []
+    if recommender.exact_match(whole or recommender.query_from_image(image)) is not None:
+        return []
+    return survey.garments
+
+
 def shop_the_look(recommender: Recommender, finder: GarmentFinder | None, image: Image.Image, *,
                   blank: bool = BLANK_BACKGROUND, **search) -> list[LookPart]:
     """The photo's parts, each with its results (``search``: the options of :meth:`Recommender.search`).
 
-    Without a finder (none trained), or where :func:`searched_whole` says so, one part: the whole photo;
-    else each garment, most prominent first, then the whole photo.
+    The whole photo alone where :func:`garments_to_search` finds none to search; else each garment, most
+    prominent first, then the whole photo.
     """
-    survey = finder.survey(image) if finder is not None else Survey([], 0.0, True)
-    garments = survey.garments
-    if searched_whole(survey):
-        return [LookPart(1, None, recommender.search(recommender.query_from_image(image), **search))]
-    queries = recommender.queries_from_images([garment_photo(image, garment, blank=blank) for garment in garments]
-                                              + [image])
+    whole = recommender.query_from_image(image)
+    garments = garments_to_search(recommender, finder, image, whole=whole)
+    parts = [LookPart(number, garment, recommender.search(query, **search)) for number, (garment, query) in
+             enumerate(zip(garments, recommender.queries_from_images(
+                 [garment_photo(image, garment, blank=blank) for garment in garments])), start=1)]
     # The whole photo last: a catalogue shot the finder cut into parts still finds itself there.
-    return [LookPart(number, garment, recommender.search(query, **search))
-            for number, (garment, query) in enumerate(zip([*garments, None], queries), start=1)]
+    return [*parts, LookPart(len(parts) + 1, None, recommender.search(whole, **search))]

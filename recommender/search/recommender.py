@@ -29,7 +29,7 @@ from ..index.annoy import VectorIndex
 from ..index.exact import exact_search
 from ..store.artifacts import Artifacts, backbone_weights, load_artifacts
 from ..store.manifest import BACKBONE_SPACE, read_manifest
-from .ranking import Ranker
+from .ranking import EXACT_MATCH_DISTANCE, Ranker
 
 RESULT_COLUMNS = ("rank", "id", "distance", "productDisplayName", "articleType", "baseColour",
                   "masterCategory", "subCategory", "gender", "image_path")
@@ -208,6 +208,14 @@ class Recommender:
             if key not in self._indexes:
                 self._indexes[key] = self.artifacts.index(space=space, metric=key[1], n_trees=key[2])
             return self._indexes[key]
+
+    def exact_match(self, query: Query) -> str | None:
+        """The id of the catalogue product whose very photo ``query`` is (backbone distance within
+        :data:`recommender.search.ranking.EXACT_MATCH_DISTANCE`), or None."""
+        rows, distances = self.index().query(query.vector, 1, search_k=self.tuned_search_k(BACKBONE_SPACE))
+        if len(rows) and distances[0] <= EXACT_MATCH_DISTANCE:
+            return str(self.metadata["id"].iloc[int(rows[0])])
+        return None
 
     def has_index(self, *, space: str = BACKBONE_SPACE, n_trees: int | None = None, metric: str | None = None) -> bool:
         """Whether :meth:`index` for these settings is already loaded (so returns at once)."""

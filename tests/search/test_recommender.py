@@ -145,3 +145,15 @@ def test_search_and_evaluation_rank_a_query_the_same_way(type_first_artifacts):
             searched = recommender.search(recommender.query_from_id(item), k=5, space="fashion",
                                           colour_weight=colour_weight)
             assert searched["id"].tolist() == recommender.metadata["id"].to_numpy()[ranked[row]].tolist()
+
+
+def test_a_catalogue_photo_is_recognised_as_its_product_and_another_photo_is_not(synthetic_artifacts,
+                                                                                  random_weights):
+    from recommender.data.images import decode_image
+    from tests.factories import product_photo
+
+    recommender = Recommender.load(synthetic_artifacts, weights=random_weights)
+    item = recommender.metadata.iloc[4]
+    photo = decode_image(recommender.dataset_root / item["image"])
+    assert recommender.exact_match(recommender.query_from_image(photo)) == str(item["id"])
+    assert recommender.exact_match(recommender.query_from_image(product_photo(seed=99))) is None
