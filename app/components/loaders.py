@@ -17,6 +17,7 @@ import streamlit as st
 
 from app.components.runtime import keep_kernels_between_runs
 from recommender import (
+    FULL_FRAME,
     PROJECT_ROOT,
     CropBox,
     Garment,
@@ -73,7 +74,10 @@ def get_finder(root: str, build_id: str) -> GarmentFinder | None:
 def find_garments(data: bytes, root: str, build_id: str) -> list[Garment]:
     """The garments of an uploaded photo to search one by one, most prominent first; empty where the photo is
     searched whole (:func:`recommender.searched_whole`) or no finder is trained."""
-    return garments_to_search(get_recommender(root, build_id), get_finder(root, build_id), decode_image(data))
+    recommender = get_recommender(root, build_id)
+    # The whole photo's query is the one the page searches with when no garment is picked: embedded once.
+    return garments_to_search(recommender, get_finder(root, build_id), decode_image(data),
+                              whole=photo_query(recommender, data, FULL_FRAME))
 
 
 def photo_query(recommender: Recommender, data: bytes, box: CropBox) -> Query:

@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 
 from ..data.locate import real_photos
-from ..features.runtimes import load_map_network, runtime_for
 from ..features.weights import resolve_weights
-from ..training.finder import EPOCHS, train_parser
+from ..training.finder import EPOCHS, train_finder
 from . import options
 
 NAME = "train-finder"
@@ -26,8 +25,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    weights = resolve_weights(args.weights, log=options.to_stderr)
-    runtime = runtime_for(args.runtime, "float32", recorded="openvino", log=print)
-    train_parser(args.photos, load_map_network(weights, runtime, log=print), weights, epochs=args.epochs,
-                 limit=args.limit, progress=not args.no_progress, log=print)
+    train_finder(args.photos, resolve_weights(args.weights, log=options.to_stderr), runtime=args.runtime,
+                 epochs=args.epochs, limit=args.limit, progress=not args.no_progress, log=print)
     return 0

@@ -10,12 +10,11 @@ from pathlib import Path
 from ..config import DEMO_SAMPLE, silent
 from ..data.hub import fetch_public_catalogue
 from ..data.locate import find_dataset, real_photos
-from ..features.runtimes import AUTO_RUNTIME, load_map_network, runtime_for
 from ..features.weights import Weights, resolve_weights
 from ..garments.finder import finder_path
 from ..store.artifacts import DatasetChanged, load_artifacts
 from ..store.manifest import ArtifactError, Manifest, NoCatalogue, read_manifest
-from ..training.finder import street_garment_photos, train_parser
+from ..training.finder import street_garment_photos, train_finder
 from ..training.train import REAL_PHOTOS_SPACE, TooFewProducts, train_space
 from .build import build_catalogue
 from .update import format_update_report, update_catalogue
@@ -86,5 +85,4 @@ def ensure_finder(weights: Weights | str | os.PathLike | None, *, progress: bool
     if finder_path(weights.sha256).is_file() or not (street / "labels.csv").is_file():
         return
     log(f"Teaching the garment finder on {street} (once per machine)...")
-    runtime = runtime_for(AUTO_RUNTIME, "float32", recorded="openvino", log=log)
-    train_parser(street, load_map_network(weights, runtime, log=log), weights, progress=progress, log=log)
+    train_finder(street, weights, progress=progress, log=log)

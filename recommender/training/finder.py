@@ -23,6 +23,7 @@ from tqdm import tqdm
 from ..config import cache_dir, silent
 from ..data.images import ImageError, decode_image
 from ..features import quiet
+from ..features.runtimes import AUTO_RUNTIME, load_map_network, runtime_for
 from ..features.weights import Weights
 from ..garments.finder import MAP_STRIDE, Garment, finder_input, finder_path, garment_photo
 from ..garments.kinds import ARTICLE_TYPE_OF_SOURCE, KINDS, kind_of_source_label
@@ -95,6 +96,14 @@ def train_parser(folder: str | Path, map_network: Callable[[np.ndarray], np.ndar
         + ", ".join(f"{kind} {iou:.2f}" for kind, iou in per_kind.items() if kind not in ("background", "person"))
         + ").")
     return parser
+
+
+def train_finder(folder: str | Path, weights: Weights, *, runtime: str = AUTO_RUNTIME, epochs: int = EPOCHS,
+                 limit: int | None = None, progress: bool = True, log: Callable[[str], None] = silent) -> GarmentParser:
+    """:func:`train_parser` on ``weights``' feature map, run on ``runtime`` (auto: OpenVINO where installed)."""
+    runtime = runtime_for(runtime, "float32", recorded="openvino", log=log)
+    return train_parser(folder, load_map_network(weights, runtime, log=log), weights, epochs=epochs, limit=limit,
+                        progress=progress, log=log)
 
 
 def _fit(x: np.ndarray, y: np.ndarray, *, epochs: int, seed: int) -> GarmentParser:
