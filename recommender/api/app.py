@@ -23,11 +23,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from ..config import silent
 from ..data.images import FULL_FRAME, MAX_BYTES, CropBox, ImageError, ImageTooLarge, decode_image
 from ..features.weights import Weights, WeightsUnavailable
+from ..search.look import shop_the_look
 from ..search.recommender import DEFAULT_K, FILTER_COLUMNS, MAX_K, Recommender
 from ..store.manifest import ArtifactError
 from .batching import DEFAULT_MAX_BATCH, DEFAULT_MAX_WAIT, MicroBatcher
-from .forms import FORM_OVERHEAD, BadForm, BodyTooLarge, parse_form, read_body
-from .schemas import CatalogueInfo, Error, Health, Product, SearchResponse
+from .forms import FORM_OVERHEAD, BadForm, BodyTooLarge, Form, parse_form, read_body
+from .schemas import CatalogueInfo, Error, Health, LookResponse, Product, SearchResponse
 from .service import BadRequest, NotFound, SearchRequest, ServedBuild, embed_photos, read_as, result_rows
 
 API_KEY_ENV = "RECOMMENDER_API_KEY"
@@ -51,6 +52,14 @@ SEARCH_FORM = {"requestBody": {"required": True, "content": {"multipart/form-dat
                     "description": f"Only products with one of these {column} values (repeat the field)"}
            for column in FILTER_COLUMNS},
     }}}}}}
+
+LOOK_FORM = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+    "type": "object",
+    "properties": {name: field for name, field in
+                   SEARCH_FORM["requestBody"]["content"]["multipart/form-data"]["schema"]["properties"].items()
+                   if name not in ("product_id", "box")} | {
+        "photo": {"type": "string", "format": "binary", "description": "A JPEG, PNG or WebP photo"}},
+    "required": ["photo"]}}}}}
 
 
 class Unauthorised(PermissionError):
@@ -134,6 +143,20 @@ def create_app(root: str | os.PathLike, *, weights: Weights | str | os.PathLike 
 
     guarded = [Depends(authorised)]
 
+    async def _checked_form(request: Request) -> tuple[Form, Recommender, SearchRequest]:
+        """A search form (refused past the upload limit while it is read), the build that answers it, and its
+        settings, checked against that build."""
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > max_bytes + FORM_OVERHEAD:
+            raise BodyTooLarge(f"The upload is {int(declared):,} bytes; the limit is {max_bytes:,}.")
+        form = parse_form(request.headers.get("content-type", ""),
+                          await read_body(request.stream(), max_bytes + FORM_OVERHEAD))
+        served = await recommender()
+        wanted = _search_request(form.first("k"), form.first("space"), form.first("type_first"),
+                                 {column: form.fields[column] for column in FILTER_COLUMNS if column in form.fields})
+        catalogue.check(served, wanted)
+        return form, served, wanted
+
     @app.get("/healthz", response_model=Health, tags=["health"], summary="The process is alive")
     async def healthz() -> dict:
         return {"status": "alive"}
@@ -149,15 +172,7 @@ def create_app(root: str | os.PathLike, *, weights: Weights | str | os.PathLike 
               responses={code: ERRORS[code] for code in (401, 404, 413, 422, 503)}, openapi_extra=SEARCH_FORM,
               summary="The products most similar to a photo or to a catalogue product")
     async def search(request: Request) -> dict:
-        declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > max_bytes + FORM_OVERHEAD:
-            raise BodyTooLarge(f"The upload is {int(declared):,} bytes; the limit is {max_bytes:,}.")
-        form = parse_form(request.headers.get("content-type", ""),
-                          await read_body(request.stream(), max_bytes + FORM_OVERHEAD))
-        served = await recommender()
-        wanted = _search_request(form.first("k"), form.first("space"), form.first("type_first"),
-                                 {column: form.fields[column] for column in FILTER_COLUMNS if column in form.fields})
-        catalogue.check(served, wanted)
+        form, served, wanted = await _checked_form(request)
         if form.first("product_id"):
             catalogue.product(served, form.first("product_id"))
             query = served.query_from_id(form.first("product_id"))
@@ -167,6 +182,26 @@ def create_app(root: str | os.PathLike, *, weights: Weights | str | os.PathLike 
         else:
             raise BadRequest("Expected a photo field (a file) or a product_id")
         return _answer(served, query, wanted)
+
+    @app.post("/v1/look", response_model=LookResponse, dependencies=guarded, tags=["search"],
+              responses={code: ERRORS[code] for code in (401, 413, 422, 503)}, openapi_extra=LOOK_FORM,
+              summary="Shop the look: the garments found in a photo, each with the products most like it")
+    async def look(request: Request) -> dict:
+        form, served, wanted = await _checked_form(request)
+        if "photo" not in form.files:
+            raise BadRequest("Expected a photo field (a file)")
+        image = await run_in_threadpool(decode_image, form.files["photo"], max_bytes=max_bytes)
+        finder = await run_in_threadpool(catalogue.finder, served)
+        space = wanted.space or served.default_space
+        parts = await run_in_threadpool(shop_the_look, served, finder, image, k=wanted.k, space=space,
+                                        type_first=wanted.type_first, filters=wanted.filters)
+        return {"build_id": served.build_id, "space": space, "finder": finder is not None,
+                "parts": [{"number": part.number, "label": part.label,
+                           "kind": part.garment.kind if part.garment else None,
+                           "score": round(part.garment.score, 4) if part.garment else None,
+                           "box": [round(value, 4) for value in part.box],
+                           "read_as": read_as(served, part.query, space),
+                           "results": result_rows(served, part.results)} for part in parts]}
 
     @app.get("/v1/products/{item_id}", response_model=Product, dependencies=guarded, tags=["products"],
              responses={code: ERRORS[code] for code in (401, 404, 503)}, summary="A catalogue product")

@@ -46,6 +46,30 @@ class SearchResponse(BaseModel):
     results: list[Result]
 
 
+class LookPart(BaseModel):
+    """One part of a photo searched on its own: a garment the finder found, or the whole photo (the last part)."""
+
+    number: int = Field(description="1 for the most prominent garment; the whole photo comes last", examples=[1])
+    label: str = Field(description="What a shopper reads on its chip", examples=["Top"])
+    kind: str | None = Field(description="The garment's kind (null for the whole photo)", examples=["top"])
+    score: float | None = Field(description="The finder's confidence in the garment, 0 to 1 (null for the whole "
+                                            "photo)", examples=[0.82])
+    box: list[float] = Field(description="left, top, right, bottom as fractions of the photo's width and height",
+                             examples=[[0.21, 0.18, 0.74, 0.55]])
+    read_as: dict[str, list[Prediction]] = Field(description="What a trained space takes this part for")
+    results: list[Result]
+
+
+class LookResponse(BaseModel):
+    """Shop the look: every garment found in the photo, each with its own results, then the whole photo."""
+
+    build_id: str = Field(examples=["20261201T104808-4f1f07"])
+    space: str = Field(examples=["fashion-street"])
+    finder: bool = Field(description="Whether a garment finder is trained on this server (train-finder); "
+                                     "without one the photo is searched whole", examples=[True])
+    parts: list[LookPart]
+
+
 class CatalogueInfo(BaseModel):
     """What the API serves: the build, its size, its spaces and the values each filter takes."""
 

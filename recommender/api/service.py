@@ -22,6 +22,7 @@ from PIL import Image
 from ..config import silent
 from ..data.images import CropBox, crop
 from ..features.weights import Weights
+from ..garments.finder import GarmentFinder, load_finder
 from ..search.recommender import FILTER_COLUMNS, MAX_K, PREDICTED_LABELS, Query, Recommender
 from ..store.artifacts import current_build_id
 
@@ -68,6 +69,7 @@ class ServedBuild:
         self._lock = threading.Lock()
         self._recommender: Recommender | None = None
         self._checked = 0.0
+        self._finders: dict[tuple[str, str], GarmentFinder | None] = {}
 
     def current(self) -> Recommender:
         """The recommender of the current build (the next one is loaded the first time it is asked for)."""
@@ -82,6 +84,16 @@ class ServedBuild:
                                                      threads=self.threads, log=self._log)
             self._checked = time.monotonic()
             return self._recommender
+
+    def finder(self, recommender: Recommender) -> GarmentFinder | None:
+        """The garment finder on ``recommender``'s weights and runtime, loaded once; None where none is trained."""
+        extractor = recommender.extractor
+        key = (extractor.weights.sha256, extractor.runtime)
+        with self._lock:
+            if self._finders.get(key) is None:  # a finder trained since the last request is picked up
+                self._finders[key] = load_finder(extractor.weights, extractor.runtime, threads=self.threads,
+                                                 log=self._log)
+            return self._finders[key]
 
     @property
     def ready(self) -> bool:

@@ -40,7 +40,8 @@ def run(args: argparse.Namespace) -> int:
                   colour_weight=args.colour_weight)
     if args.id:
         recommender = Recommender.load(root, with_model=False)
-        parts = [LookPart(1, None, recommender.search(recommender.query_from_id(args.image), **search))]
+        query = recommender.query_from_id(args.image)
+        parts = [LookPart(1, None, query, recommender.search(query, **search))]
     else:
         # A bad photo or a missing catalogue is answered before the network loads (seconds).
         image = decode_image(args.image)
@@ -54,8 +55,11 @@ def run(args: argparse.Namespace) -> int:
             if finder is None:
                 options.to_stderr("No garment finder trained yet (python -m recommender train-finder): "
                                   "searching the whole photo.")
-        parts = shop_the_look(recommender, finder, image, **search) if args.garments else [
-            LookPart(1, None, recommender.search(recommender.query_from_image(image), **search))]
+        if args.garments:
+            parts = shop_the_look(recommender, finder, image, **search)
+        else:
+            query = recommender.query_from_image(image)
+            parts = [LookPart(1, None, query, recommender.search(query, **search))]
     for part in parts:
         if not args.paths:
             part.results["image_path"] = [os.path.relpath(path, recommender.dataset_root)

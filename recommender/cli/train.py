@@ -23,8 +23,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--street-photos", default=None, metavar="DIR",
                         help="street photos with per-pixel garment labels (as train-finder reads): each garment, "
                              "cut out, teaches the head too")
+    parser.add_argument("--phone-like", type=int, default=0, metavar="N",
+                        help="N phone-like copies of each training product's photo (tilted, cropped, relit, blurred, "
+                             "compressed; laid on real backgrounds from --street-photos) teach the head too")
     parser.add_argument("--dev-photos", default=None, metavar="DIR",
-                        help="other real photos (Kaggle layout) that judge a head trained with --extra-photos")
+                        help="other real photos (Kaggle layout) that judge a head trained with --extra-photos "
+                             "or --phone-like")
     options.weights(parser)
     options.progress(parser)
 
@@ -34,5 +38,6 @@ def run(args: argparse.Namespace) -> int:
                                    else [])]
     train_space(artifacts_dir(args.artifacts), space=args.space, holdout=args.holdout, seed=args.seed,
                 epochs=args.epochs, split=args.split, extra_photos=extra, dev_photos=args.dev_photos,
+                phone_like=args.phone_like, backgrounds=args.street_photos,
                 weights=args.weights, progress=not args.no_progress, log=print)
     return 0

@@ -24,13 +24,15 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from PIL import Image
 
 from ..config import silent
 from ..data.catalogue import COLOUR_FAMILIES, LABEL_COLUMNS, read_catalogue
 from ..data.colour import colour_signature
-from ..data.images import ImageError, crop, decode_image
+from ..data.images import CropBox, ImageError, crop, decode_image
 from ..features.extractor import Extractor
-from ..garments.finder import Garment, query_box
+from ..garments.finder import Garment, GarmentFinder, garment_photo, load_finder, query_box
+from ..garments.kinds import kind_of_article_type
 from ..goals import COMPARED_LABELS
 from ..index.annoy import DEFAULT_METRIC, DEFAULT_N_TREES, DEFAULT_SEARCH_K, VectorIndex
 from ..index.exact import exact_search
@@ -42,6 +44,11 @@ from .metrics import average_precision_at_k, bootstrap_interval, precision_at_k,
 from .splits import Splits, make_splits, read_splits
 
 K_VALUES = (1, 5, 10)
+# What a query of a photo folder is (embed_folder's query_kind column).
+PHOTO, WORN, GARMENT_BOX, FINDER_CROP = ("photo, whole", "worn look, whole photo", "garment, annotated box",
+                                        "garment, the finder's crop")
+QUERY_KINDS = (PHOTO, WORN, GARMENT_BOX, FINDER_CROP)
+MATCH_IOU = 0.5  # a found box this close to an annotated garment's is that garment
 # The catalogue's labels, and baseColour read as a colour family (Navy Blue and Blue alike).
 EVALUATED_LABELS = (*LABEL_COLUMNS, "colourFamily")
 _CHUNK = 256
@@ -277,7 +284,7 @@ def embed_folder(extractor: Extractor, folder: str | os.PathLike, *, styles: str
     ``labelled_only`` keeps only photos with an articleType (queries need one to be scored). With
     ``garments``, every garment annotated in the folder's ``garments.csv`` (id, articleType, x0, y0, x1, y1 in
     the photo's pixels) is a query too, cut to its box with the finder's margin, as a shopper who picks it in
-    the photo searches it.
+    the photo searches it. Each query's ``query_kind`` column says which it is (:data:`QUERY_KINDS`).
     """
     catalogue = read_catalogue(folder, styles=styles or "styles.csv")
     items = catalogue.items[catalogue.items["articleType"] != ""] if labelled_only else catalogue.items
@@ -295,27 +302,106 @@ def embed_folder(extractor: Extractor, folder: str | os.PathLike, *, styles: str
         raise ValueError(f"No readable photo in {folder}")
     photos = PhotoFolder(catalogue.root, items.iloc[good].reset_index(drop=True), np.stack(vectors),
                          np.stack(colours))
-    annotated = catalogue.root / "garments.csv"
-    return PhotoFolder.joined([photos, _annotated_garments(extractor, catalogue.root, annotated)]) \
-        if garments and annotated.is_file() else photos
+    table = catalogue.root / "garments.csv"
+    worn = set(annotated_garments(table)["id"]) if table.is_file() else set()
+    photos.items["query_kind"] = np.where(photos.items["id"].astype(str).isin(worn), WORN, PHOTO)
+    return PhotoFolder.joined([photos, _embedded(extractor, catalogue.root, _box_crops(catalogue.root, table),
+                                                 GARMENT_BOX)]) if garments and worn else photos
 
 
-def _annotated_garments(extractor: Extractor, root: Path, table: Path) -> PhotoFolder:
-    boxes = pd.read_csv(table, dtype={"id": str, "articleType": str}, keep_default_na=False)
+def annotated_garments(table: str | os.PathLike) -> pd.DataFrame:
+    """A ``garments.csv``: one row per garment a shopper might pick (id of its photo, articleType, x0..y1)."""
+    return pd.read_csv(table, dtype={"id": str, "articleType": str}, keep_default_na=False)
+
+
+def garment_crops(root: Path, table: Path, finder: GarmentFinder) -> tuple[list[Image.Image], pd.DataFrame]:
+    """Every annotated garment as a shopper who picks it among the finder's boxes searches it.
+
+    The crop is the found box of the garment's kind that overlaps its annotated box most, at IoU >= 0.5
+    (:func:`recommender.garments.finder.garment_photo`); where none does, the whole photo. The rows say the
+    garment's kind and whether a box of its kind, and of any kind, was found (``found_same``, ``found_any``).
+    """
     images, rows = [], []
-    for photo_id, annotated in boxes.groupby("id", sort=True):
+    for photo_id, image, annotated in _annotated_photos(root, table):
+        found = finder.find(image)
+        for number, garment in enumerate(annotated.itertuples(), start=1):
+            kind = kind_of_article_type(garment.articleType)
+            box = _fraction_box(garment, image)
+            overlaps = [(box_iou(box, candidate.box), candidate) for candidate in found]
+            best, picked = max(((value, candidate) for value, candidate in overlaps if candidate.kind == kind),
+                               key=lambda pair: pair[0], default=(0.0, None))
+            images.append(garment_photo(image, picked) if best >= MATCH_IOU else image)
+            rows.append(_garment_row(photo_id, number, garment.articleType) | {
+                "kind": kind or "", "found_same": best >= MATCH_IOU,
+                "found_any": any(value >= MATCH_IOU for value, _ in overlaps)})
+    return images, pd.DataFrame(rows)
+
+
+def finder_folder(extractor: Extractor, folder: str | os.PathLike, finder: GarmentFinder) -> PhotoFolder | None:
+    """The annotated garments of ``folder`` as the finder crops them (:func:`garment_crops`), embedded; None
+    where the folder annotates no garment."""
+    root = Path(folder)
+    table = root / "garments.csv"
+    if not table.is_file():
+        return None
+    return _embedded(extractor, root, garment_crops(root, table, finder), FINDER_CROP)
+
+
+def box_iou(a: CropBox, b: CropBox) -> float:
+    """Intersection over union of two (left, top, right, bottom) boxes.
+
+    >>> box_iou((0, 0, 0.5, 1), (0, 0, 1, 1)), box_iou((0, 0, 0.2, 0.2), (0.5, 0.5, 1, 1))
+    (0.5, 0.0)
+    """
+    width = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    height = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = width * height
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def _box_crops(root: Path, table: Path) -> tuple[list[Image.Image], pd.DataFrame]:
+    images, rows = [], []
+    for photo_id, image, annotated in _annotated_photos(root, table):
+        for number, garment in enumerate(annotated.itertuples(), start=1):
+            box = _fraction_box(garment, image)
+            images.append(crop(image, query_box(Garment(box, "top", 1.0, 0.0, np.zeros((1, 1), bool)))))
+            rows.append(_garment_row(photo_id, number, garment.articleType))
+    return images, pd.DataFrame(rows)
+
+
+def _annotated_photos(root: Path, table: Path):
+    for photo_id, annotated in annotated_garments(table).groupby("id", sort=True):
         try:
-            image = decode_image(root / "images" / f"{photo_id}.jpg")
+            yield photo_id, decode_image(root / "images" / f"{photo_id}.jpg"), annotated
         except ImageError:
             continue
-        for number, garment in enumerate(annotated.itertuples(), start=1):
-            box = (garment.x0 / image.width, garment.y0 / image.height, garment.x1 / image.width,
-                   garment.y1 / image.height)
-            images.append(crop(image, query_box(Garment(box, "top", 1.0, 0.0, np.zeros((1, 1), bool)))))
-            rows.append({column: "" for column in LABEL_COLUMNS} | {"id": f"{photo_id}-{number}", "image": "",
-                                                                    "articleType": garment.articleType})
-    return PhotoFolder(root, pd.DataFrame(rows), extractor.embed_images(images),
+
+
+def _fraction_box(garment, image: Image.Image) -> CropBox:
+    return garment.x0 / image.width, garment.y0 / image.height, garment.x1 / image.width, garment.y1 / image.height
+
+
+def _garment_row(photo_id: str, number: int, article_type: str) -> dict:
+    return {column: "" for column in LABEL_COLUMNS} | {"id": f"{photo_id}-{number}", "image": "",
+                                                       "articleType": article_type}
+
+
+def _embedded(extractor: Extractor, root: Path, crops: tuple[list[Image.Image], pd.DataFrame],
+              kind: str) -> PhotoFolder:
+    images, rows = crops
+    return PhotoFolder(root, rows.assign(query_kind=kind), extractor.embed_images(images),
                        np.stack([colour_signature(image) for image in images]))
+
+
+def by_query_kind(result: dict, items: pd.DataFrame, *, seed: int = 0) -> dict:
+    """articleType P@5 of each kind of query (:data:`QUERY_KINDS`) in an evaluation of ``items``' queries,
+    with 95% bootstrap intervals: kind -> {"n", "articleType_p5", "interval"}."""
+    hits = np.asarray(result["hits_at_5"]["articleType"], np.float64) / 5
+    kinds = items["query_kind"].to_numpy() if "query_kind" in items else np.full(len(items), PHOTO)
+    return {kind: {"n": int((kinds == kind).sum()), "articleType_p5": float(hits[kinds == kind].mean()),
+                   "interval": bootstrap_interval(hits[kinds == kind], seed=seed)}
+            for kind in QUERY_KINDS if (kinds == kind).any()}
 
 
 def photo_queries_evaluation(artifacts: Artifacts, photos: PhotoFolder, *, space: str = BACKBONE_SPACE,
@@ -334,19 +420,35 @@ def photo_queries_evaluation(artifacts: Artifacts, photos: PhotoFolder, *, space
                               search_k=artifacts.tuned_search_k(space) if search_k is None else search_k,
                               ranker=ranker, query_colours=photos.colours, query_probabilities=probabilities)
     result.update(space=space, queries=str(photos.folder), colour_weight=colour_weight, type_first=type_first,
-                  features=artifacts.manifest.features.to_json())
+                  features=artifacts.manifest.features.to_json(), by_query_kind=by_query_kind(result, photos.items))
     return result
 
 
 def query_folder_evaluation(root: str, query_dir: str, styles: str, *, space: str = BACKBONE_SPACE,
                             colour_weight: float = 0.0, type_first: bool = True, n_trees: int | None = None,
-                            search_k: int | None = None,
-                            weights: str | None = None) -> dict:
-    """Evaluate a built catalogue with photos of other products (embedded now)."""
+                            search_k: int | None = None, weights: str | None = None) -> dict:
+    """Evaluate a built catalogue with photos of other products (embedded now), by kind of query.
+
+    The folder's photos are searched whole, and the garments its ``garments.csv`` annotates cut to their
+    boxes; where a garment finder is trained, those garments also as a shopper picks them among the finder's
+    boxes (reported by kind, with the finder's recall, apart from the whole figures).
+    """
     recommender = Recommender.load(root, weights=weights)
-    photos = embed_folder(recommender.extractor, query_dir, styles=styles)
-    return photo_queries_evaluation(recommender.artifacts, photos, space=space, colour_weight=colour_weight,
-                                    type_first=type_first, n_trees=n_trees, search_k=search_k)
+    extractor = recommender.extractor
+    finder = load_finder(extractor.weights, extractor.runtime)
+    photos = embed_folder(recommender.extractor, query_dir, styles=styles, garments=True)
+    settings = dict(space=space, colour_weight=colour_weight, type_first=type_first, n_trees=n_trees,
+                    search_k=search_k)
+    result = photo_queries_evaluation(recommender.artifacts, photos, **settings)
+    crops = finder_folder(recommender.extractor, query_dir, finder) if finder is not None else None
+    if crops is not None:
+        found = photo_queries_evaluation(recommender.artifacts, crops, **settings)
+        result["by_query_kind"].update(found["by_query_kind"])
+        result["finder_recall"] = {kind: {"n": len(group), "same_kind": float(group["found_same"].mean()),
+                                          "any_kind": float(group["found_any"].mean())}
+                                   for kind, group in [*crops.items[crops.items["kind"] != ""].groupby("kind"),
+                                                       ("all", crops.items[crops.items["kind"] != ""])]}
+    return result
 
 
 def trained_on_warning(artifacts: Artifacts, space: str, fraction: float, seed: int) -> str | None:

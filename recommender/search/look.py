@@ -26,10 +26,11 @@ BLANK_BACKGROUND = False  # see docs/evaluation.md: blanking around the coarse r
 
 @dataclass(frozen=True)
 class LookPart:
-    """One searched part of a photo: a garment (``None``: the whole photo), its box, kind and results."""
+    """One searched part of a photo: a garment (``None``: the whole photo), its query and results."""
 
     number: int
     garment: Garment | None
+    query: Query
     results: pd.DataFrame
 
     @property
@@ -92,8 +93,8 @@ def shop_the_look(recommender: Recommender, finder: GarmentFinder | None, image:
     """
     whole = recommender.query_from_image(image)
     garments = garments_to_search(recommender, finder, image, whole=whole)
-    parts = [LookPart(number, garment, recommender.search(query, **search)) for number, (garment, query) in
+    parts = [LookPart(number, garment, query, recommender.search(query, **search)) for number, (garment, query) in
              enumerate(zip(garments, recommender.queries_from_images(
                  [garment_photo(image, garment, blank=blank) for garment in garments])), start=1)]
     # The whole photo last: a catalogue shot the finder cut into parts still finds itself there.
-    return [*parts, LookPart(len(parts) + 1, None, recommender.search(whole, **search))]
+    return [*parts, LookPart(len(parts) + 1, None, whole, recommender.search(whole, **search))]

@@ -39,6 +39,7 @@ from ..features.weights import Weights
 from ..goals import COMPARED_LABELS
 from ..store.artifacts import Artifacts, backbone_weights, forget_space, load_artifacts, space_file_names
 from ..store.manifest import BACKBONE_SPACE, FileEntry, SpaceEntry, commit_manifest, frozen
+from .augment import background_patches, embed_phone_like
 from .label_weights import choose_label_weights
 
 EMBEDDING_DIM = 256
@@ -46,6 +47,7 @@ HIDDEN_DIM = 1024
 DEFAULT_SPACE = "fashion"
 REAL_PHOTOS_SPACE = "fashion-real"  # the space a head taught real photos too is trained under by default
 DEFAULT_HOLDOUT = 0.1
+PHONE_LIKE_ID = "phone-like"  # the id of a phone-like copy's row among the head's extra training photos
 # 60: the best held-out P@5 of 15, 30 and 60 epochs on the full catalogue (docs/decisions/0005-fashion-head.md).
 DEFAULT_EPOCHS = 60
 # Weight of each label's loss: what a shopper means by "similar", type first.  baseColour 0.5 rather
@@ -102,6 +104,7 @@ def train_head(vectors: np.ndarray, colours: np.ndarray, labels: dict[str, np.nd
 def train_space(root: str | Path, *, space: str = DEFAULT_SPACE, holdout: float = DEFAULT_HOLDOUT,
                 seed: int = 0, epochs: int = DEFAULT_EPOCHS, split: str | Path | None = None,
                 extra_photos: Sequence[str | Path] = (), dev_photos: str | Path | None = None,
+                phone_like: int = 0, backgrounds: str | Path | None = None,
                 weights: Weights | str | Path | None = None,
                 progress: bool = True, log: Callable[[str], None] = silent) -> SpaceEntry:
     """Train a head on a built catalogue, leaving ``holdout`` out, and commit the new space.
@@ -116,6 +119,10 @@ def train_space(root: str | Path, *, space: str = DEFAULT_SPACE, holdout: float 
     the current default space on ``dev_photos`` (other real photos, required with it) beyond noise
     without losing studio P@5 beyond noise (:func:`judge_on_real_photos`); ``weights`` embeds them.
 
+    ``phone_like`` copies of each training product's photo (:mod:`recommender.training.augment`:
+    tilted, cropped, relit, blurred, compressed, and laid on patches of the street photos in
+    ``backgrounds`` where given) teach the head too, and are judged the same way.
+
     Returns
     -------
     SpaceEntry
@@ -125,16 +132,19 @@ def train_space(root: str | Path, *, space: str = DEFAULT_SPACE, holdout: float 
         raise ValueError(f"Expected a new space name, got {space!r} (the frozen backbone's space)")
     artifacts = load_artifacts(root)
     current = artifacts.manifest.searched_space
-    extra = dev = None
-    if extra_photos:
+    extra = dev = extractor = None
+    if extra_photos or phone_like:
         if dev_photos is None:
-            raise ValueError("Training on extra photos needs --dev-photos: other real photos to judge the result on")
+            raise ValueError("Training on extra or phone-like photos needs --dev-photos: other real photos to "
+                             "judge the result on")
         if space == current and space != BACKBONE_SPACE:
             raise ValueError(f"{space!r} is the default space that a space trained on extra photos is judged "
                              f"against: name the new one otherwise (--space {space}-real)")
         extractor = catalogue_extractor(artifacts, weights, log=log)
+        dev = embed_folder(extractor, dev_photos, garments=True)
+    if extra_photos:
         folders = [embed_folder(extractor, folder, labelled_only=False) for folder in extra_photos]
-        extra, dev = PhotoFolder.joined(folders), embed_folder(extractor, dev_photos, garments=True)
+        extra = PhotoFolder.joined(folders)
         log(f"{len(extra.items):,} extra photos from {', '.join(str(f.folder) for f in folders)} teach the head; "
             f"{len(dev.items):,} real photos and annotated garments from {dev.folder} judge it.")
     metadata = artifacts.metadata
@@ -150,6 +160,10 @@ def train_space(root: str | Path, *, space: str = DEFAULT_SPACE, holdout: float 
                              f"search this catalogue with the {BACKBONE_SPACE} features")
     labels = {column: metadata[column].to_numpy()[train_rows] for column in LABEL_COLUMNS}
     train_vectors, train_colours = vectors[train_rows], colours[train_rows]
+    if phone_like:
+        copies = phone_like_copies(artifacts, extractor, np.flatnonzero(train_rows), phone_like,
+                                   backgrounds=backgrounds, seed=seed, progress=progress, log=log)
+        extra = copies if extra is None else PhotoFolder.joined([extra, copies])
     if extra is not None:
         labels = {column: np.concatenate([values, extra.items[column].fillna("").astype(str).to_numpy()])
                   for column, values in labels.items()}
@@ -178,9 +192,14 @@ def train_space(root: str | Path, *, space: str = DEFAULT_SPACE, holdout: float 
                            "loss": "cosine softmax per label", "seconds": round(seconds, 1),
                            "backbone_weights_sha256": artifacts.manifest.features.weights_sha256,
                            **({"extra_photos": {"folders": [str(folder) for folder in extra_photos],
-                                                "count": len(extra.items),
-                                                "with_articleType": int((extra.items["articleType"] != "").sum())}}
-                              if extra is not None else {})}))
+                                                "count": len(extra.items) - int(extra.items["id"].eq(
+                                                    PHONE_LIKE_ID).sum()),
+                                                "with_articleType": int(((extra.items["articleType"] != "")
+                                                                         & extra.items["id"].ne(PHONE_LIKE_ID)).sum())}}
+                              if extra_photos else {}),
+                           **({"phone_like": {"copies": phone_like, "count": int(extra.items["id"].eq(
+                               PHONE_LIKE_ID).sum()), "backgrounds": str(backgrounds) if backgrounds else None}}
+                              if phone_like else {})}))
     # Measured before anything is committed: readers see the new space once, whole, with its verdict.
     candidate = replace(artifacts, manifest=artifacts.manifest.with_space(space, entry),
                         spaces={**artifacts.spaces, space: space_vectors})
@@ -197,6 +216,20 @@ def train_space(root: str | Path, *, space: str = DEFAULT_SPACE, holdout: float 
     verdict = "it wins" if default == space else f"{space!r} does not win beyond noise"
     log(f"Space {space!r} committed to {root}; default space: {default!r} ({verdict} on held-out products).")
     return entry
+
+
+def phone_like_copies(artifacts: Artifacts, extractor: Extractor, rows: np.ndarray, copies: int, *,
+                      backgrounds: str | Path | None, seed: int, progress: bool,
+                      log: Callable[[str], None] = silent) -> PhotoFolder:
+    """``copies`` phone-like copies of the photos of catalogue ``rows``, embedded, with their products' labels."""
+    patches = background_patches(backgrounds, seed=seed) if backgrounds else []
+    paths = [artifacts.manifest.dataset / image for image in artifacts.metadata["image"].to_numpy()[rows]]
+    log(f"Making {copies} phone-like {'copy' if copies == 1 else 'copies'} of each of {len(rows):,} training "
+        f"photos ({len(patches):,} real backgrounds{f' from {backgrounds}' if backgrounds else ''})...")
+    vectors, colours, sources = embed_phone_like(extractor, paths, copies, backgrounds=patches, seed=seed,
+                                                 progress=progress)
+    items = artifacts.metadata.iloc[rows[sources]].reset_index(drop=True).assign(id=PHONE_LIKE_ID)
+    return PhotoFolder(artifacts.manifest.dataset, items, vectors, colours)
 
 
 def catalogue_extractor(artifacts: Artifacts, weights: Weights | str | Path | None = None, *,

@@ -235,3 +235,44 @@ def test_the_api_command_answers_a_curl_of_a_photo_with_five_products(synthetic_
         out, err = server.communicate(timeout=60)
     assert out.startswith(f"API on http://127.0.0.1:{port} (open") and "/docs" in out and "Ready: build " in out
     assert "Traceback" not in err and "INFO" not in err
+
+
+def test_look_answers_the_whole_photo_alone_where_no_finder_is_trained(client, synthetic_artifacts, tmp_path,
+                                                                       monkeypatch):
+    monkeypatch.setenv("RECOMMENDER_CACHE", str(tmp_path))  # no finder trained in this cache
+    response = client.post("/v1/look", files={"photo": ("look.jpg", _photo(synthetic_artifacts), "image/jpeg")},
+                           data={"k": "3", "space": "fashion"})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["finder"] is False and body["space"] == "fashion"
+    assert body["build_id"] == load_artifacts(synthetic_artifacts).build_id
+    [part] = body["parts"]
+    assert (part["number"], part["label"], part["kind"], part["box"]) == (1, "Whole photo", None, [0, 0, 1, 1])
+    assert len(part["results"]) == 3 and set(part["read_as"]) == {"articleType", "baseColour"}
+
+
+def test_look_searches_each_garment_then_the_whole_photo(synthetic_artifacts, random_weights, monkeypatch):
+    from recommender.api import service
+    from recommender.garments.finder import GarmentFinder
+    from tests.garments.test_finder import colour_map, street_scene, worn_parser
+
+    monkeypatch.setattr(service, "load_finder", lambda *args, **kwargs: GarmentFinder(colour_map, worn_parser()))
+    with TestClient(create_app(synthetic_artifacts, weights=random_weights)) as client:
+        body = client.post("/v1/look", files={"photo": ("street.png", street_scene(), "image/png")},
+                           data={"k": "2", "articleType": "Jeans"}).json()
+    assert body["finder"] is True
+    assert [(part["number"], part["kind"]) for part in body["parts"]] == [(1, "top"), (2, "bottom"), (3, None)]
+    top = body["parts"][0]
+    assert top["label"] == "Top" and 0.5 < top["score"] <= 1
+    assert top["box"] == pytest.approx([0.27, 0.15, 0.73, 0.525], abs=0.06)
+    assert all(len(part["results"]) == 2 and {row["articleType"] for row in part["results"]} == {"Jeans"}
+               for part in body["parts"])  # the filters apply to every part
+
+
+@pytest.mark.parametrize(("request_args", "status", "fragment"), [
+    ({"data": {"k": "3"}}, 422, "Expected a photo"),
+    ({"data": {"k": "0"}, "files": {"photo": ("a.jpg", b"not a photo", "image/jpeg")}}, 422, "1 <= k"),
+    ({"files": {"photo": ("a.jpg", b"not a photo", "image/jpeg")}}, 422, "not an image"),
+])
+def test_bad_look_requests_are_a_status_and_one_line(client, request_args, status, fragment):
+    assert fragment in _error(client.post("/v1/look", **request_args), status)

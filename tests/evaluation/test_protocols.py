@@ -201,3 +201,44 @@ def test_evaluate_without_the_photos_still_reports_and_says_why_robustness_is_mi
     result = json.loads(captured.out)
     assert "precision_at_k" in result and "robustness" not in result
     assert "warning: robustness not measured: None of the held-out photos could be read" in captured.err
+
+
+def _worn_folder(root, synthetic_dataset):
+    """A query folder in the Kaggle layout: two catalogue-like photos and one made-up street photo whose two
+    garments garments.csv annotates."""
+    from tests.garments.test_finder import street_scene
+
+    (root / "images").mkdir(parents=True)
+    for item in ("1001", "1002"):
+        shutil.copy(synthetic_dataset / "images" / f"{item}.jpg", root / "images" / f"{item}.jpg")
+    (root / "images" / "2001.jpg").write_bytes(street_scene())  # PNG bytes: decoded by content
+    header = "id,gender,masterCategory,subCategory,articleType,baseColour,season,year,usage,productDisplayName\n"
+    (root / "styles.csv").write_text(header + "".join(f"{item},,,,{kind},,,,,x\n" for item, kind in (
+        ("1001", "Tshirts"), ("1002", "Jeans"), ("2001", "Tshirts"))))
+    (root / "garments.csv").write_text("id,articleType,x0,y0,x1,y1\n2001,Tshirts,80,60,220,210\n"
+                                       "2001,Jeans,100,210,200,380\n")
+    return root
+
+
+def test_a_folder_of_photos_is_measured_by_kind_of_query_and_the_finder_by_recall(synthetic_artifacts,
+                                                                                  synthetic_dataset, random_weights,
+                                                                                  tmp_path, monkeypatch):
+    from recommender.evaluation import protocols
+    from recommender.evaluation.results import format_report
+    from recommender.garments.finder import GarmentFinder
+    from tests.garments.test_finder import colour_map, worn_parser
+
+    queries = _worn_folder(tmp_path / "queries", synthetic_dataset)
+    monkeypatch.setenv("RECOMMENDER_CACHE", str(tmp_path / "cache"))  # no finder trained: no finder rows
+    plain = protocols.query_folder_evaluation(str(synthetic_artifacts), str(queries), "styles.csv", space="fashion",
+                                              weights=str(random_weights.path))
+    assert {kind: row["n"] for kind, row in plain["by_query_kind"].items()} == {
+        protocols.PHOTO: 2, protocols.WORN: 1, protocols.GARMENT_BOX: 2}
+    assert plain["n_queries"] == 5 and "finder_recall" not in plain
+    monkeypatch.setattr(protocols, "load_finder", lambda *args, **kwargs: GarmentFinder(colour_map, worn_parser()))
+    found = protocols.query_folder_evaluation(str(synthetic_artifacts), str(queries), "styles.csv", space="fashion",
+                                              weights=str(random_weights.path))
+    assert found["by_query_kind"][protocols.FINDER_CROP]["n"] == 2 and found["n_queries"] == 5
+    assert found["finder_recall"]["all"] == {"n": 2, "same_kind": 1.0, "any_kind": 1.0}
+    report = format_report(found)
+    assert "garment, the finder's crop" in report and "garment finder recall" in report

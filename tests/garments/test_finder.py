@@ -51,6 +51,32 @@ def colour_parser() -> GarmentParser:
     return GarmentParser(hidden, np.array([-0.3, -0.3], np.float32), out, bias, {"by": "hand"})
 
 
+def worn_parser() -> GarmentParser:
+    """:func:`colour_parser`, and green cells are the wearer (skin and hair)."""
+    by_hand = colour_parser()
+    hidden = np.zeros((1024, 3), np.float32)
+    hidden[:, :2] = by_hand.hidden_weights
+    hidden[1, 2], hidden[0, 2] = 1.0, -1.0  # green minus red
+    out = np.zeros((3, len(KINDS)), np.float32)
+    out[:2] = by_hand.out_weights
+    out[2, KINDS.index("person")] = 20.0
+    return GarmentParser(hidden, np.full(3, -0.3, np.float32), out, by_hand.out_bias, by_hand.record)
+
+
+def street_scene() -> bytes:
+    """A made-up worn look in a real scene for :func:`worn_parser`, as PNG bytes: a green wearer in a red top
+    (80, 60, 220, 210) and blue trousers (100, 210, 200, 380) on a noisy background, 300 wide, 400 tall."""
+    import io
+
+    image = Image.fromarray(np.random.default_rng(0).integers(0, 256, size=(400, 300, 3), dtype=np.uint8))
+    image.paste((30, 200, 30), (110, 0, 190, 60))  # the wearer's head
+    image.paste(RED, (80, 60, 220, 210))
+    image.paste(BLUE, (100, 210, 200, 380))
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
 @pytest.mark.unit
 def test_the_finder_fits_a_photo_to_multiples_of_16_keeping_its_shape():
     array, (width, height) = finder_input(composite())

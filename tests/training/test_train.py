@@ -57,7 +57,34 @@ def test_extra_photos_need_photos_to_judge_them_and_a_name_of_their_own(syntheti
     extra = make_dataset(tmp_path / "extra", n=4)
     with pytest.raises(ValueError, match="needs --dev-photos"):
         train_space(synthetic_artifacts, space="fashion-real", extra_photos=[extra], progress=False)
+    with pytest.raises(ValueError, match="needs --dev-photos"):
+        train_space(synthetic_artifacts, space="fashion-phone", phone_like=1, progress=False)
     current = load_artifacts(synthetic_artifacts).manifest.searched_space
     if current != "imagenet":
         with pytest.raises(ValueError, match="name the new one otherwise"):
             train_space(synthetic_artifacts, space=current, extra_photos=[extra], dev_photos=extra, progress=False)
+
+
+def test_phone_like_copies_of_the_training_photos_teach_the_head_and_are_recorded(synthetic_artifacts,
+                                                                                 random_weights, tmp_path):
+    import shutil
+
+    from recommender.training.train import train_space
+    from tests.factories import make_dataset
+    from tests.garments.test_finder import make_street_folder
+
+    root = tmp_path / "artifacts"
+    shutil.copytree(synthetic_artifacts, root)
+    before = load_artifacts(root)
+    dev, street = make_dataset(tmp_path / "dev", n=6), make_street_folder(tmp_path / "street")
+    lines = []
+    entry = train_space(root, space="fashion-phone", holdout=0.2, epochs=1, phone_like=2, backgrounds=street,
+                        dev_photos=dev, weights=random_weights, progress=False, log=lines.append)
+    record = entry.training["phone_like"]
+    assert record["copies"] == 2 and record["backgrounds"] == str(street) and "extra_photos" not in entry.training
+    # Two copies of each training product's photo (over half the catalogue: the rest is held out).
+    assert record["count"] % 2 == 0 and len(before.metadata) <= record["count"] < 2 * len(before.metadata)
+    assert any(line.startswith("Making 2 phone-like copies of each of") and "real backgrounds" in line
+               for line in lines)
+    assert "real_photos" in entry.comparison
+    assert len(load_artifacts(root).metadata) == len(before.metadata)  # copies teach, they are never results
