@@ -211,8 +211,9 @@ def test_the_trained_finder_boxes_the_big_garments_of_real_street_photos(real_fi
     of their big garments (dresses, tops, trousers) at IoU >= 0.5, and boxes nothing on a plain studio shot."""
     import pandas as pd
 
-    from benchmarks.garments import SHARED, iou
+    from benchmarks.garments import SHARED
     from recommender.data.images import decode_image
+    from recommender.evaluation.protocols import box_iou
     from recommender.garments.kinds import kind_of_article_type
 
     if not (SHARED / "garments.csv").is_file():
@@ -225,7 +226,8 @@ def test_the_trained_finder_boxes_the_big_garments_of_real_street_photos(real_fi
         width, height = image.size
         box = (garment["x0"] / width, garment["y0"] / height, garment["x1"] / width, garment["y1"] / height)
         kind = kind_of_article_type(garment["articleType"])
-        found += any(candidate.kind == kind and iou(box, candidate.box) >= 0.5 for candidate in real_finder.find(image))
+        found += any(candidate.kind == kind and box_iou(box, candidate.box) >= 0.5
+                     for candidate in real_finder.find(image))
     assert found >= 0.5 * len(big), f"{found} of {len(big)} big garments found"
 
 
