@@ -48,7 +48,7 @@ from .index.exact import exact_search
 from .pipeline.build import build_catalogue
 from .pipeline.first_start import ensure_catalogue
 from .pipeline.update import format_update_report, update_catalogue
-from .search.look import garments_to_search, searched_whole
+from .search.look import garment_queries, garments_to_search, searched_whole
 from .search.recommender import DEFAULT_K, FILTER_COLUMNS, MAX_K, PREDICTED_LABELS, RESULT_COLUMNS, Query, Recommender
 from .store.artifacts import Artifacts, DatasetChanged, current_build_id, load_artifacts
 from .store.manifest import BACKBONE_SPACE, ArtifactError, Manifest, NoCatalogue
@@ -56,7 +56,7 @@ from .training.train import EMBEDDING_DIM, HIDDEN_DIM
 
 __all__ = [
     "ArtifactError", "Artifacts", "artifacts_dir", "Garment", "GarmentFinder", "load_finder", "searched_whole",
-    "garments_to_search",
+    "garments_to_search", "garment_queries",
     "BACKBONE_SPACE", "build_catalogue", "Catalogue", "catalogue_map",
     "CatalogueReport", "COLOUR_DIM", "crop", "CropBox", "current_build_id", "DATASET_HELP", "DatasetChanged",
     "DatasetUnavailable", "decode_image", "DEFAULT_INPUT_SIZE", "DEFAULT_K", "DEFAULT_N_TREES", "DEFAULT_POOLING",

@@ -26,6 +26,7 @@ from recommender import (
     Recommender,
     catalogue_map,
     decode_image,
+    garment_queries,
     garments_to_search,
     held_out_product_ids,
     load_finder,
@@ -78,6 +79,21 @@ def find_garments(data: bytes, root: str, build_id: str) -> list[Garment]:
     # The whole photo's query is the one the page searches with when no garment is picked: embedded once.
     return garments_to_search(recommender, get_finder(root, build_id), decode_image(data),
                               whole=photo_query(recommender, data, FULL_FRAME))
+
+
+@st.cache_data(max_entries=64, show_spinner="Reading the garment...")
+def embed_garment(data: bytes, number: int, root: str, build_id: str) -> tuple[np.ndarray, np.ndarray]:
+    """The query of the ``number``-th garment found in an uploaded photo (:func:`recommender.garment_queries`:
+    its crop, its own pixels' colour), as arrays (cached by photo and garment)."""
+    garment = find_garments(data, root, build_id)[number - 1]
+    [query] = garment_queries(get_recommender(root, build_id), decode_image(data), [garment])
+    return query.vector, query.colour
+
+
+def garment_query(recommender: Recommender, data: bytes, number: int) -> Query:
+    """The query of a garment found in a photo, by its number (1 for the most prominent)."""
+    vector, colour = embed_garment(data, number, str(recommender.root), recommender.build_id)
+    return Query(vector, colour)
 
 
 def photo_query(recommender: Recommender, data: bytes, box: CropBox) -> Query:

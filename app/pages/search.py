@@ -12,9 +12,9 @@ from app.components.layout import (
     show_photo,
     tradeoff_chart,
 )
-from app.components.loaders import find_garments, photo_query, tradeoff_table
+from app.components.loaders import find_garments, garment_query, photo_query, tradeoff_table
 from app.components.widgets import crop_box, garment_choice, photo_input, reset_photo_input, search_sidebar
-from recommender import FULL_FRAME, ImageError, crop, decode_image, query_box
+from recommender import FULL_FRAME, ImageError, crop, decode_image
 
 st.title("Find similar products")
 recommender = recommender_or_stop()
@@ -50,14 +50,14 @@ elif photo is not None:
             chosen = garment_choice(garments, key=f"garment-{photo.file_id}") if garments else None
             box = crop_box(key=f"crop-{photo.source}")
         if box == FULL_FRAME and chosen:  # the manual crop, once moved, overrides the garment chips
-            box = query_box(garments[chosen - 1])
             with photo_column:
                 show_photo(garments_photo(image, garments, chosen), caption=f"Searching {chosen}: "
                            f"{garments[chosen - 1].label}")
+            query = garment_query(recommender, photo.data, chosen)
         else:
             with photo_column:
                 show_photo(crop(image, box), caption="Your photo")
-        query = photo_query(recommender, photo.data, box)
+            query = photo_query(recommender, photo.data, box)
 else:
     st.info(f"Upload a JPEG, PNG or WebP photo (or take one) to search {len(recommender.metadata):,} products.")
 

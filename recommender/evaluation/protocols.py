@@ -31,7 +31,7 @@ from ..data.catalogue import COLOUR_FAMILIES, LABEL_COLUMNS, read_catalogue
 from ..data.colour import colour_signature
 from ..data.images import CropBox, ImageError, crop, decode_image
 from ..features.extractor import Extractor
-from ..garments.finder import Garment, GarmentFinder, garment_photo, load_finder, query_box
+from ..garments.finder import Garment, GarmentFinder, garment_colour, garment_photo, load_finder, query_box
 from ..garments.kinds import kind_of_article_type
 from ..goals import COMPARED_LABELS
 from ..index.annoy import DEFAULT_METRIC, DEFAULT_N_TREES, DEFAULT_SEARCH_K, VectorIndex
@@ -314,14 +314,16 @@ def annotated_garments(table: str | os.PathLike) -> pd.DataFrame:
     return pd.read_csv(table, dtype={"id": str, "articleType": str}, keep_default_na=False)
 
 
-def garment_crops(root: Path, table: Path, finder: GarmentFinder) -> tuple[list[Image.Image], pd.DataFrame]:
+def garment_crops(root: Path, table: Path, finder: GarmentFinder
+                  ) -> tuple[list[Image.Image], pd.DataFrame, np.ndarray]:
     """Every annotated garment as a shopper who picks it among the finder's boxes searches it.
 
-    The crop is the found box of the garment's kind that overlaps its annotated box most, at IoU >= 0.5
-    (:func:`recommender.garments.finder.garment_photo`); where none does, the whole photo. The rows say the
-    garment's kind and whether a box of its kind, and of any kind, was found (``found_same``, ``found_any``).
+    The query is the found garment of its kind that overlaps its annotated box most, at IoU >= 0.5, as
+    :func:`recommender.search.look.garment_queries` makes it (its crop, its own pixels' colour); where none
+    does, the whole photo. Returns the photos, rows saying the garment's kind and whether a box of its kind,
+    and of any kind, was found (``found_same``, ``found_any``), and the colour signatures.
     """
-    images, rows = [], []
+    images, rows, colours = [], [], []
     for photo_id, image, annotated in _annotated_photos(root, table):
         found = finder.find(image)
         for number, garment in enumerate(annotated.itertuples(), start=1):
@@ -331,10 +333,11 @@ def garment_crops(root: Path, table: Path, finder: GarmentFinder) -> tuple[list[
             best, picked = max(((value, candidate) for value, candidate in overlaps if candidate.kind == kind),
                                key=lambda pair: pair[0], default=(0.0, None))
             images.append(garment_photo(image, picked) if best >= MATCH_IOU else image)
+            colours.append(garment_colour(image, picked) if best >= MATCH_IOU else colour_signature(image))
             rows.append(_garment_row(photo_id, number, garment.articleType) | {
                 "kind": kind or "", "found_same": best >= MATCH_IOU,
                 "found_any": any(value >= MATCH_IOU for value, _ in overlaps)})
-    return images, pd.DataFrame(rows)
+    return images, pd.DataFrame(rows), np.stack(colours)
 
 
 def finder_folder(extractor: Extractor, folder: str | os.PathLike, finder: GarmentFinder) -> PhotoFolder | None:
@@ -360,14 +363,14 @@ def box_iou(a: CropBox, b: CropBox) -> float:
     return inter / union if union > 0 else 0.0
 
 
-def _box_crops(root: Path, table: Path) -> tuple[list[Image.Image], pd.DataFrame]:
+def _box_crops(root: Path, table: Path) -> tuple[list[Image.Image], pd.DataFrame, np.ndarray]:
     images, rows = [], []
     for photo_id, image, annotated in _annotated_photos(root, table):
         for number, garment in enumerate(annotated.itertuples(), start=1):
             box = _fraction_box(garment, image)
             images.append(crop(image, query_box(Garment(box, "top", 1.0, 0.0, np.zeros((1, 1), bool)))))
             rows.append(_garment_row(photo_id, number, garment.articleType))
-    return images, pd.DataFrame(rows)
+    return images, pd.DataFrame(rows), np.stack([colour_signature(image) for image in images])
 
 
 def _annotated_photos(root: Path, table: Path):
@@ -387,11 +390,10 @@ def _garment_row(photo_id: str, number: int, article_type: str) -> dict:
                                                        "articleType": article_type}
 
 
-def _embedded(extractor: Extractor, root: Path, crops: tuple[list[Image.Image], pd.DataFrame],
+def _embedded(extractor: Extractor, root: Path, crops: tuple[list[Image.Image], pd.DataFrame, np.ndarray],
               kind: str) -> PhotoFolder:
-    images, rows = crops
-    return PhotoFolder(root, rows.assign(query_kind=kind), extractor.embed_images(images),
-                       np.stack([colour_signature(image) for image in images]))
+    images, rows, colours = crops
+    return PhotoFolder(root, rows.assign(query_kind=kind), extractor.embed_images(images), colours)
 
 
 def by_query_kind(result: dict, items: pd.DataFrame, *, seed: int = 0) -> dict:

@@ -19,6 +19,7 @@ from PIL import Image
 from scipy import ndimage
 
 from ..config import cache_dir, silent
+from ..data.colour import colour_signature
 from ..data.images import CropBox, border_colour, crop, plain_background
 from ..features.runtimes import load_map_network
 from ..features.weights import Weights
@@ -196,6 +197,14 @@ def garment_photo(image: Image.Image, garment: Garment, *, blank: bool = False) 
     keep = Image.fromarray(grown.astype(np.uint8) * 255).resize(image.size, Image.Resampling.NEAREST)
     background = Image.new("RGB", image.size, (255, 255, 255))  # the catalogue's studio white
     return crop(Image.composite(image, background, keep), box)
+
+
+def garment_colour(image: Image.Image, garment: Garment) -> np.ndarray:
+    """The colour signature of the garment's own pixels: its region, the rest of its crop painted white, as a
+    catalogue product lies on white (the wearer's skin, the street and the other garments left out)."""
+    keep = Image.fromarray(garment.mask.astype(np.uint8) * 255).resize(image.size, Image.Resampling.NEAREST)
+    white = Image.new("RGB", image.size, (255, 255, 255))
+    return colour_signature(crop(Image.composite(image, white, keep), query_box(garment)))
 
 
 def finder_path(weights_sha256: str) -> Path:

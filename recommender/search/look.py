@@ -8,13 +8,13 @@ catalogue photo still finds itself first. Otherwise each garment found becomes a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pandas as pd
 from PIL import Image
 
 from ..data.images import FULL_FRAME, CropBox
-from ..garments.finder import Garment, GarmentFinder, Survey, garment_photo
+from ..garments.finder import Garment, GarmentFinder, Survey, garment_colour, garment_photo
 from .recommender import Query, Recommender
 
 # One garment whose box covers this much of the photo: the photo is a product shot, searched whole.
@@ -84,17 +84,25 @@ def garments_to_search(recommender: Recommender, finder: GarmentFinder | None, i
     return survey.garments
 
 
+def garment_queries(recommender: Recommender, image: Image.Image, garments: list[Garment], *,
+                    blank: bool = BLANK_BACKGROUND) -> list[Query]:
+    """Each garment of ``image`` as a catalogue-like query, in one batch: the network sees its crop
+    (:func:`~recommender.garments.finder.garment_photo`), the colour is its own pixels'
+    (:func:`~recommender.garments.finder.garment_colour`)."""
+    queries = recommender.queries_from_images([garment_photo(image, garment, blank=blank) for garment in garments])
+    return [replace(query, colour=garment_colour(image, garment)) for query, garment in zip(queries, garments)]
+
+
 def shop_the_look(recommender: Recommender, finder: GarmentFinder | None, image: Image.Image, *,
                   blank: bool = BLANK_BACKGROUND, **search) -> list[LookPart]:
     """The photo's parts, each with its results (``search``: the options of :meth:`Recommender.search`).
 
     The whole photo alone where :func:`garments_to_search` finds none to search; else each garment, most
-    prominent first, then the whole photo.
+    prominent first (:func:`garment_queries`), then the whole photo.
     """
     whole = recommender.query_from_image(image)
     garments = garments_to_search(recommender, finder, image, whole=whole)
     parts = [LookPart(number, garment, query, recommender.search(query, **search)) for number, (garment, query) in
-             enumerate(zip(garments, recommender.queries_from_images(
-                 [garment_photo(image, garment, blank=blank) for garment in garments])), start=1)]
+             enumerate(zip(garments, garment_queries(recommender, image, garments, blank=blank)), start=1)]
     # The whole photo last: a catalogue shot the finder cut into parts still finds itself there.
     return [*parts, LookPart(len(parts) + 1, None, whole, recommender.search(whole, **search))]

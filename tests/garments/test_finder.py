@@ -255,3 +255,18 @@ def test_one_garment_cut_in_two_by_a_strap_is_one_garment():
     image.paste(BLUE, (100, 210, 200, 380))
     found = GarmentFinder(colour_map, colour_parser()).find(image)
     assert [garment.kind for garment in found] == ["top", "bottom"]
+
+
+@pytest.mark.unit
+def test_a_garments_colour_is_read_from_its_own_pixels_not_the_scene_around_it():
+    import io
+
+    from recommender.data.colour import colour_signature
+    from recommender.garments.finder import garment_colour
+
+    image = Image.open(io.BytesIO(street_scene())).convert("RGB")
+    top = GarmentFinder(colour_map, worn_parser()).find(image)[0]
+    red = colour_signature(Image.new("RGB", (60, 80), RED))
+    assert top.kind == "top"
+    own, cropped = float(garment_colour(image, top) @ red), float(colour_signature(garment_photo(image, top)) @ red)
+    assert own > 0.95 and own - cropped > 0.05  # its crop holds some of the noisy scene too
