@@ -37,6 +37,10 @@ def _upload(at: AppTest, data: bytes, name: str = "photo.jpg") -> AppTest:
     return uploader.set_value((name, data, "image/jpeg")).run()
 
 
+def _image_captions(at: AppTest) -> list[str]:
+    return [caption for element in at.get("image") for caption in element.captions]
+
+
 def _result_count(at: AppTest) -> int:
     return sum(1 for button in at.button if button.label == "More like this")
 
@@ -274,3 +278,25 @@ def test_the_photo_is_read_as_a_type_and_another_type_is_one_click_away(app, syn
     assert all(caption.value.startswith(chosen) for caption in app.caption if " · d = " in caption.value)
     app.button(key="search-within-all").click().run()
     assert not app.subheader[0].value.endswith(f"among {chosen}")
+
+
+def test_a_street_photo_shows_numbered_garments_and_each_chip_searches_its_own(synthetic_env, monkeypatch):
+    from app.components import loaders
+    from recommender.garments.finder import GarmentFinder
+    from tests.garments.test_finder import colour_map, street_scene, worn_parser
+
+    monkeypatch.setattr(loaders, "load_finder", lambda *args, **kwargs: GarmentFinder(colour_map, worn_parser()))
+    loaders.get_finder.clear()  # earlier tests cached "no finder trained" in this process
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    uploader = next(u for u in at.get("file_uploader") if u.key.startswith("upload-"))
+    uploader.set_value(("street.png", street_scene(), "image/png")).run()
+    assert not at.exception and not at.error
+    [chips] = at.pills
+    assert chips.options == ["1 Top", "2 Trousers or skirt", "Whole photo"] and chips.value == 1
+    assert _image_captions(at)[0] == "Searching 1: Top"
+    top_results = [caption.value for caption in at.caption]
+    chips.set_value(2).run()
+    assert not at.exception and _result_count(at) == 5
+    assert _image_captions(at)[0] == "Searching 2: Trousers or skirt"
+    assert [caption.value for caption in at.caption] != top_results  # another query, other results
+    loaders.get_finder.clear()
