@@ -8,9 +8,9 @@ searched in each space (the catalogue's default where ``--spaces`` is not given)
 
 * articleType P@5 by kind of query (``recommender.evaluation.protocols.QUERY_KINDS``: phone photos
   whole; street photos whole; each annotated garment cut to its box; each annotated garment as a
-  shopper picks it among the finder's boxes, the whole photo where none matches it), plus the whole
-  street photo scored against each of its garments, each with its 95% interval, and with two spaces the
-  paired change of each row;
+  shopper picks it among the finder's boxes, matched at IoU >= 0.5 or centred on it, the whole photo
+  where none is), plus the whole street photo scored against each of its garments, each with its 95%
+  interval, and with two spaces the paired change of each row;
 * the finder's recall per kind (a found box of the garment's kind, and of any kind, at IoU >= 0.5);
 * with the last space: the phone photos searched whole against what ``shop_the_look`` searches first,
   and exact catalogue photos through ``shop_the_look`` (the share that still finds itself first).
@@ -55,10 +55,11 @@ def main() -> None:
     crops = protocols.finder_folder(extractor, args.photos, finder)
     worn = photos.items[photos.items["query_kind"] == protocols.WORN]
     row_of_photo = {str(item): row for row, item in zip(worn.index, worn["id"])}
-    whole = [row_of_photo[item.rsplit("-", 1)[0]] for item in crops.items["id"]]  # each garment's whole photo
+    garments = photos.items[photos.items["query_kind"] == protocols.GARMENT_BOX]
+    whole = [row_of_photo[item.rsplit("-", 1)[0]] for item in garments["id"]]  # each garment's whole photo
     every = protocols.PhotoFolder.joined([photos, crops, protocols.PhotoFolder(
-        photos.folder, crops.items.drop(columns=["kind", "found_same", "found_any"]).assign(
-            query_kind=WHOLE_PER_GARMENT), photos.vectors[whole], photos.colours[whole])])
+        photos.folder, garments.assign(query_kind=WHOLE_PER_GARMENT), photos.vectors[whole],
+        photos.colours[whole])])
     kinds = every.items["query_kind"].to_numpy()
     hits = {space: np.asarray(protocols.photo_queries_evaluation(recommender.artifacts, every, space=space)
                               ["hits_at_5"]["articleType"], np.float64) / 5 for space in spaces}
@@ -83,16 +84,18 @@ def main() -> None:
         print(f"| {kind} | {int(rows.sum())} | " + " | ".join(cells) + " |")
 
     space = spaces[-1]
-    found, box = hits[space][kinds == protocols.FINDER_CROP], hits[space][kinds == protocols.GARMENT_BOX]
-    whole_hits = hits[space][kinds == WHOLE_PER_GARMENT]
-    for name, other in (("the annotated box", box), ("the whole photo", whole_hits)):
-        low, high = paired_bootstrap_interval(other, found)
-        print(f"\n{space}: the finder's crop against {name}, per garment: {100 * (found.mean() - other.mean()):+.1f} "
-              f"points ({100 * low:+.1f} to {100 * high:+.1f}).")
-    looked_for = crops.items[crops.items["kind"] != ""]
+    box, whole_hits = hits[space][kinds == protocols.GARMENT_BOX], hits[space][kinds == WHOLE_PER_GARMENT]
+    for crop_kind in (protocols.FINDER_CROP, protocols.FINDER_PICK):
+        found = hits[space][kinds == crop_kind]
+        for name, other in (("the annotated box", box), ("the whole photo", whole_hits)):
+            low, high = paired_bootstrap_interval(other, found)
+            print(f"\n{space}: {crop_kind} against {name}, per garment: {100 * (found.mean() - other.mean()):+.1f} "
+                  f"points ({100 * low:+.1f} to {100 * high:+.1f}).", end="")
+    picked = crops.items[crops.items["query_kind"] == protocols.FINDER_PICK]["picked"]
+    print(f"\nA box of the garment's kind centred on it: {picked.mean():.2f} of the garments.")
     print("\n| kind | garments | recall, same kind (IoU >= 0.5) | recall, any kind |\n|---|---|---|---|")
-    for kind, group in [*looked_for.groupby("kind"), ("all", looked_for)]:
-        print(f"| {kind} | {len(group)} | {group['found_same'].mean():.2f} | {group['found_any'].mean():.2f} |")
+    for kind, row in protocols.finder_recall(crops.items).items():
+        print(f"| {kind} | {row['n']} | {row['same_kind']:.2f} | {row['any_kind']:.2f} |")
 
     phone = photos.items[photos.items["query_kind"] == protocols.PHOTO]
     first = []

@@ -45,9 +45,9 @@ from .splits import Splits, make_splits, read_splits
 
 K_VALUES = (1, 5, 10)
 # What a query of a photo folder is (embed_folder's query_kind column).
-PHOTO, WORN, GARMENT_BOX, FINDER_CROP = ("photo, whole", "worn look, whole photo", "garment, annotated box",
-                                        "garment, the finder's crop")
-QUERY_KINDS = (PHOTO, WORN, GARMENT_BOX, FINDER_CROP)
+PHOTO, WORN, GARMENT_BOX = "photo, whole", "worn look, whole photo", "garment, annotated box"
+FINDER_CROP, FINDER_PICK = "garment, the finder's box at IoU >= 0.5", "garment, the finder's box centred on it"
+QUERY_KINDS = (PHOTO, WORN, GARMENT_BOX, FINDER_CROP, FINDER_PICK)
 MATCH_IOU = 0.5  # a found box this close to an annotated garment's is that garment
 # The catalogue's labels, and baseColour read as a colour family (Navy Blue and Blue alike).
 EVALUATED_LABELS = (*LABEL_COLUMNS, "colourFamily")
@@ -316,12 +316,15 @@ def annotated_garments(table: str | os.PathLike) -> pd.DataFrame:
 
 def garment_crops(root: Path, table: Path, finder: GarmentFinder
                   ) -> tuple[list[Image.Image], pd.DataFrame, np.ndarray]:
-    """Every annotated garment as a shopper who picks it among the finder's boxes searches it.
+    """Every annotated garment as a shopper who picks it among the finder's boxes searches it, two ways.
 
-    The query is the found garment of its kind that overlaps its annotated box most, at IoU >= 0.5, as
-    :func:`recommender.search.look.garment_queries` makes it (its crop, its own pixels' colour); where none
-    does, the whole photo. Returns the photos, rows saying the garment's kind and whether a box of its kind,
-    and of any kind, was found (``found_same``, ``found_any``), and the colour signatures.
+    :data:`FINDER_CROP`: the found garment of its kind that overlaps its annotated box most, at IoU >= 0.5
+    (the detection benchmarks' match). :data:`FINDER_PICK`: of the found garments of its kind whose box is
+    centred within its annotated box (the chip a shopper would click for it: a bag's box without its strap),
+    the one that overlaps it most. Each is queried as :func:`recommender.search.look.garment_queries` makes
+    it (its crop, its own pixels' colour); where none is found, the whole photo. Returns the photos, rows
+    (``query_kind``, the garment's ``kind``, whether a box of its kind and of any kind matched it at IoU >=
+    0.5: ``found_same``, ``found_any``) and the colour signatures.
     """
     images, rows, colours = [], [], []
     for photo_id, image, annotated in _annotated_photos(root, table):
@@ -330,14 +333,24 @@ def garment_crops(root: Path, table: Path, finder: GarmentFinder
             kind = kind_of_article_type(garment.articleType)
             box = _fraction_box(garment, image)
             overlaps = [(box_iou(box, candidate.box), candidate) for candidate in found]
-            best, picked = max(((value, candidate) for value, candidate in overlaps if candidate.kind == kind),
-                               key=lambda pair: pair[0], default=(0.0, None))
-            images.append(garment_photo(image, picked) if best >= MATCH_IOU else image)
-            colours.append(garment_colour(image, picked) if best >= MATCH_IOU else colour_signature(image))
-            rows.append(_garment_row(photo_id, number, garment.articleType) | {
-                "kind": kind or "", "found_same": best >= MATCH_IOU,
-                "found_any": any(value >= MATCH_IOU for value, _ in overlaps)})
+            same = [(value, candidate) for value, candidate in overlaps if candidate.kind == kind]
+            matched = max(same, key=lambda pair: pair[0], default=(0.0, None))
+            centred = max(((value, candidate) for value, candidate in same if _centred_in(candidate.box, box)),
+                          key=lambda pair: pair[0], default=(0.0, None))
+            row = _garment_row(photo_id, number, garment.articleType) | {
+                "kind": kind or "", "found_same": matched[0] >= MATCH_IOU,
+                "found_any": any(value >= MATCH_IOU for value, _ in overlaps)}
+            for query_kind, picked in ((FINDER_CROP, matched[1] if matched[0] >= MATCH_IOU else None),
+                                       (FINDER_PICK, centred[1])):
+                images.append(image if picked is None else garment_photo(image, picked))
+                colours.append(colour_signature(image) if picked is None else garment_colour(image, picked))
+                rows.append(row | {"query_kind": query_kind, "picked": picked is not None})
     return images, pd.DataFrame(rows), np.stack(colours)
+
+
+def _centred_in(inner: CropBox, outer: CropBox) -> bool:
+    x, y = (inner[0] + inner[2]) / 2, (inner[1] + inner[3]) / 2
+    return outer[0] <= x <= outer[2] and outer[1] <= y <= outer[3]
 
 
 def finder_folder(extractor: Extractor, folder: str | os.PathLike, finder: GarmentFinder) -> PhotoFolder | None:
@@ -347,7 +360,16 @@ def finder_folder(extractor: Extractor, folder: str | os.PathLike, finder: Garme
     table = root / "garments.csv"
     if not table.is_file():
         return None
-    return _embedded(extractor, root, garment_crops(root, table, finder), FINDER_CROP)
+    return _embedded(extractor, root, garment_crops(root, table, finder))
+
+
+def finder_recall(items: pd.DataFrame) -> dict:
+    """The finder's recall per garment kind and in all, from :func:`garment_crops`' rows: kind -> {"n",
+    "same_kind", "any_kind"} (a found box of the garment's kind, or of any kind, at IoU >= 0.5)."""
+    looked_for = items[(items["kind"] != "") & (items["query_kind"] == FINDER_CROP)]
+    return {kind: {"n": len(group), "same_kind": float(group["found_same"].mean()),
+                   "any_kind": float(group["found_any"].mean())}
+            for kind, group in [*looked_for.groupby("kind"), ("all", looked_for)]}
 
 
 def box_iou(a: CropBox, b: CropBox) -> float:
@@ -391,9 +413,11 @@ def _garment_row(photo_id: str, number: int, article_type: str) -> dict:
 
 
 def _embedded(extractor: Extractor, root: Path, crops: tuple[list[Image.Image], pd.DataFrame, np.ndarray],
-              kind: str) -> PhotoFolder:
+              kind: str | None = None) -> PhotoFolder:
+    """Crops embedded as queries of ``kind`` (None: the rows say theirs)."""
     images, rows, colours = crops
-    return PhotoFolder(root, rows.assign(query_kind=kind), extractor.embed_images(images), colours)
+    return PhotoFolder(root, rows if kind is None else rows.assign(query_kind=kind), extractor.embed_images(images),
+                       colours)
 
 
 def by_query_kind(result: dict, items: pd.DataFrame, *, seed: int = 0) -> dict:
@@ -446,10 +470,7 @@ def query_folder_evaluation(root: str, query_dir: str, styles: str, *, space: st
     if crops is not None:
         found = photo_queries_evaluation(recommender.artifacts, crops, **settings)
         result["by_query_kind"].update(found["by_query_kind"])
-        result["finder_recall"] = {kind: {"n": len(group), "same_kind": float(group["found_same"].mean()),
-                                          "any_kind": float(group["found_any"].mean())}
-                                   for kind, group in [*crops.items[crops.items["kind"] != ""].groupby("kind"),
-                                                       ("all", crops.items[crops.items["kind"] != ""])]}
+        result["finder_recall"] = finder_recall(crops.items)
     return result
 
 

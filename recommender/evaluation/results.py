@@ -143,10 +143,10 @@ def format_report(result: dict, baseline: dict | None = None) -> str:
             row += f"{baseline['precision_at_k'][label]['5']:>10.3f}"
         lines.append(row)
     if "by_query_kind" in result:
-        lines += ["", f"{'query':<32}{'n':>6}{'type P@5':>10}{'95% CI':>15}"]
+        lines += ["", f"{'query':<42}{'n':>6}{'type P@5':>10}{'95% CI':>15}"]
         for kind, row in result["by_query_kind"].items():
             low, high = row["interval"]
-            lines.append(f"{kind:<32}{row['n']:>6}{row['articleType_p5']:>10.3f}{f'{low:.3f}-{high:.3f}':>15}")
+            lines.append(f"{kind:<42}{row['n']:>6}{row['articleType_p5']:>10.3f}{f'{low:.3f}-{high:.3f}':>15}")
     if "finder_recall" in result:
         lines += ["", f"{'garment finder recall (IoU >= 0.5)':<36}{'n':>6}{'same kind':>11}{'any kind':>10}"]
         for kind, row in result["finder_recall"].items():

@@ -214,7 +214,8 @@ def train_space(root: str | Path, *, space: str = DEFAULT_SPACE, holdout: float 
         default = space if default == space and wins else current
     commit_manifest(root, candidate.manifest.with_space(space, entry).with_default_space(default))
     verdict = "it wins" if default == space else f"{space!r} does not win beyond noise"
-    log(f"Space {space!r} committed to {root}; default space: {default!r} ({verdict} on held-out products).")
+    judged_on = "held-out products and real photos" if dev is not None else "held-out products"
+    log(f"Space {space!r} committed to {root}; default space: {default!r} ({verdict} on {judged_on}).")
     return entry
 
 

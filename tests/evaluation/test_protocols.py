@@ -238,7 +238,8 @@ def test_a_folder_of_photos_is_measured_by_kind_of_query_and_the_finder_by_recal
     monkeypatch.setattr(protocols, "load_finder", lambda *args, **kwargs: GarmentFinder(colour_map, worn_parser()))
     found = protocols.query_folder_evaluation(str(synthetic_artifacts), str(queries), "styles.csv", space="fashion",
                                               weights=str(random_weights.path))
-    assert found["by_query_kind"][protocols.FINDER_CROP]["n"] == 2 and found["n_queries"] == 5
+    assert found["by_query_kind"][protocols.FINDER_CROP]["n"] == found["by_query_kind"][protocols.FINDER_PICK]["n"] == 2
+    assert found["n_queries"] == 5  # the whole figures: photos and annotated boxes, as train judges
     assert found["finder_recall"]["all"] == {"n": 2, "same_kind": 1.0, "any_kind": 1.0}
     report = format_report(found)
-    assert "garment, the finder's crop" in report and "garment finder recall" in report
+    assert protocols.FINDER_PICK in report and "garment finder recall" in report
