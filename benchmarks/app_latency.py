@@ -1,11 +1,13 @@
 """Dashboard responsiveness in a real browser (Debian's Chromium via Playwright).
 
     python benchmarks/app_latency.py [--artifacts artifacts] [--uploads 20] [--runtimes tensorflow,openvino]
+                                     [--street ../shared/datasets/shopper-photos]
 
 For each runtime in turn (``RECOMMENDER_RUNTIME``; the network's export cached):
 
 * cold: from starting `streamlit run` to the first result grid of a first upload (weights cached);
-* warm: upload-to-grid for the next uploads (each a different photo, so the CNN runs each time);
+* warm: upload-to-grid for the next uploads (each a different photo, so the CNN runs each time; with
+  ``--street``, street photos: the finder cuts each into garments and the first garment is searched);
 * k change: from moving the k slider to the new grid (the photo's vector is cached: no CNN).
 """
 
@@ -64,6 +66,30 @@ def measure(artifacts: Path, photos: list, weights: Path, runtime: str) -> tuple
     return cold, warm, k_changes
 
 
+def street_photos(artifacts: Path, folder: Path, count: int) -> list[tuple[Path, str]]:
+    """(photo path, id of the first result the dashboard shows for it) of street photos the finder cuts into
+    garments, each first result unlike the one before (so each upload's grid is told from the last)."""
+    import pandas as pd
+
+    from recommender.data.images import decode_image
+    from recommender.garments.finder import load_finder
+    from recommender.search.look import shop_the_look
+    from recommender.search.recommender import Recommender
+
+    recommender = Recommender.load(artifacts)
+    finder = load_finder(recommender.extractor.weights, recommender.extractor.runtime)
+    chosen: list[tuple[Path, str]] = []
+    for item in sorted(pd.read_csv(folder / "garments.csv", dtype={"id": str})["id"].unique()):
+        path = folder / "images" / f"{item}.jpg"
+        parts = shop_the_look(recommender, finder, decode_image(path), k=5)
+        first = str(parts[0].results["id"].iloc[0])
+        if len(parts) > 1 and (not chosen or chosen[-1][1] != first):  # cut into garments, a new first result
+            chosen.append((path, first))
+        if len(chosen) == count:
+            break
+    return chosen
+
+
 def main() -> None:
     from recommender.features.weights import resolve_weights
 
@@ -71,8 +97,12 @@ def main() -> None:
     parser.add_argument("--artifacts", default="artifacts")
     parser.add_argument("--uploads", type=int, default=20)
     parser.add_argument("--runtimes", default="tensorflow,openvino")
+    parser.add_argument("--street", default=None, metavar="DIR",
+                        help="upload street photos of DIR (Kaggle layout with garments.csv) instead of catalogue "
+                             "photos: each is cut into garments and its first garment searched")
     args = parser.parse_args()
-    photos = catalogue_photos(Path(args.artifacts), args.uploads + 1)
+    photos = (street_photos(Path(args.artifacts), Path(args.street), args.uploads + 1) if args.street
+              else catalogue_photos(Path(args.artifacts), args.uploads + 1))
     print("| runtime | measure | p50 s | max s |")
     print("|---|---|---|---|")
     for runtime in args.runtimes.split(","):

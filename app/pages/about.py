@@ -48,8 +48,9 @@ $\sqrt{{2}} \approx 1.41$ unrelated ones, 2 opposite. The distance shown under e
 masterCategory, baseColour, gender) with cosine classifiers, on frozen ResNet50 vectors plus a {COLOUR_DIM}-bin
 colour histogram. Products of the same type and colour end up close on the sphere, which is what the search
 rewards. Training never sees the held-out products used to measure it. A head may also learn from real
-photos (phone photos of garments, garments cut out of street photos: model "fashion-real"); they teach it,
-they are never results, and it is searched by default only where it wins on other real photos.
+photos (phone photos of garments: model "fashion-real"; and garments cut out of street photos too:
+"fashion-street"), or from phone-like copies of the catalogue's own photos; they teach it, they are never
+results, and it is searched by default only where it wins on other real photos.
 
 **5. Annoy.** Annoy builds `n_trees` random-projection trees (default {DEFAULT_N_TREES}): at each node it picks
 two points, splits the space by the hyperplane halfway between them, and recurses until a leaf holds few items.
@@ -63,9 +64,10 @@ of a few hundred of its own products ({DEFAULT_SEARCH_K:,} where it was never me
 
 **Shop the look.** A garment finder reads ResNet50's finer map (stride 16) with a small parser trained on
 street photos labelled pixel by pixel: every cell gets a kind (top, jacket or coat, dress, trousers or skirt,
-shoes, bag, accessory, the wearer, the background), and each region of one kind becomes a numbered box. Where a
-person wears them in a real scene, each garment is searched on its own, cut to its box with a margin; a studio
-shot or a garment on a bed is searched whole.
+shoes, bag, accessory, the wearer, the background), and each region of one kind (grown over the cells still
+likely of its kind, joined to its neighbours of the same kind) becomes a numbered box. Where a person wears them
+in a real scene, each garment is searched on its own, cut to its box with a margin, its colour read from its own
+pixels; a studio shot or a garment on a bed is searched whole.
 
 **6. Type first.** The fashion model's classifiers also read the photo: they give a probability for each
 {" and ".join(PREDICTED_LABELS)} (the "Looks like" line). Each candidate then pays a penalty
