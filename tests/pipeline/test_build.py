@@ -67,7 +67,10 @@ def test_an_interrupted_build_resumes_with_the_precision_it_chose(tmp_path, rand
     monkeypatch.setattr(precision, "bfloat16_hardware", lambda: "AMX")
     monkeypatch.setattr(precision, "measure_bfloat16", lambda *args, **kwargs: (2.0, 1.0))  # bfloat16 wins
     calls = interrupt_embedding(2)
-    options = dict(weights=random_weights, chunk_size=4, batch_size=4, n_trees=2, progress=False)
+    # On a runtime that runs bfloat16: "auto" could measure ONNX Runtime fastest on a loaded machine, and it
+    # runs float32 only.
+    options = dict(weights=random_weights, chunk_size=4, batch_size=4, n_trees=2, progress=False,
+                   runtime="tensorflow")
     with pytest.raises(KeyboardInterrupt):
         build_catalogue(root, tmp_path / "a", **options)
     # A new measurement would now choose float32 (a shared machine is noisy): the resumed build keeps bfloat16.
