@@ -47,7 +47,6 @@ HIDDEN_DIM = 1024
 DEFAULT_SPACE = "fashion"
 REAL_PHOTOS_SPACE = "fashion-real"  # the space a head taught real photos too is trained under by default
 DEFAULT_HOLDOUT = 0.1
-PHONE_LIKE_ID = "phone-like"  # the id of a phone-like copy's row among the head's extra training photos
 # 60: the best held-out P@5 of 15, 30 and 60 epochs on the full catalogue (docs/decisions/0005-fashion-head.md).
 DEFAULT_EPOCHS = 60
 # Weight of each label's loss: what a shopper means by "similar", type first.  baseColour 0.5 rather
@@ -132,7 +131,7 @@ def train_space(root: str | Path, *, space: str = DEFAULT_SPACE, holdout: float 
         raise ValueError(f"Expected a new space name, got {space!r} (the frozen backbone's space)")
     artifacts = load_artifacts(root)
     current = artifacts.manifest.searched_space
-    extra = dev = extractor = None
+    real = copies = dev = extractor = None
     if extra_photos or phone_like:
         if dev_photos is None:
             raise ValueError("Training on extra or phone-like photos needs --dev-photos: other real photos to "
@@ -144,8 +143,8 @@ def train_space(root: str | Path, *, space: str = DEFAULT_SPACE, holdout: float 
         dev = embed_folder(extractor, dev_photos, garments=True)
     if extra_photos:
         folders = [embed_folder(extractor, folder, labelled_only=False) for folder in extra_photos]
-        extra = PhotoFolder.joined(folders)
-        log(f"{len(extra.items):,} extra photos from {', '.join(str(f.folder) for f in folders)} teach the head; "
+        real = PhotoFolder.joined(folders)
+        log(f"{len(real.items):,} extra photos from {', '.join(str(f.folder) for f in folders)} teach the head; "
             f"{len(dev.items):,} real photos and annotated garments from {dev.folder} judge it.")
     metadata = artifacts.metadata
     vectors, colours = np.asarray(artifacts.vectors), np.asarray(artifacts.colours)
@@ -163,8 +162,9 @@ def train_space(root: str | Path, *, space: str = DEFAULT_SPACE, holdout: float 
     if phone_like:
         copies = phone_like_copies(artifacts, extractor, np.flatnonzero(train_rows), phone_like,
                                    backgrounds=backgrounds, seed=seed, progress=progress, log=log)
-        extra = copies if extra is None else PhotoFolder.joined([extra, copies])
-    if extra is not None:
+    taught = [folder for folder in (real, copies) if folder is not None]
+    if taught:
+        extra = PhotoFolder.joined(taught)
         labels = {column: np.concatenate([values, extra.items[column].fillna("").astype(str).to_numpy()])
                   for column, values in labels.items()}
         train_vectors = np.concatenate([train_vectors, extra.vectors])
@@ -192,14 +192,12 @@ def train_space(root: str | Path, *, space: str = DEFAULT_SPACE, holdout: float 
                            "loss": "cosine softmax per label", "seconds": round(seconds, 1),
                            "backbone_weights_sha256": artifacts.manifest.features.weights_sha256,
                            **({"extra_photos": {"folders": [str(folder) for folder in extra_photos],
-                                                "count": len(extra.items) - int(extra.items["id"].eq(
-                                                    PHONE_LIKE_ID).sum()),
-                                                "with_articleType": int(((extra.items["articleType"] != "")
-                                                                         & extra.items["id"].ne(PHONE_LIKE_ID)).sum())}}
-                              if extra_photos else {}),
-                           **({"phone_like": {"copies": phone_like, "count": int(extra.items["id"].eq(
-                               PHONE_LIKE_ID).sum()), "backgrounds": str(backgrounds) if backgrounds else None}}
-                              if phone_like else {})}))
+                                                "count": len(real.items),
+                                                "with_articleType": int((real.items["articleType"] != "").sum())}}
+                              if real is not None else {}),
+                           **({"phone_like": {"copies": phone_like, "count": len(copies.items),
+                                              "backgrounds": str(backgrounds) if backgrounds else None}}
+                              if copies is not None else {})}))
     # Measured before anything is committed: readers see the new space once, whole, with its verdict.
     candidate = replace(artifacts, manifest=artifacts.manifest.with_space(space, entry),
                         spaces={**artifacts.spaces, space: space_vectors})
@@ -229,7 +227,7 @@ def phone_like_copies(artifacts: Artifacts, extractor: Extractor, rows: np.ndarr
         f"photos ({len(patches):,} real backgrounds{f' from {backgrounds}' if backgrounds else ''})...")
     vectors, colours, sources = embed_phone_like(extractor, paths, copies, backgrounds=patches, seed=seed,
                                                  progress=progress)
-    items = artifacts.metadata.iloc[rows[sources]].reset_index(drop=True).assign(id=PHONE_LIKE_ID)
+    items = artifacts.metadata.iloc[rows[sources]].reset_index(drop=True)
     return PhotoFolder(artifacts.manifest.dataset, items, vectors, colours)
 
 
