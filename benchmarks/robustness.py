@@ -1,14 +1,18 @@
-"""Photos shoppers take: held-out queries under each perturbation, as the photo is given and trimmed to the product.
+"""Photos shoppers take: held-out queries under each perturbation, three ways in one run.
 
     python benchmarks/robustness.py ARTIFACTS [--queries 300] [--holdout 0.1] [--space fashion]
 
 ARTIFACTS is a built and trained catalogue (``build`` then ``train``).  The
 queries are the near-duplicate-grouped split's held-out products; each is
-re-shot under every perturbation of :mod:`recommender.robustness`, embedded,
-and searched against the rest of the catalogue (type first, as the app does).
-Both ways are measured in one run: photos embedded as they are, and trimmed
-to the product first (:func:`recommender.images.trim_to_product`, the app's
-default).  Prints one table and writes ``benchmarks/results/robustness.json``.
+re-shot under every perturbation of :mod:`recommender.evaluation.robustness`,
+embedded, and searched against the rest of the catalogue (type first, as the
+app does).  The three ways: the photo embedded as given; cut down to its
+product where it lies small on a plain background
+(``Recommender.trim_queries``, on by default); and searched as an upload is
+(:func:`recommender.search.look.first_query`: trimmed, and its most
+prominent garment where the garment finder cuts the photo into garments; only
+where a finder is trained).  Prints one table and writes
+``benchmarks/results/robustness.json``.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from recommender import Recommender  # noqa: E402
 from recommender.evaluation.protocols import evaluation_splits  # noqa: E402
 from recommender.evaluation.robustness import robustness_evaluation  # noqa: E402
+from recommender.garments.finder import load_finder  # noqa: E402
 from recommender.goals import MAX_ROBUSTNESS_DROP_POINTS as MAX_DROP_POINTS  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "robustness.json"
@@ -40,23 +45,25 @@ def main() -> None:
     recommender = Recommender.load(args.artifacts)
     space = args.space or recommender.default_space
     splits = evaluation_splits(recommender.artifacts, args.holdout, seed=args.seed, space=space)
+    finder = load_finder(recommender.extractor.weights, recommender.extractor.runtime)
+    ways = {"as given": (False, None), "trimmed": (True, None), **({"as an upload": (True, finder)} if finder else {})}
     tables = {}
-    for trim in (False, True):
+    for label, (trim, way_finder) in ways.items():
         recommender.trim_queries = trim
-        tables["trimmed" if trim else "as given"] = robustness_evaluation(
-            recommender, splits.grouped, ~splits.grouped, space=space, count=args.queries, seed=args.seed)
+        tables[label] = robustness_evaluation(recommender, splits.grouped, ~splits.grouped, space=space,
+                                              count=args.queries, seed=args.seed, finder=way_finder)
 
-    given, trimmed = tables["as given"], tables["trimmed"]
     print(f"{args.queries} held-out queries (grouped split) against {int((~splits.grouped).sum()):,} products, "
           f"space {space!r}, type first; articleType P@5 (95% interval) and drop from the clean photo, points")
-    print(f"{'photo':<38}{'as given':>26}{'trimmed to product':>30}{'colour P@5 (trimmed)':>22}")
-    for name in given:
+    print(f"{'photo':<38}" + "".join(f"{label:>26}" for label in tables) + f"{'colour P@5 (last)':>20}")
+    last = tables[list(tables)[-1]]
+    for name in last:
         cells = []
-        for table in (given, trimmed):
+        for table in tables.values():
             row = table[name]
             low, high = row["articleType_interval"]
             cells.append(f"{row['articleType']:.3f} ({low:.3f}-{high:.3f}) {row['drop_points']:>5.1f}")
-        print(f"{name:<38}{cells[0]:>26}{cells[1]:>30}{trimmed[name]['baseColour']:>22.3f}")
+        print(f"{name:<38}" + "".join(f"{cell:>26}" for cell in cells) + f"{last[name]['baseColour']:>20.3f}")
     for label, table in tables.items():
         worst = max(table.items(), key=lambda item: item[1]["drop_points"])
         print(f"{label}: largest drop {worst[1]['drop_points']:.1f} points ({worst[0]}); goal <= {MAX_DROP_POINTS:g}")

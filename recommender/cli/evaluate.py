@@ -14,6 +14,7 @@ from ..evaluation.protocols import evaluation_splits, holdout_evaluation, query_
 from ..evaluation.results import format_report, save_evaluation
 from ..evaluation.robustness import PERTURBATIONS, robustness_evaluation
 from ..features.weights import WeightsUnavailable
+from ..garments.finder import load_finder
 from ..search.recommender import Recommender
 from ..store.artifacts import load_artifacts
 from ..store.manifest import ArtifactError, read_manifest
@@ -70,15 +71,17 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _robustness(root: Path, args: argparse.Namespace, space: str) -> dict:
-    """The robustness table on the grouped split's queries, with a progress bar ({} where no photo is readable)."""
+    """The robustness table on the grouped split's queries, each photo searched as an upload is (with the garment
+    finder where one is trained), with a progress bar ({} where no photo is readable)."""
     try:
         recommender = Recommender.load(root, weights=args.weights)
+        finder = load_finder(recommender.extractor.weights, recommender.extractor.runtime)
         splits = evaluation_splits(recommender.artifacts, args.holdout, seed=args.seed, space=space)
         with tqdm(total=len(PERTURBATIONS) + 1, unit="photo set", desc=f"Robustness ({args.robustness} queries)",
                   file=sys.stderr, disable=args.json) as bar:
             return robustness_evaluation(recommender, splits.grouped, ~splits.grouped, space=space,
                                          count=args.robustness, type_first=not args.no_type_first, seed=args.seed,
-                                         progress=lambda done, total: bar.update(done - bar.n))
+                                         finder=finder, progress=lambda done, total: bar.update(done - bar.n))
     except (ArtifactError, WeightsUnavailable, ValueError) as error:  # photos or model unavailable: say so
         print(f"warning: robustness not measured: {str(error).splitlines()[0]}", file=sys.stderr)
         return {}

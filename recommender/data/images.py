@@ -201,7 +201,7 @@ def _unidentified_message(data: bytes) -> str:
 # (catalogue shots leave about this much).
 TRIM_MARGIN = 0.05
 # Photos whose product box (with its margin) fills less than this share of the frame are trimmed: a
-# fifth leaves 96% of catalogue-style shots untouched (docs/decisions/0003-queries-embedded-as-given.md).
+# fifth leaves 96% of catalogue-style shots untouched (docs/decisions/0003-small-products-cut-to-themselves.md).
 TRIM_BELOW = 0.2
 _TRIM_THUMBNAIL = 256
 
@@ -212,7 +212,7 @@ def trim_to_product(image: Image.Image, *, margin: float = TRIM_MARGIN) -> Image
     A shopper's photo often shows the product small, off-centre, on a plain
     table or wall; the catalogue's shots are tight.  Photos where the product
     already fills a fifth of the frame or more, and photos without a plain
-    background (no clear product region), are returned as they are.
+    background (no clear product region), are returned as they are (the same object).
 
     >>> photo = Image.new("RGB", (100, 100), "white")
     >>> photo.paste((200, 0, 0), (60, 10, 80, 40))

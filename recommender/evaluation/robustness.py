@@ -18,7 +18,9 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageEnhance, ImageOps
 
 from ..data.images import ImageError, border_colour, decode_image, foreground_mask
+from ..garments.finder import GarmentFinder
 from ..goals import MAX_ROBUSTNESS_DROP_POINTS
+from ..search.look import first_query
 from ..search.recommender import Recommender
 from .protocols import evaluate_vectors, space_ranking
 
@@ -98,7 +100,7 @@ def robustness_report(table: dict) -> str:
 
 
 def robustness_evaluation(recommender: Recommender, query_rows: np.ndarray, catalogue_rows: np.ndarray, *, space: str,
-                          count: int, type_first: bool = True, seed: int = 0,
+                          count: int, type_first: bool = True, seed: int = 0, finder: GarmentFinder | None = None,
                           progress: Callable[[int, int], None] | None = None) -> dict:
     """articleType and baseColour P@5 of up to ``count`` held-out queries, clean and under each perturbation.
 
@@ -111,6 +113,9 @@ def robustness_evaluation(recommender: Recommender, query_rows: np.ndarray, cata
     space : embedding space measured
     count : int
         Queries used (a seeded random subset of ``query_rows``).
+    finder : GarmentFinder, optional
+        Each photo is then searched as an upload is (:func:`recommender.search.look.first_query`: its most
+        prominent garment where the finder cuts it into garments); without, whole.
 
     Returns
     -------
@@ -142,7 +147,9 @@ def robustness_evaluation(recommender: Recommender, query_rows: np.ndarray, cata
     variants = {CLEAN: lambda image, rng: image, **PERTURBATIONS}
     for done, (name, perturb) in enumerate(variants.items()):
         rng = np.random.default_rng(seed)
-        queries = recommender.queries_from_images([perturb(photo, rng) for photo in photos])
+        shots = [perturb(photo, rng) for photo in photos]
+        queries = (recommender.queries_from_images(shots) if finder is None
+                   else [first_query(recommender, finder, shot) for shot in shots])
         vectors = np.stack([recommender.space_vector(query, space) for query in queries])
         ranker, probabilities = space_ranking(artifacts, space, catalogue, vectors, type_first=type_first)
         result = evaluate_vectors(catalogue_vectors, catalogue_labels, vectors, query_labels,

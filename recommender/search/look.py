@@ -93,6 +93,16 @@ def garment_queries(recommender: Recommender, image: Image.Image, garments: list
     return [replace(query, colour=garment_colour(image, garment)) for query, garment in zip(queries, garments)]
 
 
+def first_query(recommender: Recommender, finder: GarmentFinder | None, image: Image.Image) -> Query:
+    """The query an uploaded photo is searched with at once: its most prominent garment's
+    (:func:`garment_queries`), or the whole photo's where :func:`garments_to_search` finds none to search
+    (what the app's Search page searches at once, from the same two functions cached apart; the robustness
+    table measures it)."""
+    whole = recommender.query_from_image(image)
+    garments = garments_to_search(recommender, finder, image, whole=whole)
+    return garment_queries(recommender, image, garments[:1])[0] if garments else whole
+
+
 def shop_the_look(recommender: Recommender, finder: GarmentFinder | None, image: Image.Image, *,
                   blank: bool = BLANK_BACKGROUND, **search) -> list[LookPart]:
     """The photo's parts, each with its results (``search``: the options of :meth:`Recommender.search`).

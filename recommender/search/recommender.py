@@ -38,10 +38,11 @@ FILTER_COLUMNS = ("gender", "masterCategory", "articleType", "baseColour")
 PREDICTED_LABELS = ("articleType", "baseColour")
 DEFAULT_K = 5
 MAX_K = 50
-# Whether photos are cut down to their product before embedding. Off: the catalogue's photos are embedded
-# uncut, so cutting only the query loses exact matches of small products
-# (docs/decisions/0003-queries-embedded-as-given.md).
-TRIM_QUERIES = False
+# Whether a photo whose product lies small on a plain background is cut down to it before embedding
+# (data.images.trim_to_product). The catalogue's photos are embedded uncut, so a photo that is a catalogue
+# product's own is always embedded as given: it finds itself first
+# (docs/decisions/0003-small-products-cut-to-themselves.md).
+TRIM_QUERIES = True
 # Below this many allowed products an exact scan beats asking Annoy for more.
 _EXACT_SCAN_LIMIT = 20_000
 
@@ -190,9 +191,14 @@ class Recommender:
         """Embed decoded RGB photos in one batch, the way :meth:`query_from_image` embeds one."""
         if self.extractor is None:
             raise RuntimeError("This Recommender was loaded without a model: load it with with_model=True")
+        images = list(images)
+        vectors = self.extractor.embed_images(images)
         if self.trim_queries:
-            images = [trim_to_product(image) for image in images]
-        vectors = self.extractor.embed_images(list(images))
+            trimmed = {i: cut for i, cut in ((i, trim_to_product(image)) for i, image in enumerate(images))
+                       if cut is not images[i] and self._exact_row(vectors[i]) is None}
+            if trimmed:
+                vectors[list(trimmed)] = self.extractor.embed_images(list(trimmed.values()))
+                images = [trimmed.get(i, image) for i, image in enumerate(images)]
         return [Query(vector, colour_signature(image)) for vector, image in zip(vectors, images)]
 
     def query_from_id(self, item_id: str) -> Query:
@@ -212,10 +218,12 @@ class Recommender:
     def exact_match(self, query: Query) -> str | None:
         """The id of the catalogue product whose very photo ``query`` is (backbone distance within
         :data:`recommender.search.ranking.EXACT_MATCH_DISTANCE`), or None."""
-        rows, distances = self.index().query(query.vector, 1, search_k=self.tuned_search_k(BACKBONE_SPACE))
-        if len(rows) and distances[0] <= EXACT_MATCH_DISTANCE:
-            return str(self.metadata["id"].iloc[int(rows[0])])
-        return None
+        row = self._exact_row(query.vector)
+        return None if row is None else str(self.metadata["id"].iloc[row])
+
+    def _exact_row(self, vector: np.ndarray) -> int | None:
+        rows, distances = self.index().query(vector, 1, search_k=self.tuned_search_k(BACKBONE_SPACE))
+        return int(rows[0]) if len(rows) and distances[0] <= EXACT_MATCH_DISTANCE else None
 
     def has_index(self, *, space: str = BACKBONE_SPACE, n_trees: int | None = None, metric: str | None = None) -> bool:
         """Whether :meth:`index` for these settings is already loaded (so returns at once)."""

@@ -71,7 +71,7 @@ def test_k_out_of_range_is_refused(tmp_path, k):
         recommender.search(recommender.query_from_id("100"), k=k)
 
 
-def test_a_recommender_that_trims_queries_embeds_the_product_cut_out(synthetic_artifacts, random_weights):
+def test_a_small_product_on_a_plain_background_is_embedded_cut_out(synthetic_artifacts, random_weights):
     from PIL import Image
 
     from recommender import Recommender
@@ -81,15 +81,37 @@ def test_a_recommender_that_trims_queries_embeds_the_product_cut_out(synthetic_a
     recommender = Recommender.load(synthetic_artifacts, weights=random_weights)
     canvas = Image.new("RGB", (200, 260), "white")
     canvas.paste(product_photo(), (130, 10))  # small and off-centre on a plain background
-    assert not recommender.trim_queries  # off by default: the catalogue's photos are embedded uncut
-    as_given = recommender.query_from_image(canvas).vector
-    recommender.trim_queries = True
-    trimmed = recommender.query_from_image(canvas).vector
+    assert recommender.trim_queries  # on by default
+    trimmed = recommender.query_from_image(canvas)
     recommender.trim_queries = False
-    cut_by_hand = recommender.query_from_image(trim_to_product(canvas)).vector
-    np.testing.assert_allclose(trimmed, cut_by_hand, atol=1e-5)
-    assert not np.allclose(trimmed, as_given, atol=1e-3)
+    as_given = recommender.query_from_image(canvas).vector
+    cut_by_hand = recommender.query_from_image(trim_to_product(canvas))
+    np.testing.assert_allclose(trimmed.vector, cut_by_hand.vector, atol=1e-5)
+    np.testing.assert_allclose(trimmed.colour, cut_by_hand.colour, atol=1e-6)
+    assert not np.allclose(trimmed.vector, as_given, atol=1e-3)
 
+
+def test_a_catalogue_photo_of_a_small_product_is_embedded_as_given_and_finds_itself(random_extractor, tmp_path):
+    """Cutting only the query would move a catalogue product's own photo away from its stored vector."""
+    from PIL import Image
+
+    from recommender import Recommender
+    from recommender.data.images import decode_image, trim_to_product
+    from recommender.pipeline.build import build_catalogue
+    from tests.factories import make_dataset
+
+    dataset = make_dataset(tmp_path / "dataset", n=6)
+    small = Image.new("RGB", (60, 80), "white")
+    small.paste((200, 30, 30), (40, 5, 52, 21))  # a small product in a corner, as some catalogue shots are
+    small.save(dataset / "images" / "1002.jpg", quality=95)
+    build_catalogue(dataset, tmp_path / "artifacts", extractor=random_extractor, n_trees=5, progress=False,
+                    log=lambda _: None)
+    recommender = Recommender(Recommender.load(tmp_path / "artifacts", with_model=False).artifacts, random_extractor)
+    photo = decode_image(dataset / "images" / "1002.jpg")
+    assert trim_to_product(photo) is not photo  # a shopper's photo like it would be cut down
+    query = recommender.query_from_image(photo)
+    np.testing.assert_allclose(query.vector, recommender.artifacts.vectors[recommender.row_of("1002")], atol=1e-4)
+    assert recommender.exact_match(query) == "1002"
 
 
 @pytest.fixture

@@ -1,0 +1,49 @@
+"""What an uploaded photo is searched with first (fast: the synthetic catalogue, a finder written by hand)."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+from PIL import Image
+
+
+def test_an_upload_is_searched_first_by_its_most_prominent_garment_else_whole(synthetic_artifacts, random_weights):
+    from recommender import Recommender
+    from recommender.data.images import decode_image
+    from recommender.garments.finder import GarmentFinder
+    from recommender.search.look import first_query, garment_queries, garments_to_search
+    from tests.garments.test_finder import colour_map, street_scene, worn_parser
+
+    recommender = Recommender.load(synthetic_artifacts, weights=random_weights)
+    finder = GarmentFinder(colour_map, worn_parser())
+    street = Image.open(io.BytesIO(street_scene())).convert("RGB")
+    garments = garments_to_search(recommender, finder, street)
+    assert garments and garments[0].kind == "top"
+    first = first_query(recommender, finder, street)
+    [expected] = garment_queries(recommender, street, garments[:1])
+    np.testing.assert_allclose(first.vector, expected.vector, atol=1e-5)
+    np.testing.assert_allclose(first.colour, expected.colour, atol=1e-6)
+
+    catalogue_photo = decode_image(recommender.dataset_root / recommender.metadata["image"].iloc[0])
+    for with_finder in (finder, None):  # a catalogue shot, and any photo without a finder: whole
+        whole = first_query(recommender, with_finder, catalogue_photo)
+        np.testing.assert_allclose(whole.vector, recommender.query_from_image(catalogue_photo).vector, atol=1e-5)
+    without_finder = first_query(recommender, None, street).vector
+    np.testing.assert_array_equal(without_finder, recommender.query_from_image(street).vector)
+
+
+def test_the_robustness_table_searches_each_photo_as_an_upload_where_a_finder_is_given(synthetic_env,
+                                                                                     random_weights):
+    from recommender import Recommender
+    from recommender.evaluation.robustness import CLEAN, robustness_evaluation
+    from recommender.garments.finder import GarmentFinder
+    from tests.garments.test_finder import colour_map, worn_parser
+
+    recommender = Recommender.load(synthetic_env, weights=random_weights)
+    queries = np.arange(len(recommender.metadata)) < 6
+    tables = [robustness_evaluation(recommender, queries, ~queries, space="fashion", count=4,
+                                    finder=finder) for finder in (None, GarmentFinder(colour_map, worn_parser()))]
+    assert list(tables[0]) == list(tables[1]) and tables[1][CLEAN]["drop_points"] == 0
+    # Nobody wears the synthetic products: the finder leaves every photo whole, so both tables agree.
+    assert tables[0] == tables[1]
