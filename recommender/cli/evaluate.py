@@ -55,7 +55,8 @@ def run(args: argparse.Namespace) -> int:
     if args.queries:
         queries = Path(args.queries)
         styles = args.styles if (queries / args.styles).is_file() else str(Path(args.styles).resolve())
-        result = query_folder_evaluation(root, args.queries, styles, weights=args.weights, **settings)
+        result = query_folder_evaluation(root, args.queries, styles, weights=args.weights, progress=not args.json,
+                                         **settings)
     else:
         artifacts = load_artifacts(root)
         other = load_artifacts(args.baseline) if args.baseline else None

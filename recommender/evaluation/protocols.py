@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from PIL import Image
+from tqdm import tqdm
 
 from ..config import silent
 from ..data.catalogue import COLOUR_FAMILIES, LABEL_COLUMNS, read_catalogue
@@ -104,24 +105,32 @@ def evaluate_vectors(catalogue_vectors: np.ndarray, catalogue_labels: pd.DataFra
     for label in EVALUATED_LABELS:
         truth = query_labels[label].to_numpy()
         found = catalogue_labels[label].to_numpy()[approx]
-        relevant = found == truth[:, None]
+        # A query without this label (a shopper's photo labelled with its type alone) says nothing about it:
+        # nothing is relevant to it, and it is left out of the label's figures.
+        known = truth != ""
+        relevant = (found == truth[:, None]) & known[:, None]
         relevant_by_label[label] = relevant
-        counts = catalogue_labels[label].value_counts()
-        n_relevant = counts.reindex(truth).fillna(0).to_numpy()
-        result["precision_at_k"][label] = {str(k): float(precision_at_k(relevant, k).mean()) for k in K_VALUES}
-        result["p5_interval"][label] = bootstrap_interval(precision_at_k(relevant, 5), seed=seed)
         if label in COMPARED_LABELS:  # per query, for paired comparisons of two models on the same queries
             result.setdefault("hits_at_5", {})[label] = relevant[:, :5].sum(axis=1).tolist()
+        result.setdefault("n_labelled", {})[label] = int(known.sum())
+        if not known.any():
+            continue
+        relevant, truth = relevant[known], truth[known]
+        n_relevant = catalogue_labels[label].value_counts().reindex(truth).fillna(0).to_numpy()
+        result["precision_at_k"][label] = {str(k): float(precision_at_k(relevant, k).mean()) for k in K_VALUES}
+        result["p5_interval"][label] = bootstrap_interval(precision_at_k(relevant, 5), seed=seed)
         result["map_at_10"][label] = float(average_precision_at_k(relevant, 10, n_relevant).mean())
     result["annoy_recall_at_k"] = {str(k): float(recall_at_k(annoy_rows, exact, k).mean()) for k in K_VALUES}
     per_type = {}
     types = query_labels["articleType"].to_numpy()
     p5_type = precision_at_k(relevant_by_label["articleType"], 5)
     p5_colour = precision_at_k(relevant_by_label["baseColour"], 5)
+    coloured = query_labels["baseColour"].to_numpy() != ""
     for name in sorted(set(types)):
         mask = types == name
         per_type[name] = {"n": int(mask.sum()), "articleType_p5": float(p5_type[mask].mean()),
-                          "baseColour_p5": float(p5_colour[mask].mean())}
+                          "baseColour_p5": float(p5_colour[mask & coloured].mean()) if (mask & coloured).any()
+                          else None}
     result["per_article_type"] = per_type
     return result
 
@@ -278,13 +287,14 @@ class PhotoFolder:
 
 
 def embed_folder(extractor: Extractor, folder: str | os.PathLike, *, styles: str | None = None,
-                 labelled_only: bool = True, garments: bool = False) -> PhotoFolder:
+                 labelled_only: bool = True, garments: bool = False, progress: bool = False) -> PhotoFolder:
     """Embed the photos of a Kaggle-layout folder with ``extractor`` (the catalogue's), unreadable ones left out.
 
     ``labelled_only`` keeps only photos with an articleType (queries need one to be scored). With
     ``garments``, every garment annotated in the folder's ``garments.csv`` (id, articleType, x0, y0, x1, y1 in
     the photo's pixels) is a query too, cut to its box with the finder's margin, as a shopper who picks it in
     the photo searches it. Each query's ``query_kind`` column says which it is (:data:`QUERY_KINDS`).
+    ``progress``: a bar on stderr.
     """
     catalogue = read_catalogue(folder, styles=styles or "styles.csv")
     items = catalogue.items[catalogue.items["articleType"] != ""] if labelled_only else catalogue.items
@@ -292,12 +302,15 @@ def embed_folder(extractor: Extractor, folder: str | os.PathLike, *, styles: str
     if items.empty:
         raise ValueError(f"No labelled photos in {folder} (is {styles or 'its styles.csv'} there?)")
     vectors, colours, good = [], [], []
+    bar = tqdm(total=len(items), desc="Embedding the query photos", unit="photo", disable=not progress)
     for batch in extractor.embed_files([catalogue.root / rel for rel in items["image"]]):
+        bar.update(len(batch.errors))
         for i, error in enumerate(batch.errors):
             if error is None:
                 vectors.append(batch.vectors[i])
                 colours.append(batch.colours[i])
                 good.append(batch.start + i)
+    bar.close()
     if not good:
         raise ValueError(f"No readable photo in {folder}")
     photos = PhotoFolder(catalogue.root, items.iloc[good].reset_index(drop=True), np.stack(vectors),
@@ -306,7 +319,7 @@ def embed_folder(extractor: Extractor, folder: str | os.PathLike, *, styles: str
     worn = set(annotated_garments(table)["id"]) if table.is_file() else set()
     photos.items["query_kind"] = np.where(photos.items["id"].astype(str).isin(worn), WORN, PHOTO)
     return PhotoFolder.joined([photos, _embedded(extractor, catalogue.root, _box_crops(catalogue.root, table),
-                                                 GARMENT_BOX)]) if garments and worn else photos
+                                                 GARMENT_BOX, progress=progress)]) if garments and worn else photos
 
 
 def annotated_garments(table: str | os.PathLike) -> pd.DataFrame:
@@ -314,7 +327,7 @@ def annotated_garments(table: str | os.PathLike) -> pd.DataFrame:
     return pd.read_csv(table, dtype={"id": str, "articleType": str}, keep_default_na=False)
 
 
-def garment_crops(root: Path, table: Path, finder: GarmentFinder
+def garment_crops(root: Path, table: Path, finder: GarmentFinder, *, progress: bool = False
                   ) -> tuple[list[Image.Image], pd.DataFrame, np.ndarray]:
     """Every annotated garment as a shopper who picks it among the finder's boxes searches it, two ways.
 
@@ -327,7 +340,9 @@ def garment_crops(root: Path, table: Path, finder: GarmentFinder
     0.5: ``found_same``, ``found_any``) and the colour signatures.
     """
     images, rows, colours = [], [], []
-    for photo_id, image, annotated in _annotated_photos(root, table):
+    photos = _annotated_photos(root, table)
+    for photo_id, image, annotated in tqdm(photos, desc="Finding the garments", unit="photo", disable=not progress,
+                                           total=annotated_garments(table)["id"].nunique()):
         found = finder.find(image)
         for number, garment in enumerate(annotated.itertuples(), start=1):
             kind = kind_of_article_type(garment.articleType)
@@ -353,14 +368,15 @@ def _centred_in(inner: CropBox, outer: CropBox) -> bool:
     return outer[0] <= x <= outer[2] and outer[1] <= y <= outer[3]
 
 
-def finder_folder(extractor: Extractor, folder: str | os.PathLike, finder: GarmentFinder) -> PhotoFolder | None:
+def finder_folder(extractor: Extractor, folder: str | os.PathLike, finder: GarmentFinder, *,
+                  progress: bool = False) -> PhotoFolder | None:
     """The annotated garments of ``folder`` as the finder crops them (:func:`garment_crops`), embedded; None
     where the folder annotates no garment."""
     root = Path(folder)
     table = root / "garments.csv"
     if not table.is_file():
         return None
-    return _embedded(extractor, root, garment_crops(root, table, finder))
+    return _embedded(extractor, root, garment_crops(root, table, finder, progress=progress), progress=progress)
 
 
 def finder_recall(items: pd.DataFrame) -> dict:
@@ -413,11 +429,15 @@ def _garment_row(photo_id: str, number: int, article_type: str) -> dict:
 
 
 def _embedded(extractor: Extractor, root: Path, crops: tuple[list[Image.Image], pd.DataFrame, np.ndarray],
-              kind: str | None = None) -> PhotoFolder:
+              kind: str | None = None, *, progress: bool = False) -> PhotoFolder:
     """Crops embedded as queries of ``kind`` (None: the rows say theirs)."""
     images, rows, colours = crops
-    return PhotoFolder(root, rows if kind is None else rows.assign(query_kind=kind), extractor.embed_images(images),
-                       colours)
+    step = extractor.batch_size
+    vectors = [extractor.embed_images(images[start:start + step])
+               for start in tqdm(range(0, len(images), step), desc="Embedding the garment crops", unit="batch",
+                                 disable=not progress)]
+    return PhotoFolder(root, rows if kind is None else rows.assign(query_kind=kind),
+                       np.concatenate(vectors) if vectors else extractor.embed_images([]), colours)
 
 
 def by_query_kind(result: dict, items: pd.DataFrame, *, seed: int = 0) -> dict:
@@ -452,8 +472,9 @@ def photo_queries_evaluation(artifacts: Artifacts, photos: PhotoFolder, *, space
 
 def query_folder_evaluation(root: str, query_dir: str, styles: str, *, space: str = BACKBONE_SPACE,
                             colour_weight: float = 0.0, type_first: bool = True, n_trees: int | None = None,
-                            search_k: int | None = None, weights: str | None = None) -> dict:
-    """Evaluate a built catalogue with photos of other products (embedded now), by kind of query.
+                            search_k: int | None = None, weights: str | None = None, progress: bool = False) -> dict:
+    """Evaluate a built catalogue with photos of other products (embedded now, with bars on stderr where
+    ``progress``), by kind of query.
 
     The folder's photos are searched whole, and the garments its ``garments.csv`` annotates cut to their
     boxes; where a garment finder is trained, those garments also as a shopper picks them among the finder's
@@ -462,11 +483,11 @@ def query_folder_evaluation(root: str, query_dir: str, styles: str, *, space: st
     recommender = Recommender.load(root, weights=weights)
     extractor = recommender.extractor
     finder = load_finder(extractor.weights, extractor.runtime)
-    photos = embed_folder(recommender.extractor, query_dir, styles=styles, garments=True)
+    photos = embed_folder(recommender.extractor, query_dir, styles=styles, garments=True, progress=progress)
     settings = dict(space=space, colour_weight=colour_weight, type_first=type_first, n_trees=n_trees,
                     search_k=search_k)
     result = photo_queries_evaluation(recommender.artifacts, photos, **settings)
-    crops = finder_folder(recommender.extractor, query_dir, finder) if finder is not None else None
+    crops = finder_folder(recommender.extractor, query_dir, finder, progress=progress) if finder is not None else None
     if crops is not None:
         found = photo_queries_evaluation(recommender.artifacts, crops, **settings)
         result["by_query_kind"].update(found["by_query_kind"])

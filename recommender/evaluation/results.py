@@ -75,6 +75,8 @@ def goal_table(result: dict) -> pd.DataFrame:
     split = "grouped split" if measured is not result else "random split"
     rows = []
     for label, goal in P5_GOALS.items():
+        if label not in measured["precision_at_k"]:
+            continue  # queries that do not carry the label (a shopper's photos with their type alone)
         value = measured["precision_at_k"][label]["5"]
         low, high = measured["p5_interval"][label]
         rows.append({"goal": f"{label} P@5 >= {goal:.2f}", "measured": f"{value:.3f} ({low:.3f}-{high:.3f}), {split}",
@@ -141,7 +143,11 @@ def format_report(result: dict, baseline: dict | None = None) -> str:
             row += f"{grouped['precision_at_k'][label]['5']:>10.3f} ({g_low:.3f}-{g_high:.3f})"
         if baseline:
             row += f"{baseline['precision_at_k'][label]['5']:>10.3f}"
-        lines.append(row)
+        labelled = result.get("n_labelled", {}).get(label, result["n_queries"])
+        lines.append(row + (f"  ({labelled:,} of the queries carry it)" if labelled < result["n_queries"] else ""))
+    unmeasured = [label for label in EVALUATED_LABELS if label not in result["precision_at_k"]]
+    if unmeasured:
+        lines.append(f"not measured (no query carries the label): {', '.join(unmeasured)}")
     if "by_query_kind" in result:
         lines += ["", f"{'query':<42}{'n':>6}{'type P@5':>10}{'95% CI':>15}"]
         for kind, row in result["by_query_kind"].items():
@@ -157,5 +163,6 @@ def format_report(result: dict, baseline: dict | None = None) -> str:
         lines += ["", robustness_report(result["robustness"])]
     lines += ["", f"{'articleType':<28}{'n':>6}{'type P@5':>10}{'colour P@5':>12}"]
     for name, row in sorted(result["per_article_type"].items(), key=lambda item: -item[1]["n"]):
-        lines.append(f"{name[:28]:<28}{row['n']:>6}{row['articleType_p5']:>10.3f}{row['baseColour_p5']:>12.3f}")
+        colour = "-" if row["baseColour_p5"] is None else f"{row['baseColour_p5']:.3f}"
+        lines.append(f"{name[:28]:<28}{row['n']:>6}{row['articleType_p5']:>10.3f}{colour:>12}")
     return "\n".join(lines)

@@ -36,6 +36,28 @@ def test_known_answers_on_a_hand_made_catalogue():
     assert result["per_article_type"]["Shoes"]["n"] == 1 and result["n_queries"] == 2
 
 
+@pytest.mark.unit
+def test_a_label_the_queries_do_not_carry_is_not_measured_and_the_report_says_so():
+    from recommender.evaluation.results import format_report
+
+    angles = np.concatenate([np.linspace(-0.2, 0.2, 6), np.pi / 2 + np.linspace(-0.2, 0.2, 6)])
+    catalogue = np.stack([np.cos(angles), np.sin(angles)], axis=1).astype(np.float32)
+    labels = _frame(["Shirts"] * 6 + ["Shoes"] * 6, ["Red"] * 12)
+    tilt = np.array([0.01, np.pi / 2 + 0.01, 0.02])
+    queries = np.stack([np.cos(tilt), np.sin(tilt)], axis=1).astype(np.float32)
+    # Shoppers' photos labelled with their type alone; one of them with its subCategory too.
+    shoppers = _frame(["Shirts", "Shoes", "Shirts"], ["", "", ""]).assign(gender="", masterCategory="",
+                                                                         subCategory=["Shirts", "", ""])
+    result = evaluate_vectors(catalogue, labels, queries, shoppers, n_trees=5)
+    assert set(result["precision_at_k"]) == {"articleType", "subCategory"}  # not 0.000 for the missing labels
+    assert result["precision_at_k"]["subCategory"]["5"] == 1.0 and result["n_labelled"]["subCategory"] == 1
+    assert result["hits_at_5"]["baseColour"] == [0, 0, 0]  # a paired comparison still lines the queries up
+    assert result["per_article_type"]["Shoes"]["baseColour_p5"] is None
+    report = format_report({**result, "space": "fashion", "colour_weight": 0.0})
+    assert "not measured (no query carries the label): masterCategory, baseColour, gender, colourFamily" in report
+    assert "(1 of the queries carry it)" in report
+
+
 @pytest.fixture
 def artifacts_copy(real_artifacts, tmp_path):
     copy = tmp_path / "artifacts"
