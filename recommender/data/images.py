@@ -141,6 +141,19 @@ def crop(image: Image.Image, box: CropBox) -> Image.Image:
     return image.crop((x0, y0, x1, y1))
 
 
+def box_iou(a: CropBox, b: CropBox) -> float:
+    """Intersection over union of two (left, top, right, bottom) boxes.
+
+    >>> box_iou((0, 0, 0.5, 1), (0, 0, 1, 1)), box_iou((0, 0, 0.2, 0.2), (0.5, 0.5, 1, 1))
+    (0.5, 0.0)
+    """
+    width = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    height = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = width * height
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
 def border_colour(image: Image.Image) -> tuple[int, int, int]:
     """Median colour of the outermost pixels: the photo's background."""
     array = np.asarray(image, dtype=np.uint8)

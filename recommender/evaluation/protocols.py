@@ -30,7 +30,7 @@ from tqdm import tqdm
 from ..config import silent
 from ..data.catalogue import COLOUR_FAMILIES, LABEL_COLUMNS, read_catalogue
 from ..data.colour import colour_signature
-from ..data.images import CropBox, ImageError, crop, decode_image
+from ..data.images import CropBox, ImageError, box_iou, crop, decode_image
 from ..features.extractor import Extractor
 from ..garments.finder import Garment, GarmentFinder, garment_colour, garment_photo, load_finder, query_box
 from ..garments.kinds import kind_of_article_type
@@ -331,8 +331,9 @@ def garment_crops(root: Path, table: Path, finder: GarmentFinder, *, progress: b
                   ) -> tuple[list[Image.Image], pd.DataFrame, np.ndarray]:
     """Every annotated garment as a shopper who picks it among the finder's boxes searches it, two ways.
 
-    :data:`FINDER_CROP`: the found garment of its kind that overlaps its annotated box most, at IoU >= 0.5
-    (the detection benchmarks' match). :data:`FINDER_PICK`: of the found garments of its kind whose box is
+    :data:`FINDER_CROP`: the found garment of its kind (among its :attr:`~recommender.garments.finder.Garment.kinds`:
+    a jacket the parser read partly as a top is a jacket's box) that overlaps its annotated box most, at IoU >=
+    0.5 (the detection benchmarks' match). :data:`FINDER_PICK`: of the found garments of its kind whose box is
     centred within its annotated box (the chip a shopper would click for it: a bag's box without its strap),
     the one that overlaps it most. Each is queried as :func:`recommender.search.look.garment_queries` makes
     it (its crop, its own pixels' colour); where none is found, the whole photo. Returns the photos, rows
@@ -348,7 +349,7 @@ def garment_crops(root: Path, table: Path, finder: GarmentFinder, *, progress: b
             kind = kind_of_article_type(garment.articleType)
             box = _fraction_box(garment, image)
             overlaps = [(box_iou(box, candidate.box), candidate) for candidate in found]
-            same = [(value, candidate) for value, candidate in overlaps if candidate.kind == kind]
+            same = [(value, candidate) for value, candidate in overlaps if kind in candidate.kinds]
             matched = max(same, key=lambda pair: pair[0], default=(0.0, None))
             centred = max(((value, candidate) for value, candidate in same if _centred_in(candidate.box, box)),
                           key=lambda pair: pair[0], default=(0.0, None))
@@ -386,19 +387,6 @@ def finder_recall(items: pd.DataFrame) -> dict:
     return {kind: {"n": len(group), "same_kind": float(group["found_same"].mean()),
                    "any_kind": float(group["found_any"].mean())}
             for kind, group in [*looked_for.groupby("kind"), ("all", looked_for)]}
-
-
-def box_iou(a: CropBox, b: CropBox) -> float:
-    """Intersection over union of two (left, top, right, bottom) boxes.
-
-    >>> box_iou((0, 0, 0.5, 1), (0, 0, 1, 1)), box_iou((0, 0, 0.2, 0.2), (0.5, 0.5, 1, 1))
-    (0.5, 0.0)
-    """
-    width = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    height = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = width * height
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
 
 
 def _box_crops(root: Path, table: Path) -> tuple[list[Image.Image], pd.DataFrame, np.ndarray]:
