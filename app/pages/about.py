@@ -65,9 +65,11 @@ of a few hundred of its own products ({DEFAULT_SEARCH_K:,} where it was never me
 **Shop the look.** A garment finder reads ResNet50's finer map (stride 16) with a small parser trained on
 street photos labelled pixel by pixel: every cell gets a kind (top, jacket or coat, dress, trousers or skirt,
 shoes, bag, accessory, the wearer, the background), and each region of one kind (grown over the cells still
-likely of its kind, joined to its neighbours of the same kind) becomes a numbered box. Where a person wears them
-in a real scene, each garment is searched on its own, cut to its box with a margin, its colour read from its own
-pixels; a studio shot or a garment on a bed is searched whole.
+likely of its kind, joined to its neighbours of the same kind; one garment read as two kinds is one box) becomes
+a numbered box. Where a person wears them in a real scene, each garment is searched on its own, cut to its box
+with a margin, its colour read from its own pixels; a studio shot or a garment on a bed is searched whole. A
+product lying small on a plain table or wall is cut down to itself first, unless the photo is a catalogue
+product's own.
 
 **6. Type first.** The fashion model's classifiers also read the photo: they give a probability for each
 {" and ".join(PREDICTED_LABELS)} (the "Looks like" line). Each candidate then pays a penalty

@@ -198,6 +198,7 @@ def create_app(root: str | os.PathLike, *, weights: Weights | str | os.PathLike 
         return {"build_id": served.build_id, "space": space, "finder": finder is not None,
                 "parts": [{"number": part.number, "label": part.label,
                            "kind": part.garment.kind if part.garment else None,
+                           "other_kinds": list(part.garment.other_kinds) if part.garment else [],
                            "score": round(part.garment.score, 4) if part.garment else None,
                            "box": [round(value, 4) for value in part.box],
                            "read_as": read_as(served, part.query, space),

@@ -52,6 +52,8 @@ class LookPart(BaseModel):
     number: int = Field(description="1 for the most prominent garment; the whole photo comes last", examples=[1])
     label: str = Field(description="What a shopper reads on its chip", examples=["Top"])
     kind: str | None = Field(description="The garment's kind (null for the whole photo)", examples=["top"])
+    other_kinds: list[str] = Field(default=[], description="Other kinds the finder also read this garment as (a "
+                                                           "jacket read partly as a top)", examples=[["outerwear"]])
     score: float | None = Field(description="The finder's confidence in the garment, 0 to 1 (null for the whole "
                                             "photo)", examples=[0.82])
     box: list[float] = Field(description="left, top, right, bottom as fractions of the photo's width and height",

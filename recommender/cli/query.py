@@ -68,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
         if args.garments:
             print(json.dumps([{"number": part.number, "label": part.label,
                                "kind": part.garment.kind if part.garment else None,
+                               "other_kinds": list(part.garment.other_kinds) if part.garment else [],
                                "score": part.garment.score if part.garment else None, "box": list(part.box),
                                "results": part.results.to_dict(orient="records")} for part in parts], indent=2))
         else:

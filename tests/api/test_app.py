@@ -263,7 +263,7 @@ def test_look_searches_each_garment_then_the_whole_photo(synthetic_artifacts, ra
     assert body["finder"] is True
     assert [(part["number"], part["kind"]) for part in body["parts"]] == [(1, "top"), (2, "bottom"), (3, None)]
     top = body["parts"][0]
-    assert top["label"] == "Top" and 0.5 < top["score"] <= 1
+    assert top["label"] == "Top" and 0.5 < top["score"] <= 1 and top["other_kinds"] == []
     assert top["box"] == pytest.approx([0.27, 0.15, 0.73, 0.525], abs=0.06)
     assert all(len(part["results"]) == 2 and {row["articleType"] for row in part["results"]} == {"Jeans"}
                for part in body["parts"])  # the filters apply to every part
