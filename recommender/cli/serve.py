@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+from typing import NoReturn
 
 from ..config import ARTIFACTS_ENV, DEMO_SAMPLE, PROJECT_ROOT, RUNTIME_ENV, WEIGHTS_ENV, artifacts_dir
 from ..pipeline.first_start import ensure_catalogue
@@ -16,6 +17,7 @@ NAME = "serve"
 HELP = "build a demo catalogue if there is none, then start the dashboard"
 # Signals passed on to the dashboard's process, so that stopping `serve` stops it and frees its port.
 FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+RESTARTED_ENV = "RECOMMENDER_SERVE_RESTARTED"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -38,11 +40,31 @@ def run(args: argparse.Namespace) -> int:
     root = artifacts_dir(args.artifacts)
     ensure_catalogue(root, dataset=args.dataset, sample=args.sample, weights=weights, progress=not args.no_progress,
                      log=print)
+    if not clean_process() and not os.environ.get(RESTARTED_ENV):
+        # The first start ran the network here, and the threads TensorFlow and OpenVINO leave behind may be the
+        # ones a signal meant for the dashboard lands on: a forwarded SIGTERM or a Ctrl-C crashed this process
+        # (SIGSEGV) and left the dashboard running. The dashboard is started from a fresh process instead.
+        restart([sys.executable, "-m", "recommender", "serve", "--artifacts", str(root), "--port", str(args.port),
+                 "--address", args.address, "--weights", str(weights.path), "--runtime", args.runtime,
+                 *(["--no-progress"] if args.no_progress else [])])
     env = {**os.environ, ARTIFACTS_ENV: str(root), WEIGHTS_ENV: str(weights.path), RUNTIME_ENV: args.runtime}
     command = [sys.executable, "-m", "streamlit", "run", str(PROJECT_ROOT / "streamlit_app.py"),
                "--server.address", args.address, "--server.port", str(args.port)]
     print(f"Starting the dashboard on http://{args.address}:{args.port} (Ctrl-C stops it)...", flush=True)
     return run_forwarding_signals(command, cwd=PROJECT_ROOT, env=env)
+
+
+def clean_process() -> bool:
+    """Whether no inference runtime (and its native threads) has been loaded into this process."""
+    return not any(name in sys.modules for name in ("tensorflow", "openvino", "onnxruntime"))
+
+
+def restart(argv: list[str]) -> NoReturn:
+    """Replace this process with ``argv`` (same pid, same terminal, none of this process's threads)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.environ[RESTARTED_ENV] = "1"  # once: the fresh process starts the dashboard whatever it loads
+    os.execv(argv[0], argv)
 
 
 def run_forwarding_signals(command: list[str], **popen) -> int:

@@ -150,8 +150,9 @@ def test_serve_says_what_it_does_builds_trains_and_binds_loopback(tmp_path, monk
                                                                   synthetic_dataset):
     import recommender.cli.serve as serve
 
-    calls = []
+    calls, restarts = [], []
     monkeypatch.setattr(serve, "run_forwarding_signals", lambda command, **kwargs: calls.append((command, kwargs)) or 0)
+    monkeypatch.setattr(serve, "restart", restarts.append)  # this test process has TensorFlow loaded
     monkeypatch.setenv("RECOMMENDER_WEIGHTS", str(random_weights.path))
     root = tmp_path / "artifacts"
     assert main(["serve", "--artifacts", str(root), "--dataset", str(synthetic_dataset), "--sample", "20",
@@ -160,6 +161,10 @@ def test_serve_says_what_it_does_builds_trains_and_binds_loopback(tmp_path, monk
     assert f"No catalogue in {root} yet: building a demo of 20 products" in out
     assert "Build one:" not in out and "default space:" in out
     assert len(list(root.glob("evaluation-*.json"))) == 2  # the Evaluation page shows the comparison
+    # The network ran in this process: the dashboard is started from a fresh one, with the same settings.
+    argv = restarts[0]
+    assert argv[1:4] == ["-m", "recommender", "serve"] and argv[argv.index("--artifacts") + 1] == str(root)
+    assert argv[argv.index("--address") + 1] == "127.0.0.1" and "--no-progress" in argv
     command, kwargs = calls[0]
     assert command[command.index("--server.address") + 1] == "127.0.0.1"
     assert kwargs["env"]["RECOMMENDER_ARTIFACTS"] == str(root)
@@ -168,7 +173,11 @@ def test_serve_says_what_it_does_builds_trains_and_binds_loopback(tmp_path, monk
 
 
 @pytest.mark.slow  # starts the dashboard in a process of its own
-def test_serve_stopped_with_sigterm_stops_the_dashboard_and_frees_its_port(synthetic_env, random_weights):
+@pytest.mark.parametrize("first_start", [False, True], ids=["built", "first start"])
+def test_serve_stopped_with_sigterm_stops_the_dashboard_and_frees_its_port(synthetic_env, synthetic_dataset,
+                                                                           random_weights, tmp_path, first_start):
+    """Also after a first start, which runs the network in serve's own process (a forwarded SIGTERM crashed it
+    with SIGSEGV and left the dashboard running before serve restarted itself clean)."""
     import signal
     import socket
     import time
@@ -177,12 +186,14 @@ def test_serve_stopped_with_sigterm_stops_the_dashboard_and_frees_its_port(synth
     from tests.browser import free_port
 
     port = free_port()
-    serve = subprocess.Popen([sys.executable, "-m", "recommender", "serve", "--artifacts", str(synthetic_env),
-                              "--port", str(port), "--no-progress"], cwd=PROJECT, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL,
-                             env={**os.environ, "RECOMMENDER_WEIGHTS": str(random_weights.path)})
+    artifacts = tmp_path / "artifacts" if first_start else synthetic_env
+    serve = subprocess.Popen([sys.executable, "-m", "recommender", "serve", "--artifacts", str(artifacts),
+                              "--dataset", str(synthetic_dataset), "--sample", "20", "--port", str(port),
+                              "--no-progress"], cwd=PROJECT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             env={**os.environ, "RECOMMENDER_WEIGHTS": str(random_weights.path),
+                                  "RECOMMENDER_REAL_PHOTOS": str(tmp_path / "none")})
     try:
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 240
         while time.monotonic() < deadline:
             try:
                 if urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2).status == 200:
