@@ -318,8 +318,11 @@ def embed_folder(extractor: Extractor, folder: str | os.PathLike, *, styles: str
     table = catalogue.root / "garments.csv"
     worn = set(annotated_garments(table)["id"]) if table.is_file() else set()
     photos.items["query_kind"] = np.where(photos.items["id"].astype(str).isin(worn), WORN, PHOTO)
-    return PhotoFolder.joined([photos, _embedded(extractor, catalogue.root, _box_crops(catalogue.root, table),
-                                                 GARMENT_BOX, progress=progress)]) if garments and worn else photos
+    if not (garments and worn):
+        return photos
+    boxes = _embedded(extractor, catalogue.root, _box_crops(catalogue.root, table), GARMENT_BOX, progress=progress,
+                      what="annotated garments")
+    return PhotoFolder.joined([photos, boxes])
 
 
 def annotated_garments(table: str | os.PathLike) -> pd.DataFrame:
@@ -377,7 +380,8 @@ def finder_folder(extractor: Extractor, folder: str | os.PathLike, finder: Garme
     table = root / "garments.csv"
     if not table.is_file():
         return None
-    return _embedded(extractor, root, garment_crops(root, table, finder, progress=progress), progress=progress)
+    return _embedded(extractor, root, garment_crops(root, table, finder, progress=progress), progress=progress,
+                     what="garments the finder cut")
 
 
 def finder_recall(items: pd.DataFrame) -> dict:
@@ -417,12 +421,12 @@ def _garment_row(photo_id: str, number: int, article_type: str) -> dict:
 
 
 def _embedded(extractor: Extractor, root: Path, crops: tuple[list[Image.Image], pd.DataFrame, np.ndarray],
-              kind: str | None = None, *, progress: bool = False) -> PhotoFolder:
-    """Crops embedded as queries of ``kind`` (None: the rows say theirs)."""
+              kind: str | None = None, *, progress: bool = False, what: str = "crops") -> PhotoFolder:
+    """Crops embedded as queries of ``kind`` (None: the rows say theirs); ``what`` names them on the bar."""
     images, rows, colours = crops
     step = extractor.batch_size
     vectors = [extractor.embed_images(images[start:start + step])
-               for start in tqdm(range(0, len(images), step), desc="Embedding the garment crops", unit="batch",
+               for start in tqdm(range(0, len(images), step), desc=f"Embedding the {what}", unit="batch",
                                  disable=not progress)]
     return PhotoFolder(root, rows if kind is None else rows.assign(query_kind=kind),
                        np.concatenate(vectors) if vectors else extractor.embed_images([]), colours)
