@@ -77,7 +77,7 @@ class Garment:
 
     @property
     def kinds(self) -> tuple[str, ...]:
-        """Its kind, then the kinds of the regions merged into it (a jacket read partly as a top)."""
+        """Its kind, then the kinds of the regions found on it and dropped for it (a jacket read partly as a top)."""
         return (self.kind, *self.other_kinds)
 
     @property

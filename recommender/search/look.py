@@ -98,8 +98,7 @@ def first_query(recommender: Recommender, finder: GarmentFinder | None, image: I
     (:func:`garment_queries`), or the whole photo's where :func:`garments_to_search` finds none to search
     (what the app's Search page searches at once, from the same two functions cached apart; the robustness
     table measures it)."""
-    whole = recommender.query_from_image(image)
-    garments = garments_to_search(recommender, finder, image, whole=whole)
+    whole, garments = _whole_and_garments(recommender, finder, image)
     return garment_queries(recommender, image, garments[:1])[0] if garments else whole
 
 
@@ -110,9 +109,16 @@ def shop_the_look(recommender: Recommender, finder: GarmentFinder | None, image:
     The whole photo alone where :func:`garments_to_search` finds none to search; else each garment, most
     prominent first (:func:`garment_queries`), then the whole photo.
     """
-    whole = recommender.query_from_image(image)
-    garments = garments_to_search(recommender, finder, image, whole=whole)
+    whole, garments = _whole_and_garments(recommender, finder, image)
     parts = [LookPart(number, garment, query, recommender.search(query, **search)) for number, (garment, query) in
              enumerate(zip(garments, garment_queries(recommender, image, garments, blank=blank)), start=1)]
     # The whole photo last: a catalogue shot the finder cut into parts still finds itself there.
     return [*parts, LookPart(len(parts) + 1, None, whole, recommender.search(whole, **search))]
+
+
+def _whole_and_garments(recommender: Recommender, finder: GarmentFinder | None,
+                        image: Image.Image) -> tuple[Query, list[Garment]]:
+    """The whole photo's query (embedded once: it also tells a catalogue product's own photo) and the garments
+    to search one by one."""
+    whole = recommender.query_from_image(image)
+    return whole, garments_to_search(recommender, finder, image, whole=whole)

@@ -194,8 +194,11 @@ class Recommender:
         images = list(images)
         vectors = self.extractor.embed_images(images)
         if self.trim_queries:
-            trimmed = {i: cut for i, cut in ((i, trim_to_product(image)) for i, image in enumerate(images))
-                       if cut is not images[i] and self._exact_row(vectors[i]) is None}
+            trimmed = {}  # row -> the photo cut down to its product, where it is no catalogue product's own
+            for i, image in enumerate(images):
+                cut = trim_to_product(image)
+                if cut is not image and self._exact_row(vectors[i]) is None:
+                    trimmed[i] = cut
             if trimmed:
                 vectors[list(trimmed)] = self.extractor.embed_images(list(trimmed.values()))
                 images = [trimmed.get(i, image) for i, image in enumerate(images)]
