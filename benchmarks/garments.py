@@ -1,10 +1,11 @@
 """Shoppers' photos, measured by kind of query and space: what the finder finds and what each search is worth.
 
     python benchmarks/garments.py [--artifacts artifacts] [--photos ../shared/datasets/shopper-photos]
-                                  [--spaces fashion-street,fashion-phone] [--studio 200]
+                                  [--spaces auto,fashion-street] [--studio 200]
 
 On the development set of shoppers' photos (never trained on), every photo is embedded once and
-searched in each space (the catalogue's default where ``--spaces`` is not given):
+searched in each space (``auto``, the default: each kind of query in the space the product searches it in,
+``Recommender.space_for``):
 
 * articleType P@5 by kind of query (``recommender.evaluation.protocols.QUERY_KINDS``: phone photos
   whole; street photos whole; each annotated garment cut to its box; each annotated garment as a
@@ -28,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "shopper-photos"
 WHOLE_PER_GARMENT = "garment, the whole photo"
+AUTO = "auto"  # each query in its kind's default space, as the product searches it
 
 
 def main() -> None:
@@ -41,11 +43,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--artifacts", default="artifacts")
     parser.add_argument("--photos", default=str(SHARED))
-    parser.add_argument("--spaces", default=None, help="comma-separated spaces (default: the catalogue's own)")
+    parser.add_argument("--spaces", default=AUTO, help=f"comma-separated spaces ({AUTO}: each kind of query in its "
+                                                       f"default space; the default)")
     parser.add_argument("--studio", type=int, default=200, help="catalogue photos for the exact-match check")
     args = parser.parse_args()
     recommender = Recommender.load(args.artifacts)
-    spaces = args.spaces.split(",") if args.spaces else [recommender.default_space]
+    spaces = args.spaces.split(",")
     extractor = recommender.extractor
     finder = load_finder(extractor.weights, extractor.runtime)
     if finder is None:
@@ -53,19 +56,24 @@ def main() -> None:
 
     photos = protocols.embed_folder(extractor, args.photos, garments=True)
     crops = protocols.finder_folder(extractor, args.photos, finder)
-    worn = photos.items[photos.items["query_kind"] == protocols.WORN]
-    row_of_photo = {str(item): row for row, item in zip(worn.index, worn["id"])}
+    looks = photos.items[photos.items["query_kind"] == protocols.WORN]
+    row_of_photo = {str(item): row for row, item in zip(looks.index, looks["id"])}
     garments = photos.items[photos.items["query_kind"] == protocols.GARMENT_BOX]
     whole = [row_of_photo[item.rsplit("-", 1)[0]] for item in garments["id"]]  # each garment's whole photo
     every = protocols.PhotoFolder.joined([photos, crops, protocols.PhotoFolder(
         photos.folder, garments.assign(query_kind=WHOLE_PER_GARMENT), photos.vectors[whole],
         photos.colours[whole])])
     kinds = every.items["query_kind"].to_numpy()
+    defaults = (recommender.default_space, recommender.worn_space)
+    measured = [*dict.fromkeys(name for space in spaces for name in (defaults if space == AUTO else (space,)))]
     hits = {space: np.asarray(protocols.photo_queries_evaluation(recommender.artifacts, every, space=space)
-                              ["hits_at_5"]["articleType"], np.float64) / 5 for space in spaces}
+                              ["hits_at_5"]["articleType"], np.float64) / 5 for space in measured}
+    worn = np.isin(kinds, [*protocols.WORN_KINDS, WHOLE_PER_GARMENT])
+    hits[AUTO] = np.where(worn, hits[recommender.worn_space], hits[recommender.default_space])
 
     print(f"{args.photos}: {len(photos.items):,} photos and garments; catalogue {len(recommender.metadata):,} "
-          f"products; finder margin {MARGIN:.0%}.\n")
+          f"products; finder margin {MARGIN:.0%}; {AUTO}: product photos in {defaults[0]}, worn garments in "
+          f"{defaults[1]}.\n")
     print("| query | n | " + " | ".join(f"{space} P@5 (95% interval)" for space in spaces)
           + (" | change (paired) |" if len(spaces) == 2 else " |"))
     print("|---|---|" + "---|" * len(spaces) + ("---|" if len(spaces) == 2 else ""))
@@ -84,6 +92,7 @@ def main() -> None:
         print(f"| {kind} | {int(rows.sum())} | " + " | ".join(cells) + " |")
 
     space = spaces[-1]
+    searched = None if space == AUTO else space  # shop_the_look's space: None, each part in its kind's
     box, whole_hits = hits[space][kinds == protocols.GARMENT_BOX], hits[space][kinds == WHOLE_PER_GARMENT]
     for crop_kind in (protocols.FINDER_CROP, protocols.FINDER_PICK):
         found = hits[space][kinds == crop_kind]
@@ -101,7 +110,7 @@ def main() -> None:
     first = []
     for item, article_type in zip(phone["id"], phone["articleType"]):
         part = shop_the_look(recommender, finder, decode_image(photos.folder / "images" / f"{item}.jpg"), k=5,
-                             space=space)[0]
+                             space=searched)[0]
         first.append(float((part.results["articleType"] == article_type).mean()))
     whole_phone, first = hits[space][kinds == protocols.PHOTO], np.array(first)
     low, high = paired_bootstrap_interval(whole_phone, first)
@@ -111,7 +120,7 @@ def main() -> None:
 
     sample = recommender.metadata.sample(n=min(args.studio, len(recommender.metadata)), random_state=0)
     itself = sum(str(shop_the_look(recommender, finder, decode_image(recommender.dataset_root / item["image"]), k=1,
-                                   space=space)[0].results["id"].iloc[0]) == str(item["id"])
+                                   space=searched)[0].results["id"].iloc[0]) == str(item["id"])
                  for _, item in sample.iterrows())
     print(f"Exact catalogue photos through shop the look: {itself} of {len(sample)} find themselves first.")
 

@@ -44,17 +44,19 @@ def main() -> None:
 
     recommender = Recommender.load(args.artifacts)
     space = args.space or recommender.default_space
+    searched = args.space or (space if recommender.worn_space == space else f"{space}, worn garments in "
+                                                                               f"{recommender.worn_space}")
     splits = evaluation_splits(recommender.artifacts, args.holdout, seed=args.seed, space=space)
     finder = load_finder(recommender.extractor.weights, recommender.extractor.runtime)
     ways = {"as given": (False, None), "trimmed": (True, None), **({"as an upload": (True, finder)} if finder else {})}
     tables = {}
     for label, (trim, way_finder) in ways.items():
         recommender.trim_queries = trim
-        tables[label] = robustness_evaluation(recommender, splits.grouped, ~splits.grouped, space=space,
+        tables[label] = robustness_evaluation(recommender, splits.grouped, ~splits.grouped, space=args.space,
                                               count=args.queries, seed=args.seed, finder=way_finder)
 
     print(f"{args.queries} held-out queries (grouped split) against {int((~splits.grouped).sum()):,} products, "
-          f"space {space!r}, type first; articleType P@5 (95% interval) and drop from the clean photo, points")
+          f"space {searched}, type first; articleType P@5 (95% interval) and drop from the clean photo, points")
     print(f"{'photo':<38}" + "".join(f"{label:>26}" for label in tables) + f"{'colour P@5 (last)':>20}")
     last = tables[list(tables)[-1]]
     for name in last:

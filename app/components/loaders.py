@@ -91,15 +91,16 @@ def embed_garment(data: bytes, number: int, root: str, build_id: str) -> tuple[n
 
 
 def garment_query(recommender: Recommender, data: bytes, number: int) -> Query:
-    """The query of a garment found in a photo, by its number (1 for the most prominent)."""
+    """The query of a garment found in a photo, by its number (1 for the most prominent): a worn garment."""
     vector, colour = embed_garment(data, number, str(recommender.root), recommender.build_id)
-    return Query(vector, colour)
+    return Query(vector, colour, worn=True)
 
 
-def photo_query(recommender: Recommender, data: bytes, box: CropBox) -> Query:
-    """The query of a photo and crop (cached by both); ``ImageError`` for a bad file."""
+def photo_query(recommender: Recommender, data: bytes, box: CropBox, *, worn: bool = False) -> Query:
+    """The query of a photo and crop (cached by both); ``worn``: a photo of a person wearing the garments,
+    or a crop of one (searched in the worn space). ``ImageError`` for a bad file."""
     vector, colour = embed_photo(data, box, str(recommender.root), recommender.build_id)
-    return Query(vector, colour)
+    return Query(vector, colour, worn=worn)
 
 
 @st.cache_data(show_spinner="Computing the catalogue map...")

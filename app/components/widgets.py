@@ -22,12 +22,13 @@ N_TREES_CHOICES = (10, 25, 50, 100, 200)
 
 @dataclass(frozen=True)
 class SearchSettings:
-    """Everything the search sidebar decides."""
+    """Everything the search sidebar decides (``space`` None: each query's kind's default space;
+    ``search_k`` None: each space's measured value)."""
 
-    space: str
+    space: str | None
     k: int = DEFAULT_K
     n_trees: int = DEFAULT_N_TREES
-    search_k: int = DEFAULT_SEARCH_K
+    search_k: int | None = DEFAULT_SEARCH_K
     colour_weight: float = 0.0
     filters: dict[str, list[str]] = field(default_factory=dict)
     type_first: bool = True
@@ -39,14 +40,22 @@ def search_sidebar(recommender: Recommender) -> SearchSettings:
         st.header("Search settings")
         spaces = recommender.spaces
         backbone = recommender.summary["backbone"]
-        space = st.selectbox("Model", spaces, index=spaces.index(recommender.default_space), key="space",
+        default, worn = recommender.default_space, recommender.worn_space
+        # Two defaults: a product photo in one space, a garment worn by a person in another (each measured better).
+        options = [None, *spaces] if worn != default else spaces
+        space = st.selectbox("Model", options, index=options.index(None if worn != default else default), key="space",
+                             format_func=lambda name: name or f"Automatic: {default}, worn garments {worn}",
                              help=f"{spaces[0]}: the {backbone} ResNet50's own vectors; a trained space adds "
-                                  "transfer learning on the catalogue's labels.")
+                                  "transfer learning on the catalogue's labels."
+                                  + (f" Automatic: a photo of a product is searched in {default}, a garment "
+                                     f"someone wears in {worn}, the spaces measured best on each." if worn != default
+                                     else ""))
         k = st.slider("Number of results (k)", 1, MAX_K, DEFAULT_K, key="k")
         choices = sorted({*N_TREES_CHOICES, recommender.n_trees})
         n_trees = st.select_slider("Annoy trees (n_trees)", choices, value=recommender.n_trees, key="n_trees",
                                    help="More trees: better recall, bigger index. A new value builds its index once.")
-        search_k = st.number_input("search_k (-1 = n_trees x k)", min_value=-1, value=recommender.tuned_search_k(space),
+        tuned = recommender.tuned_search_k(space)
+        search_k = st.number_input("search_k (-1 = n_trees x k)", min_value=-1, value=tuned,
                                    step=100, key=f"search_k-{space}",
                                    help="Nodes inspected per query: larger finds more true neighbours, slower. "
                                         "The default was measured for this catalogue (recall@5 >= 0.99).")
@@ -58,7 +67,9 @@ def search_sidebar(recommender: Recommender) -> SearchSettings:
         st.header("Filters")
         filters = {column: st.multiselect(column, recommender.filter_options(column), key=f"filter-{column}")
                    for column in FILTER_COLUMNS}
-    return SearchSettings(space, k, n_trees, int(search_k), colour_weight, filters, type_first)
+    # Automatic and left as measured: each space searches with its own measured value.
+    return SearchSettings(space, k, n_trees, None if space is None and search_k == tuned else int(search_k),
+                          colour_weight, filters, type_first)
 
 
 @dataclass(frozen=True)

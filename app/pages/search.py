@@ -57,30 +57,37 @@ elif photo is not None:
         else:
             with photo_column:
                 show_photo(crop(image, box), caption="Your photo")
-            query = photo_query(recommender, photo.data, box)
+            query = photo_query(recommender, photo.data, box, worn=bool(garments))
 else:
     st.info(f"Upload a JPEG, PNG or WebP photo (or take one) to search {len(recommender.metadata):,} products.")
 
+# Each query in its kind's default space unless one is picked: a worn garment's can differ from a product photo's.
+space = settings.space or recommender.default_space if query is None else recommender.space_for(query, settings.space)
 if query is not None:
-    if not recommender.has_index(space=settings.space, n_trees=settings.n_trees):
+    if not recommender.has_index(space=space, n_trees=settings.n_trees):
         with st.spinner(f"Building the Annoy index with {settings.n_trees} trees from the stored vectors..."):
-            recommender.index(space=settings.space, n_trees=settings.n_trees)
+            recommender.index(space=space, n_trees=settings.n_trees)
     within = st.session_state.get("within_type")
-    predictions = recommender.predictions(query, space=settings.space)
+    predictions = recommender.predictions(query, space=space)
     picked = prediction_line(predictions, within=within, key="search")
     if picked is not None:
         st.session_state["within_type"] = picked or None
         st.rerun()
     filters = {**settings.filters, "articleType": [within]} if within else settings.filters
     results = recommender.search(query, k=settings.k, search_k=settings.search_k, n_trees=settings.n_trees,
-                                 filters=filters, colour_weight=settings.colour_weight, space=settings.space,
+                                 filters=filters, colour_weight=settings.colour_weight, space=space,
                                  type_first=settings.type_first)
     st.subheader(f"{len(results)} most similar products" + (f" among {within}" if within else ""))
-    ranking_note(settings.type_first and bool(recommender.type_first_weights(settings.space)))
+    if settings.space is None and recommender.worn_space != recommender.default_space:
+        st.caption(f"Model {space}: the one measured best on "
+                   + ("garments people wear." if query.worn else "photos of a product."))
+    ranking_note(settings.type_first and bool(recommender.type_first_weights(space)))
     clicked = results_grid(results, key="search")
     if clicked is not None:
         st.session_state["query_id"] = clicked
         st.session_state.pop("within_type", None)
         reset_photo_input()
         st.rerun()
-tradeoff_chart(tradeoff_table(), settings.n_trees, settings.search_k, recommender.tuning(settings.space))
+tradeoff_chart(tradeoff_table(), settings.n_trees,
+               recommender.tuned_search_k(space) if settings.search_k is None else settings.search_k,
+               recommender.tuning(space))

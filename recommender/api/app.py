@@ -192,17 +192,17 @@ def create_app(root: str | os.PathLike, *, weights: Weights | str | os.PathLike 
             raise BadRequest("Expected a photo field (a file)")
         image = await run_in_threadpool(decode_image, form.files["photo"], max_bytes=max_bytes)
         finder = await run_in_threadpool(catalogue.finder, served)
-        space = wanted.space or served.default_space
-        parts = await run_in_threadpool(shop_the_look, served, finder, image, k=wanted.k, space=space,
+        parts = await run_in_threadpool(shop_the_look, served, finder, image, k=wanted.k, space=wanted.space,
                                         type_first=wanted.type_first, filters=wanted.filters)
-        return {"build_id": served.build_id, "space": space, "finder": finder is not None,
+        spaces = [served.space_for(part.query, wanted.space) for part in parts]
+        return {"build_id": served.build_id, "space": spaces[0], "finder": finder is not None,
                 "parts": [{"number": part.number, "label": part.label,
                            "kind": part.garment.kind if part.garment else None,
                            "other_kinds": list(part.garment.other_kinds) if part.garment else [],
                            "score": round(part.garment.score, 4) if part.garment else None,
-                           "box": [round(value, 4) for value in part.box],
+                           "box": [round(value, 4) for value in part.box], "space": space,
                            "read_as": read_as(served, part.query, space),
-                           "results": result_rows(served, part.results)} for part in parts]}
+                           "results": result_rows(served, part.results)} for part, space in zip(parts, spaces)]}
 
     @app.get("/v1/products/{item_id}", response_model=Product, dependencies=guarded, tags=["products"],
              responses={code: ERRORS[code] for code in (401, 404, 503)}, summary="A catalogue product")
@@ -246,7 +246,7 @@ def create_app(root: str | os.PathLike, *, weights: Weights | str | os.PathLike 
         served = await recommender()
         summary = served.summary
         return {"build_id": served.build_id, "created": summary["created"], "products": summary["count"],
-                "spaces": served.spaces, "default_space": served.default_space,
+                "spaces": served.spaces, "default_space": served.default_space, "worn_space": served.worn_space,
                 "filters": {column: served.filter_options(column) for column in FILTER_COLUMNS}}
 
     return app
@@ -271,7 +271,7 @@ def embed_many(items: list) -> list:
 
 
 def _answer(served: Recommender, query, wanted: SearchRequest) -> dict:
-    space = wanted.space or served.default_space
+    space = served.space_for(query, wanted.space)
     results = served.search(query, k=wanted.k, space=space, type_first=wanted.type_first, filters=wanted.filters)
     return {"build_id": served.build_id, "space": space, "read_as": read_as(served, query, space),
             "results": result_rows(served, results)}

@@ -58,6 +58,8 @@ class LookPart(BaseModel):
                                             "photo)", examples=[0.82])
     box: list[float] = Field(description="left, top, right, bottom as fractions of the photo's width and height",
                              examples=[[0.21, 0.18, 0.74, 0.55]])
+    space: str = Field(description="The embedding space this part was searched in (a worn garment's can differ "
+                                   "from a product photo's)", examples=["fashion-street"])
     read_as: dict[str, list[Prediction]] = Field(description="What a trained space takes this part for")
     results: list[Result]
 
@@ -66,7 +68,8 @@ class LookResponse(BaseModel):
     """Shop the look: every garment found in the photo, each with its own results, then the whole photo."""
 
     build_id: str = Field(examples=["20261201T104808-4f1f07"])
-    space: str = Field(examples=["fashion-street"])
+    space: str = Field(description="The space the first part was searched in (each part names its own)",
+                       examples=["fashion-street"])
     finder: bool = Field(description="Whether a garment finder is trained on this server (train-finder); "
                                      "without one the photo is searched whole", examples=[True])
     parts: list[LookPart]
@@ -79,7 +82,9 @@ class CatalogueInfo(BaseModel):
     created: str = Field(description="UTC, ISO 8601", examples=["2026-12-01T10:48:08Z"])
     products: int = Field(examples=[42243])
     spaces: list[str] = Field(examples=[[BACKBONE_SPACE, "fashion"]])
-    default_space: str = Field(examples=["fashion"])
+    default_space: str = Field(description="The space a photo of a product is searched in", examples=["fashion"])
+    worn_space: str = Field(description="The space a garment someone wears is searched in (/v1/look's garments "
+                                        "and their photo whole)", examples=["fashion-street"])
     filters: dict[str, list[str]] = Field(description="Filter column -> the values it takes",
                                           examples=[{"gender": ["Boys", "Girls", "Men", "Unisex", "Women"]}])
 

@@ -55,8 +55,9 @@ def run(args: argparse.Namespace) -> int:
     if args.queries:
         queries = Path(args.queries)
         styles = args.styles if (queries / args.styles).is_file() else str(Path(args.styles).resolve())
+        # No --space: each kind of query in the space the product searches it in.
         result = query_folder_evaluation(root, args.queries, styles, weights=args.weights, progress=not args.json,
-                                         **settings)
+                                         **{**settings, "space": args.space})
     else:
         artifacts = load_artifacts(root)
         other = load_artifacts(args.baseline) if args.baseline else None
@@ -80,7 +81,8 @@ def _robustness(root: Path, args: argparse.Namespace, space: str) -> dict:
         splits = evaluation_splits(recommender.artifacts, args.holdout, seed=args.seed, space=space)
         with tqdm(total=len(PERTURBATIONS) + 1, unit="photo set", desc=f"Robustness ({args.robustness} queries)",
                   file=sys.stderr, disable=args.json) as bar:
-            return robustness_evaluation(recommender, splits.grouped, ~splits.grouped, space=space,
+            # No --space: each photo in the space the product searches it in (a worn garment's can differ).
+            return robustness_evaluation(recommender, splits.grouped, ~splits.grouped, space=args.space,
                                          count=args.robustness, type_first=not args.no_type_first, seed=args.seed,
                                          finder=finder, progress=lambda done, total: bar.update(done - bar.n))
     except (ArtifactError, WeightsUnavailable, ValueError) as error:  # photos or model unavailable: say so

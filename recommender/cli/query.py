@@ -70,6 +70,7 @@ def run(args: argparse.Namespace) -> int:
                                "kind": part.garment.kind if part.garment else None,
                                "other_kinds": list(part.garment.other_kinds) if part.garment else [],
                                "score": part.garment.score if part.garment else None, "box": list(part.box),
+                               "space": recommender.space_for(part.query, args.space),
                                "results": part.results.to_dict(orient="records")} for part in parts], indent=2))
         else:
             print(json.dumps(parts[0].results.to_dict(orient="records"), indent=2))
@@ -81,6 +82,6 @@ def run(args: argparse.Namespace) -> int:
             found = f", score {part.garment.score:.2f}" if part.garment else ""
             print(f"{part.number} {part.label} (box {left:.2f},{top:.2f} to {right:.2f},{bottom:.2f}{found}):")
         print(f"{len(table)} nearest of {len(recommender.metadata):,} products "
-              f"(space {args.space or recommender.default_space}; images under {recommender.dataset_root}):")
+              f"(space {recommender.space_for(part.query, args.space)}; images under {recommender.dataset_root}):")
         print(table.to_string(index=False, max_colwidth=40))
     return 0

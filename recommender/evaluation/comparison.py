@@ -9,14 +9,14 @@ from .metrics import paired_bootstrap_interval
 from .protocols import grouped_result
 
 
-def compare_models(before: dict, after: dict, *, seed: int = 0) -> dict:
+def compare_models(before: dict, after: dict, *, queries: np.ndarray | None = None, seed: int = 0) -> dict:
     """Whether ``after`` beats ``before`` on the same held-out queries, beyond noise.
 
     Both are evaluations of the same queries in the same order (two spaces of a
     build, or a build and its fine-tuned successor); the grouped split is used
     where both have it.  ``after`` wins when the paired 95% bootstrap interval
     of its articleType P@5 gain lies above 0 and that of its baseColour change
-    does not lie below 0.
+    does not lie below 0. ``queries``, a mask over the queries, compares those alone.
 
     Returns
     -------
@@ -31,6 +31,8 @@ def compare_models(before: dict, after: dict, *, seed: int = 0) -> dict:
     report: dict = {}
     for label in COMPARED_LABELS:
         old, new = (np.asarray(result["hits_at_5"][label], np.float64) / 5 for result in (before, after))
+        if queries is not None:
+            old, new = old[queries], new[queries]
         report[label] = {"before": float(old.mean()), "after": float(new.mean()), "change": float((new - old).mean()),
                          "interval": paired_bootstrap_interval(old, new, seed=seed)}
     report["wins"] = report["articleType"]["interval"][0] > 0 and report["baseColour"]["interval"][1] >= 0

@@ -49,6 +49,8 @@ K_VALUES = (1, 5, 10)
 PHOTO, WORN, GARMENT_BOX = "photo, whole", "worn look, whole photo", "garment, annotated box"
 FINDER_CROP, FINDER_PICK = "garment, the finder's box at IoU >= 0.5", "garment, the finder's box centred on it"
 QUERY_KINDS = (PHOTO, WORN, GARMENT_BOX, FINDER_CROP, FINDER_PICK)
+# The kinds of query a product search meets as a garment worn by a person (Query.worn: searched in the worn space).
+WORN_KINDS = (WORN, GARMENT_BOX, FINDER_CROP, FINDER_PICK)
 MATCH_IOU = 0.5  # a found box this close to an annotated garment's is that garment
 # The catalogue's labels, and baseColour read as a colour family (Navy Blue and Blue alike).
 EVALUATED_LABELS = (*LABEL_COLUMNS, "colourFamily")
@@ -432,6 +434,12 @@ def _embedded(extractor: Extractor, root: Path, crops: tuple[list[Image.Image], 
                        np.concatenate(vectors) if vectors else extractor.embed_images([]), colours)
 
 
+def worn_queries(items: pd.DataFrame) -> np.ndarray:
+    """Which of a photo folder's queries (:func:`embed_folder`'s rows) are garments worn by a person, or their
+    photo whole (:data:`WORN_KINDS`): a mask."""
+    return items["query_kind"].isin(WORN_KINDS).to_numpy() if "query_kind" in items else np.zeros(len(items), bool)
+
+
 def by_query_kind(result: dict, items: pd.DataFrame, *, seed: int = 0) -> dict:
     """articleType P@5 of each kind of query (:data:`QUERY_KINDS`) in an evaluation of ``items``' queries,
     with 95% bootstrap intervals: kind -> {"n", "articleType_p5", "interval"}."""
@@ -457,12 +465,13 @@ def photo_queries_evaluation(artifacts: Artifacts, photos: PhotoFolder, *, space
                               metric=settings.metric, n_trees=n_trees or settings.n_trees,
                               search_k=artifacts.tuned_search_k(space) if search_k is None else search_k,
                               ranker=ranker, query_colours=photos.colours, query_probabilities=probabilities)
+    kinds = {kind: {**row, "space": space} for kind, row in by_query_kind(result, photos.items).items()}
     result.update(space=space, queries=str(photos.folder), colour_weight=colour_weight, type_first=type_first,
-                  features=artifacts.manifest.features.to_json(), by_query_kind=by_query_kind(result, photos.items))
+                  features=artifacts.manifest.features.to_json(), by_query_kind=kinds)
     return result
 
 
-def query_folder_evaluation(root: str, query_dir: str, styles: str, *, space: str = BACKBONE_SPACE,
+def query_folder_evaluation(root: str, query_dir: str, styles: str, *, space: str | None = None,
                             colour_weight: float = 0.0, type_first: bool = True, n_trees: int | None = None,
                             search_k: int | None = None, weights: str | None = None, progress: bool = False) -> dict:
     """Evaluate a built catalogue with photos of other products (embedded now, with bars on stderr where
@@ -470,18 +479,23 @@ def query_folder_evaluation(root: str, query_dir: str, styles: str, *, space: st
 
     The folder's photos are searched whole, and the garments its ``garments.csv`` annotates cut to their
     boxes; where a garment finder is trained, those garments also as a shopper picks them among the finder's
-    boxes (reported by kind, with the finder's recall, apart from the whole figures).
+    boxes (reported by kind, with the finder's recall, apart from the whole figures). ``space`` None: each kind
+    of query in the space the product searches it in (:meth:`~recommender.store.manifest.Manifest.space_for`;
+    the whole figures are the product photos' space's, each kind's row names its space).
     """
     recommender = Recommender.load(root, weights=weights)
-    extractor = recommender.extractor
+    extractor, manifest = recommender.extractor, recommender.artifacts.manifest
     finder = load_finder(extractor.weights, extractor.runtime)
     photos = embed_folder(recommender.extractor, query_dir, styles=styles, garments=True, progress=progress)
-    settings = dict(space=space, colour_weight=colour_weight, type_first=type_first, n_trees=n_trees,
-                    search_k=search_k)
-    result = photo_queries_evaluation(recommender.artifacts, photos, **settings)
+    settings = dict(colour_weight=colour_weight, type_first=type_first, n_trees=n_trees, search_k=search_k)
+    product_space, worn_space = space or manifest.searched_space, space or manifest.space_for(worn=True)
+    result = photo_queries_evaluation(recommender.artifacts, photos, space=product_space, **settings)
+    if worn_space != product_space:
+        worn = photo_queries_evaluation(recommender.artifacts, photos, space=worn_space, **settings)
+        result["by_query_kind"].update({kind: row for kind, row in worn["by_query_kind"].items() if kind in WORN_KINDS})
     crops = finder_folder(recommender.extractor, query_dir, finder, progress=progress) if finder is not None else None
     if crops is not None:
-        found = photo_queries_evaluation(recommender.artifacts, crops, **settings)
+        found = photo_queries_evaluation(recommender.artifacts, crops, space=worn_space, **settings)
         result["by_query_kind"].update(found["by_query_kind"])
         result["finder_recall"] = finder_recall(crops.items)
     return result

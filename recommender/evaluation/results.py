@@ -149,10 +149,11 @@ def format_report(result: dict, baseline: dict | None = None) -> str:
     if unmeasured:
         lines.append(f"not measured (no query carries the label): {', '.join(unmeasured)}")
     if "by_query_kind" in result:
-        lines += ["", f"{'query':<42}{'n':>6}{'type P@5':>10}{'95% CI':>15}"]
+        lines += ["", f"{'query':<42}{'n':>6}{'type P@5':>10}{'95% CI':>15}  space"]
         for kind, row in result["by_query_kind"].items():
             low, high = row["interval"]
-            lines.append(f"{kind:<42}{row['n']:>6}{row['articleType_p5']:>10.3f}{f'{low:.3f}-{high:.3f}':>15}")
+            lines.append(f"{kind:<42}{row['n']:>6}{row['articleType_p5']:>10.3f}{f'{low:.3f}-{high:.3f}':>15}  "
+                         f"{row.get('space', result['space'])}")
     if "finder_recall" in result:
         lines += ["", f"{'garment finder recall (IoU >= 0.5)':<36}{'n':>6}{'same kind':>11}{'any kind':>10}"]
         for kind, row in result["finder_recall"].items():

@@ -19,9 +19,10 @@ from PIL import Image, ImageDraw, ImageEnhance, ImageOps
 
 from ..data.images import ImageError, border_colour, decode_image, foreground_mask
 from ..garments.finder import GarmentFinder
-from ..goals import MAX_ROBUSTNESS_DROP_POINTS
+from ..goals import COMPARED_LABELS, MAX_ROBUSTNESS_DROP_POINTS
 from ..search.look import first_query
-from ..search.recommender import Recommender
+from ..search.recommender import Query, Recommender
+from .metrics import bootstrap_interval
 from .protocols import evaluate_vectors, space_ranking
 
 CLEAN = "clean photo"
@@ -99,7 +100,8 @@ def robustness_report(table: dict) -> str:
     return "\n".join(lines)
 
 
-def robustness_evaluation(recommender: Recommender, query_rows: np.ndarray, catalogue_rows: np.ndarray, *, space: str,
+def robustness_evaluation(recommender: Recommender, query_rows: np.ndarray, catalogue_rows: np.ndarray, *,
+                          space: str | None,
                           count: int, type_first: bool = True, seed: int = 0, finder: GarmentFinder | None = None,
                           progress: Callable[[int, int], None] | None = None) -> dict:
     """articleType and baseColour P@5 of up to ``count`` held-out queries, clean and under each perturbation.
@@ -110,7 +112,9 @@ def robustness_evaluation(recommender: Recommender, query_rows: np.ndarray, cata
         Loaded with its model (the perturbed photos are embedded now).
     query_rows, catalogue_rows : (n,) bool
         The split: queries, and the products the index holds.
-    space : embedding space measured
+    space : str or None
+        The embedding space measured; None: each query in its kind's (:meth:`Recommender.space_for`), as the
+        product searches it.
     count : int
         Queries used (a seeded random subset of ``query_rows``).
     finder : GarmentFinder, optional
@@ -139,10 +143,7 @@ def robustness_evaluation(recommender: Recommender, query_rows: np.ndarray, cata
     if not photos:
         raise ValueError(f"None of the held-out photos could be read under {recommender.dataset_root}")
     rows = np.array(readable)
-    catalogue_vectors = np.asarray(artifacts.space_vectors(space))[catalogue]
-    catalogue_labels = metadata[catalogue].reset_index(drop=True)
     query_labels = metadata.iloc[rows].reset_index(drop=True)
-    settings = artifacts.manifest.index
     table: dict[str, dict] = {}
     variants = {CLEAN: lambda image, rng: image, **PERTURBATIONS}
     for done, (name, perturb) in enumerate(variants.items()):
@@ -150,18 +151,36 @@ def robustness_evaluation(recommender: Recommender, query_rows: np.ndarray, cata
         shots = [perturb(photo, rng) for photo in photos]
         queries = (recommender.queries_from_images(shots) if finder is None
                    else [first_query(recommender, finder, shot) for shot in shots])
-        vectors = np.stack([recommender.space_vector(query, space) for query in queries])
-        ranker, probabilities = space_ranking(artifacts, space, catalogue, vectors, type_first=type_first)
-        result = evaluate_vectors(catalogue_vectors, catalogue_labels, vectors, query_labels,
-                                  metric=settings.metric, n_trees=settings.n_trees, ranker=ranker,
-                                  query_colours=np.stack([query.colour for query in queries]),
-                                  query_probabilities=probabilities, seed=seed)
-        table[name] = {"articleType": result["precision_at_k"]["articleType"]["5"],
-                       "baseColour": result["precision_at_k"]["baseColour"]["5"],
-                       "articleType_interval": result["p5_interval"]["articleType"]}
+        hits = _hits_at_5(recommender, queries, query_labels, catalogue, space=space, type_first=type_first,
+                          seed=seed)
+        table[name] = {label: float(hits[label][known].mean()) for label, known in
+                       ((label, query_labels[label].to_numpy() != "") for label in hits)}
+        table[name]["articleType_interval"] = bootstrap_interval(hits["articleType"], seed=seed)
         if progress is not None:
             progress(done + 1, len(variants))
     clean = table[CLEAN]["articleType"]
     for row in table.values():
         row["drop_points"] = round(100 * (clean - row["articleType"]), 1)
     return table
+
+
+def _hits_at_5(recommender: Recommender, queries: list[Query], labels, catalogue: np.ndarray, *, space: str | None,
+               type_first: bool, seed: int) -> dict[str, np.ndarray]:
+    """Each query's P@5 of articleType and baseColour against the ``catalogue`` rows, every query searched in
+    ``space`` or, where None, in its own kind's (:meth:`Recommender.space_for`: a worn garment's can differ)."""
+    artifacts, settings = recommender.artifacts, recommender.artifacts.manifest.index
+    searched = np.array([recommender.space_for(query, space) for query in queries])
+    hits = {label: np.zeros(len(queries)) for label in COMPARED_LABELS}
+    catalogue_labels = artifacts.metadata[catalogue].reset_index(drop=True)
+    for name in dict.fromkeys(searched):
+        mine = np.flatnonzero(searched == name)
+        vectors = np.stack([recommender.space_vector(queries[i], name) for i in mine])
+        ranker, probabilities = space_ranking(artifacts, name, catalogue, vectors, type_first=type_first)
+        result = evaluate_vectors(np.asarray(artifacts.space_vectors(name))[catalogue], catalogue_labels, vectors,
+                                  labels.iloc[mine].reset_index(drop=True), metric=settings.metric,
+                                  n_trees=settings.n_trees, ranker=ranker, seed=seed,
+                                  query_colours=np.stack([queries[i].colour for i in mine]),
+                                  query_probabilities=probabilities)
+        for label in COMPARED_LABELS:
+            hits[label][mine] = np.asarray(result["hits_at_5"][label], np.float64) / 5
+    return hits

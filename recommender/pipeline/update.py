@@ -194,7 +194,7 @@ def update_catalogue(dataset: str | Path | None, out: str | Path = "artifacts", 
                                     entry.with_training(products_never_seen=never_seen[space]), space_vectors[space],
                                     artifacts.root / entry.split.name if entry.split else None)
                 for space, entry in artifacts.manifest.spaces.items()},
-        default_space=artifacts.manifest.searched_space,
+        default_space=artifacts.manifest.searched_space, worn_space=artifacts.manifest.worn_space,
         index_spaces=True, timings=seconds,
     )
     if work is not None:

@@ -90,7 +90,8 @@ def garment_queries(recommender: Recommender, image: Image.Image, garments: list
     (:func:`~recommender.garments.finder.garment_photo`), the colour is its own pixels'
     (:func:`~recommender.garments.finder.garment_colour`)."""
     queries = recommender.queries_from_images([garment_photo(image, garment, blank=blank) for garment in garments])
-    return [replace(query, colour=garment_colour(image, garment)) for query, garment in zip(queries, garments)]
+    return [replace(query, colour=garment_colour(image, garment), worn=True)
+            for query, garment in zip(queries, garments)]
 
 
 def first_query(recommender: Recommender, finder: GarmentFinder | None, image: Image.Image) -> Query:
@@ -119,6 +120,7 @@ def shop_the_look(recommender: Recommender, finder: GarmentFinder | None, image:
 def _whole_and_garments(recommender: Recommender, finder: GarmentFinder | None,
                         image: Image.Image) -> tuple[Query, list[Garment]]:
     """The whole photo's query (embedded once: it also tells a catalogue product's own photo) and the garments
-    to search one by one."""
+    to search one by one; where there are some, the whole photo is a worn look (:attr:`Query.worn`)."""
     whole = recommender.query_from_image(image)
-    return whole, garments_to_search(recommender, finder, image, whole=whole)
+    garments = garments_to_search(recommender, finder, image, whole=whole)
+    return (replace(whole, worn=True) if garments else whole), garments

@@ -54,6 +54,8 @@ class Query:
     vector: np.ndarray
     colour: np.ndarray
     row: int | None = None  # set when the query is a catalogue product
+    # A garment worn by a person, cut from its photo, or that photo whole: searched in the manifest's worn space.
+    worn: bool = False
 
 
 class Recommender:
@@ -121,6 +123,16 @@ class Recommender:
         return self.artifacts.manifest.searched_space
 
     @property
+    def worn_space(self) -> str:
+        """The space garments worn by a person (and their photo whole) are searched in by default."""
+        return self.artifacts.manifest.space_for(worn=True)
+
+    def space_for(self, query: Query, space: str | None = None) -> str:
+        """The space ``query`` is searched in: ``space`` where given, else its kind's default
+        (:attr:`worn_space` for a worn garment, :attr:`default_space` otherwise)."""
+        return space or self.artifacts.manifest.space_for(query.worn)
+
+    @property
     def build_id(self) -> str:
         """The id of the loaded build (changes with every build, train or reindex of another catalogue)."""
         return self.artifacts.build_id
@@ -144,7 +156,7 @@ class Recommender:
                 **features.knobs, "runtime": self.extractor.runtime if self.extractor else None,
                 "built_on": features.runtime,
                 "weights_sha256": features.weights_sha256, "metric": manifest.index.metric,
-                "n_trees": self.n_trees, "default_space": self.default_space,
+                "n_trees": self.n_trees, "default_space": self.default_space, "worn_space": self.worn_space,
                 "search_k": self.tuned_search_k(),
                 "backbone": "ImageNet" if features.backbone is None else "fine-tuned",
                 "trained_holdout": min((space.training["holdout"] for space in manifest.spaces.values()),
@@ -267,7 +279,7 @@ class Recommender:
 
         Covers articleType and baseColour; empty for the backbone space and for heads without classifiers.
         """
-        space = space or self.default_space
+        space = self.space_for(query, space)
         if space == BACKBONE_SPACE:
             return {}
         head = self._head(space)
@@ -299,7 +311,7 @@ class Recommender:
         colour_weight : float, default 0
             Blend in [0, 1]: ranking distance^2 is ``(1 - w) * cnn^2 + w * colour^2``.
         space : str, optional
-            Embedding space (see :attr:`spaces`); defaults to :attr:`default_space`.
+            Embedding space (see :attr:`spaces`); defaults to the query's (:meth:`space_for`).
         type_first : bool, default True
             In a trained space, rank by distance plus a penalty for types and colours the space's
             head finds unlikely for the query (weights chosen at training, see :meth:`type_first_weights`).
@@ -320,7 +332,7 @@ class Recommender:
         """:meth:`search`'s answer as catalogue rows and distances (no table): for callers that rank many."""
         if not 1 <= k <= MAX_K:
             raise ValueError(f"Expected 1 <= k <= {MAX_K}, got {k}")
-        space = space or self.default_space
+        space = self.space_for(query, space)
         search_k = self.tuned_search_k(space) if search_k is None else search_k
         vector = self.space_vector(query, space)
         ranker = self.ranker(space, colour_weight=colour_weight, type_first=type_first)

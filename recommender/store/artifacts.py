@@ -177,7 +177,7 @@ def write_artifacts(root: str | os.PathLike, *, vectors: np.ndarray, colours: np
                     metadata: pd.DataFrame, features: FeatureSettings, catalogue: Mapping,
                     n_trees: int = DEFAULT_N_TREES, metric: str = DEFAULT_METRIC, seed: int = 0,
                     spaces: Mapping[str, CarriedSpace] | None = None,
-                    default_space: str | None = None, index_spaces: bool = False,
+                    default_space: str | None = None, worn_space: str | None = None, index_spaces: bool = False,
                     timings: dict[str, float] | None = None) -> Manifest:
     """Write a complete build and commit it (:func:`recommender.store.manifest.commit_manifest`).
 
@@ -187,8 +187,9 @@ def write_artifacts(root: str | os.PathLike, *, vectors: np.ndarray, colours: np
     ----------
     spaces : mapping, optional
         Trained spaces carried into this build (:class:`CarriedSpace`).
-    default_space : str, optional
-        The space searched by default (a trained one only where it measured better).
+    default_space, worn_space : str, optional
+        The space searched by default, and the one worn garments are searched in
+        (:class:`~recommender.store.manifest.Manifest`).
     index_spaces : bool, default False
         Also build the trained spaces' Annoy indexes now (else on their first query).
     timings : dict, optional
@@ -245,6 +246,7 @@ def write_artifacts(root: str | os.PathLike, *, vectors: np.ndarray, colours: np
         "index": {"metric": metric, "n_trees": n_trees, "seed": seed, "file": index_path.name, "search_k": tuned},
         "spaces": {name: entry.to_json() for name, entry in entries.items()},
         **({"default_space": default_space} if default_space is not None else {}),
+        **({"worn_space": worn_space} if worn_space is not None else {}),
     })
     commit_manifest(root, manifest)
     if timings is not None:

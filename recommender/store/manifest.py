@@ -211,7 +211,11 @@ class Manifest:
     spaces : mapping
         Trained space name -> :class:`SpaceEntry`.
     default_space : str, optional
-        The space searched by default (a trained one only where it measured better).
+        The space searched by default (a trained one only where it measured better): product photos, the
+        catalogue's own and a shopper's garment on its own.
+    worn_space : str, optional
+        The space garments worn by a person are searched in, each cut from its photo, and their photo whole
+        (:attr:`searched_space` where None: a space measured better on them, docs/decisions/0010).
     """
 
     build_id: str
@@ -223,6 +227,7 @@ class Manifest:
     index: IndexSettings
     spaces: Mapping[str, SpaceEntry] = field(default_factory=dict)
     default_space: str | None = None
+    worn_space: str | None = None
     format_version: int = FORMAT_VERSION
 
     @classmethod
@@ -234,7 +239,7 @@ class Manifest:
                    IndexSettings.from_json(record["index"]),
                    MappingProxyType({name: SpaceEntry.from_json(entry)
                                      for name, entry in record.get("spaces", {}).items()}),
-                   record.get("default_space"), int(record["format_version"]))
+                   record.get("default_space"), record.get("worn_space"), int(record["format_version"]))
 
     def to_json(self) -> dict[str, Any]:
         """The JSON record written to ``manifest.json``."""
@@ -245,6 +250,8 @@ class Manifest:
                   "spaces": {name: entry.to_json() for name, entry in self.spaces.items()}}
         if self.default_space is not None:
             record["default_space"] = self.default_space
+        if self.worn_space is not None:
+            record["worn_space"] = self.worn_space
         return record
 
     @property
@@ -254,8 +261,13 @@ class Manifest:
 
     @property
     def searched_space(self) -> str:
-        """The space searched by default."""
+        """The space searched by default (product photos)."""
         return self.default_space or BACKBONE_SPACE
+
+    def space_for(self, worn: bool) -> str:
+        """The space a query is searched in by default: :attr:`searched_space`, or for a garment worn by a
+        person (and its photo whole) :attr:`worn_space` where one measured better on those."""
+        return (self.worn_space if worn else None) or self.searched_space
 
     def tuned_search_k(self, space: str) -> int | None:
         """The search_k measured for the index of ``space``, or None where it was not measured."""
@@ -275,8 +287,9 @@ class Manifest:
         """This build with another default index."""
         return replace(self, index=index)
 
-    def with_default_space(self, space: str) -> Manifest:
-        return replace(self, default_space=space)
+    def with_default_space(self, space: str, *, worn: str | None = None) -> Manifest:
+        """This build searching ``space`` by default, and worn garments in ``worn`` (None: in ``space``)."""
+        return replace(self, default_space=space, worn_space=None if worn == space else worn)
 
     def with_catalogue(self, **changes: Any) -> Manifest:
         """This build with these catalogue records changed (a dataset's new fingerprint, say)."""

@@ -28,7 +28,13 @@ from ..atomic import save_npy_atomic
 from ..config import silent
 from ..data.catalogue import LABEL_COLUMNS
 from ..evaluation.comparison import compare_models, format_comparison
-from ..evaluation.protocols import PhotoFolder, embed_folder, holdout_evaluation, photo_queries_evaluation
+from ..evaluation.protocols import (
+    PhotoFolder,
+    embed_folder,
+    holdout_evaluation,
+    photo_queries_evaluation,
+    worn_queries,
+)
 from ..evaluation.results import save_evaluation
 from ..evaluation.splits import make_splits, read_splits, save_splits
 from ..features import quiet
@@ -47,6 +53,10 @@ HIDDEN_DIM = 1024
 DEFAULT_SPACE = "fashion"
 REAL_PHOTOS_SPACE = "fashion-real"  # the space a head taught real photos too is trained under by default
 DEFAULT_HOLDOUT = 0.1
+# The kinds of query a space is the default for, each judged on its own real photos: photos of a product alone
+# (the catalogue's, a shirt on a bed) and garments worn by a person (docs/decisions/0010-a-space-per-kind-of-photo.md).
+PRODUCT_SIDE, WORN_SIDE = "product photos", "worn garments"
+QUERY_SIDES = (PRODUCT_SIDE, WORN_SIDE)
 # 60: the best held-out P@5 of 15, 30 and 60 epochs on the full catalogue (docs/decisions/0005-fashion-head.md).
 DEFAULT_EPOCHS = 60
 # Weight of each label's loss: what a shopper means by "similar", type first.  baseColour 0.5 rather
@@ -130,14 +140,14 @@ def train_space(root: str | Path, *, space: str = DEFAULT_SPACE, holdout: float 
     if space == BACKBONE_SPACE:
         raise ValueError(f"Expected a new space name, got {space!r} (the frozen backbone's space)")
     artifacts = load_artifacts(root)
-    current = artifacts.manifest.searched_space
+    current = {side: artifacts.manifest.space_for(worn=side == WORN_SIDE) for side in QUERY_SIDES}
     real = copies = dev = extractor = None
     if extra_photos or phone_like:
         if dev_photos is None:
             raise ValueError("Training on extra or phone-like photos needs --dev-photos: other real photos to "
                              "judge the result on")
-        if space == current and space != BACKBONE_SPACE:
-            raise ValueError(f"{space!r} is the default space that a space trained on extra photos is judged "
+        if space in current.values():
+            raise ValueError(f"{space!r} is a default space that a space trained on extra photos is judged "
                              f"against: name the new one otherwise (--space {space}-real)")
         extractor = catalogue_extractor(artifacts, weights, log=log)
         dev = embed_folder(extractor, dev_photos, garments=True)
@@ -205,15 +215,18 @@ def train_space(root: str | Path, *, space: str = DEFAULT_SPACE, holdout: float 
     log(f"Trained in {seconds:.0f} s (search_k {tuned['value']:,}: recall@5 {tuned['recall_at_5']:.3f}).")
     candidate = replace(candidate, manifest=candidate.manifest.with_search_k(space, tuned))  # measured with it
     entry, default = choose_default_space(candidate, space, holdout=holdout, seed=seed, log=log)
+    wins = None
     if dev is not None:
         judged, wins = judge_on_real_photos(replace(candidate, manifest=candidate.manifest.with_space(space, entry)),
                                             space, current, dev, holdout=holdout, seed=seed, log=log)
         entry = replace(entry, comparison=frozen({**entry.comparison, "real_photos": judged}))
-        default = space if default == space and wins else current
-    commit_manifest(root, candidate.manifest.with_space(space, entry).with_default_space(default))
-    verdict = "it wins" if default == space else f"{space!r} does not win beyond noise"
+    defaults = default_spaces(space, default, current, wins)
+    commit_manifest(root, candidate.manifest.with_space(space, entry).with_default_space(defaults[PRODUCT_SIDE],
+                                                                                        worn=defaults[WORN_SIDE]))
     judged_on = "held-out products and real photos" if dev is not None else "held-out products"
-    log(f"Space {space!r} committed to {root}; default space: {default!r} ({verdict} on {judged_on}).")
+    verdicts = ", ".join(f"{name!r} for {side}" for side, name in defaults.items())
+    log(f"Space {space!r} committed to {root}; default space: {verdicts} (a space becomes a default where it wins "
+        f"beyond noise on {judged_on}).")
     return entry
 
 
@@ -240,25 +253,63 @@ def catalogue_extractor(artifacts: Artifacts, weights: Weights | str | Path | No
         runtime=runtime_for(AUTO_RUNTIME, features.precision, recorded=features.runtime, log=log), log=log)
 
 
-def judge_on_real_photos(artifacts: Artifacts, space: str, current: str, dev: PhotoFolder, *, holdout: float,
-                         seed: int, log: Callable[[str], None] = silent) -> tuple[dict, bool]:
-    """Whether ``space`` beats the ``current`` default on real photos without losing studio P@5 (the rule).
+def default_spaces(space: str, default: str, current: dict[str, str],
+                   wins: dict[str, bool] | None) -> dict[str, str]:
+    """The default space of each kind of query (:data:`QUERY_SIDES`) once ``space`` is trained.
 
-    It wins when the paired 95% interval of its articleType P@5 gain on ``dev`` (real photos) lies
-    above 0, and on the catalogue's held-out products (grouped split) neither its articleType nor
-    its baseColour P@5 change lies below 0 beyond noise. Returns the comparison and the verdict.
+    ``default`` is :func:`choose_default_space`'s verdict against the frozen backbone, ``current`` each kind's
+    default before, ``wins`` :func:`judge_on_real_photos`' verdicts (None: no real photos judged it). Judged on
+    real photos, ``space`` becomes the default of each kind it wins on; judged on held-out products alone it is
+    judged for product photos, and worn garments keep their own space (where they had one but ``space``).
+
+    >>> current = {PRODUCT_SIDE: "fashion-real", WORN_SIDE: "fashion-real"}
+    >>> default_spaces("fashion-street", "fashion-street", current, {PRODUCT_SIDE: False, WORN_SIDE: True})
+    {'product photos': 'fashion-real', 'worn garments': 'fashion-street'}
+    >>> default_spaces("fashion-street", "imagenet", current, {PRODUCT_SIDE: True, WORN_SIDE: True})
+    {'product photos': 'fashion-real', 'worn garments': 'fashion-real'}
+    >>> default_spaces("fashion", "fashion", {PRODUCT_SIDE: "fashion-real", WORN_SIDE: "fashion-street"}, None)
+    {'product photos': 'fashion', 'worn garments': 'fashion-street'}
+    >>> default_spaces("fashion", "fashion", {PRODUCT_SIDE: "imagenet", WORN_SIDE: "imagenet"}, None)
+    {'product photos': 'fashion', 'worn garments': 'fashion'}
     """
-    real = {name: photo_queries_evaluation(artifacts, dev, space=name) for name in (current, space)}
-    studio = {name: holdout_evaluation(artifacts, holdout, space=name, seed=seed) for name in (current, space)}
-    on_real = compare_models(real[current], real[space], seed=seed)["articleType"]
-    on_studio = compare_models(studio[current], studio[space], seed=seed)
-    wins = real_photos_win(on_real, on_studio)
-    log(f"Real photos ({len(dev.items):,}), {current} vs {space}: articleType P@5 {on_real['before']:.3f} -> "
-        f"{on_real['after']:.3f} ({100 * on_real['change']:+.1f} points, 95% interval "
-        f"{100 * on_real['interval'][0]:+.1f} to {100 * on_real['interval'][1]:+.1f}); studio, grouped split:\n"
-        + format_comparison(on_studio, current, space))
-    return {"against": current, "dev_photos": str(dev.folder), "real_articleType": on_real,
-            "studio": {label: on_studio[label] for label in COMPARED_LABELS}, "wins": wins}, wins
+    if wins is None:
+        own = current[WORN_SIDE] not in (current[PRODUCT_SIDE], space)
+        return {PRODUCT_SIDE: default, WORN_SIDE: current[WORN_SIDE] if own else default}
+    return {side: space if default == space and wins[side] else current[side] for side in QUERY_SIDES}
+
+
+def judge_on_real_photos(artifacts: Artifacts, space: str, current: dict[str, str], dev: PhotoFolder, *,
+                         holdout: float, seed: int,
+                         log: Callable[[str], None] = silent) -> tuple[dict, dict[str, bool]]:
+    """For each side of :data:`QUERY_SIDES`, whether ``space`` beats its ``current`` default (side -> space) on
+    real photos of that side without losing studio P@5 (the rule).
+
+    A side's real photos are ``dev``'s queries of that kind (:func:`recommender.evaluation.protocols.worn_queries`:
+    garments worn by a person and their photos whole; the rest are product photos). ``space`` wins a side when the
+    paired 95% interval of its articleType P@5 gain there lies above 0, and on the catalogue's held-out products
+    (grouped split) neither its articleType nor its baseColour P@5 change lies below 0 beyond noise.
+    Returns the comparison (side -> its figures) and side -> verdict.
+    """
+    names = [*dict.fromkeys([*current.values(), space])]
+    real = {name: photo_queries_evaluation(artifacts, dev, space=name) for name in names}
+    studio = {name: holdout_evaluation(artifacts, holdout, space=name, seed=seed) for name in names}
+    worn = worn_queries(dev.items)
+    judged, wins = {"dev_photos": str(dev.folder)}, {}
+    for side, queries in ((PRODUCT_SIDE, ~worn), (WORN_SIDE, worn)):
+        against = current[side]
+        if not queries.any():  # nothing of this kind to judge on: the side keeps its space
+            wins[side] = False
+            continue
+        on_real = compare_models(real[against], real[space], queries=queries, seed=seed)["articleType"]
+        on_studio = compare_models(studio[against], studio[space], seed=seed)
+        wins[side] = real_photos_win(on_real, on_studio)
+        log(f"Real photos, {side} ({int(queries.sum()):,}), {against} vs {space}: articleType P@5 "
+            f"{on_real['before']:.3f} -> {on_real['after']:.3f} ({100 * on_real['change']:+.1f} points, 95% interval "
+            f"{100 * on_real['interval'][0]:+.1f} to {100 * on_real['interval'][1]:+.1f}); studio, grouped split:\n"
+            + format_comparison(on_studio, against, space))
+        judged[side] = {"against": against, "queries": int(queries.sum()), "real_articleType": on_real,
+                        "studio": {label: on_studio[label] for label in COMPARED_LABELS}, "wins": wins[side]}
+    return judged, wins
 
 
 def real_photos_win(on_real: dict, on_studio: dict) -> bool:

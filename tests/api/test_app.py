@@ -267,6 +267,32 @@ def test_look_searches_each_garment_then_the_whole_photo(synthetic_artifacts, ra
     assert top["box"] == pytest.approx([0.27, 0.15, 0.73, 0.525], abs=0.06)
     assert all(len(part["results"]) == 2 and {row["articleType"] for row in part["results"]} == {"Jeans"}
                for part in body["parts"])  # the filters apply to every part
+    default = load_artifacts(synthetic_artifacts).manifest.searched_space  # the one default: every part in it
+    assert body["space"] == default and {part["space"] for part in body["parts"]} == {default}
+
+
+def test_look_names_the_space_each_part_was_searched_in(synthetic_artifacts, random_weights, monkeypatch, tmp_path):
+    import shutil
+
+    from recommender.api import service
+    from recommender.garments.finder import GarmentFinder
+    from recommender.store.manifest import commit_manifest, read_manifest
+    from tests.garments.test_finder import colour_map, street_scene, worn_parser
+
+    root = tmp_path / "artifacts"
+    shutil.copytree(synthetic_artifacts, root)
+    commit_manifest(root, read_manifest(root).with_default_space("fashion", worn="imagenet"))
+    monkeypatch.setattr(service, "load_finder", lambda *args, **kwargs: GarmentFinder(colour_map, worn_parser()))
+    with TestClient(create_app(root, weights=random_weights)) as client:
+        look = client.post("/v1/look", files={"photo": ("street.png", street_scene(), "image/png")}).json()
+        chosen = client.post("/v1/look", files={"photo": ("street.png", street_scene(), "image/png")},
+                             data={"space": "fashion"}).json()
+        product = client.post("/v1/search", files={"photo": ("shoe.jpg", _photo(root), "image/jpeg")}).json()
+        info = client.get("/v1/catalogue").json()
+    assert look["space"] == "imagenet" and {part["space"] for part in look["parts"]} == {"imagenet"}
+    assert all(part["read_as"] == {} for part in look["parts"])
+    assert {part["space"] for part in chosen["parts"]} == {"fashion"}
+    assert product["space"] == "fashion" and (info["default_space"], info["worn_space"]) == ("fashion", "imagenet")
 
 
 @pytest.mark.parametrize(("request_args", "status", "fragment"), [

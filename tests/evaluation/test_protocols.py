@@ -265,3 +265,27 @@ def test_a_folder_of_photos_is_measured_by_kind_of_query_and_the_finder_by_recal
     assert found["finder_recall"]["all"] == {"n": 2, "same_kind": 1.0, "any_kind": 1.0}
     report = format_report(found)
     assert protocols.FINDER_PICK in report and "garment finder recall" in report
+
+
+def test_without_a_space_each_kind_of_query_is_measured_in_the_space_the_product_searches_it_in(
+        synthetic_artifacts, synthetic_dataset, random_weights, tmp_path, monkeypatch):
+    from recommender.evaluation import protocols
+    from recommender.evaluation.results import format_report
+    from recommender.garments.finder import GarmentFinder
+    from recommender.store.manifest import commit_manifest, read_manifest
+    from tests.garments.test_finder import colour_map, worn_parser
+
+    root = tmp_path / "artifacts"
+    shutil.copytree(synthetic_artifacts, root)
+    commit_manifest(root, read_manifest(root).with_default_space("fashion", worn="imagenet"))
+    queries = _worn_folder(tmp_path / "queries", synthetic_dataset)
+    monkeypatch.setattr(protocols, "load_finder", lambda *args, **kwargs: GarmentFinder(colour_map, worn_parser()))
+    evaluate = lambda space: protocols.query_folder_evaluation(  # noqa: E731
+        str(root), str(queries), "styles.csv", space=space, weights=str(random_weights.path))
+    auto, fashion, imagenet = evaluate(None), evaluate("fashion"), evaluate("imagenet")
+    assert auto["space"] == "fashion" and auto["precision_at_k"] == fashion["precision_at_k"]
+    for kind, row in auto["by_query_kind"].items():
+        expected = imagenet if kind in protocols.WORN_KINDS else fashion
+        assert row == expected["by_query_kind"][kind] and row["space"] == expected["space"]
+    assert any(line.startswith(protocols.GARMENT_BOX) and line.endswith("imagenet")
+               for line in format_report(auto).splitlines())

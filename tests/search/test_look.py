@@ -47,3 +47,42 @@ def test_the_robustness_table_searches_each_photo_as_an_upload_where_a_finder_is
     assert list(tables[0]) == list(tables[1]) and tables[1][CLEAN]["drop_points"] == 0
     # Nobody wears the synthetic products: the finder leaves every photo whole, so both tables agree.
     assert tables[0] == tables[1]
+    # Each photo in its kind's space (a product photo: the default) measures as the default space does.
+    default = robustness_evaluation(recommender, queries, ~queries, space=recommender.default_space, count=4)
+    assert robustness_evaluation(recommender, queries, ~queries, space=None, count=4) == default
+
+
+def test_a_worn_garment_is_searched_in_the_worn_space_a_product_photo_in_the_default(synthetic_artifacts,
+                                                                                     random_weights, tmp_path):
+    import shutil
+
+    from recommender import Recommender
+    from recommender.data.images import decode_image
+    from recommender.garments.finder import GarmentFinder
+    from recommender.search.look import shop_the_look
+    from recommender.store.manifest import commit_manifest, read_manifest
+    from tests.garments.test_finder import colour_map, street_scene, worn_parser
+
+    root = tmp_path / "artifacts"
+    shutil.copytree(synthetic_artifacts, root)
+    commit_manifest(root, read_manifest(root).with_default_space("fashion", worn="imagenet"))
+    recommender = Recommender.load(root, weights=random_weights)
+    assert (recommender.default_space, recommender.worn_space) == ("fashion", "imagenet")
+    finder = GarmentFinder(colour_map, worn_parser())
+    street = Image.open(io.BytesIO(street_scene())).convert("RGB")
+    parts = shop_the_look(recommender, finder, street, k=3)
+    assert len(parts) > 1 and all(part.query.worn for part in parts)  # each garment, and the look whole
+    for part in parts:
+        assert recommender.space_for(part.query) == "imagenet"
+        assert part.results.equals(recommender.search(part.query, k=3, space="imagenet"))
+        assert recommender.predictions(part.query) == {}  # the backbone space reads no type
+    explicit = shop_the_look(recommender, finder, street, k=3, space="fashion")
+    assert explicit[0].results.equals(recommender.search(parts[0].query, k=3, space="fashion"))
+
+    catalogue_photo = decode_image(recommender.dataset_root / recommender.metadata["image"].iloc[0])
+    [whole] = shop_the_look(recommender, finder, catalogue_photo, k=3)
+    assert not whole.query.worn and recommender.space_for(whole.query) == "fashion"
+    assert whole.results["id"].iloc[0] == recommender.metadata["id"].iloc[0]
+    # A manifest naming no worn space searches every query in its one default.
+    commit_manifest(root, read_manifest(root).with_default_space("fashion", worn="fashion"))
+    assert read_manifest(root).worn_space is None and read_manifest(root).space_for(worn=True) == "fashion"

@@ -38,14 +38,20 @@ def test_extra_real_photos_teach_the_head_are_recorded_and_never_enter_the_index
     record = entry.training["extra_photos"]
     assert list(record["folders"]) == [str(extra)] and record["count"] == 8 and record["with_articleType"] == 8
     judged = entry.comparison["real_photos"]
-    assert judged["against"] == current and judged["dev_photos"] == str(dev)
-    assert any(line.startswith(f"Real photos (8), {current} vs fashion-real: articleType P@5") for line in lines)
+    assert judged["dev_photos"] == str(dev)
+    # Each kind of query judged on its own photos: the 6 photos, and the 2 garments worn in one of them with it.
+    product, worn = judged["product photos"], judged["worn garments"]
+    assert (product["against"], product["queries"], worn["against"], worn["queries"]) == (current, 5, current, 3)
+    assert any(line.startswith(f"Real photos, product photos (5), {current} vs fashion-real: articleType P@5")
+               for line in lines)
+    assert any(line.startswith(f"Real photos, worn garments (3), {current} vs fashion-real") for line in lines)
     after = load_artifacts(root)
     assert len(after.metadata) == len(before.metadata)  # real photos teach, they are never results
     assert after.space_vectors("fashion-real").shape[0] == len(before.metadata)
-    assert after.manifest.searched_space in (current, "fashion-real")
-    if not judged["wins"]:
-        assert after.manifest.searched_space == current
+    won = entry.comparison["wins"]  # and against the frozen backbone on held-out products
+    for side, worn_side in (("product photos", False), ("worn garments", True)):
+        expected = "fashion-real" if won and judged[side]["wins"] else current
+        assert after.manifest.space_for(worn=worn_side) == expected
 
 
 def test_extra_photos_need_photos_to_judge_them_and_a_name_of_their_own(synthetic_artifacts, tmp_path):
