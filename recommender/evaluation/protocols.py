@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -41,6 +41,7 @@ from ..search.ranking import Ranker
 from ..search.recommender import Recommender, space_ranker
 from ..store.artifacts import Artifacts
 from ..store.manifest import BACKBONE_SPACE
+from .folder_cache import folder_key, load_embedded, save_embedded
 from .metrics import average_precision_at_k, bootstrap_interval, precision_at_k, recall_at_k
 from .splits import Splits, make_splits, read_splits
 
@@ -296,16 +297,29 @@ def embed_folder(extractor: Extractor, folder: str | os.PathLike, *, styles: str
     ``garments``, every garment annotated in the folder's ``garments.csv`` (id, articleType, x0, y0, x1, y1 in
     the photo's pixels) is a query too, cut to its box with the finder's margin, as a shopper who picks it in
     the photo searches it. Each query's ``query_kind`` column says which it is (:data:`QUERY_KINDS`).
-    ``progress``: a bar on stderr.
+    ``progress``: a bar on stderr. Embedded once per machine (:mod:`recommender.evaluation.folder_cache`).
     """
     catalogue = read_catalogue(folder, styles=styles or "styles.csv")
     items = catalogue.items[catalogue.items["articleType"] != ""] if labelled_only else catalogue.items
     items = items.reset_index(drop=True)
     if items.empty:
         raise ValueError(f"No labelled photos in {folder} (is {styles or 'its styles.csv'} there?)")
+    how = {"features": extractor.settings.to_json(), "labelled_only": labelled_only, "garments": garments}
+    key = folder_key(catalogue.root, how, styles=str(styles or "styles.csv"))
+    kept = load_embedded(key)
+    if kept is not None:
+        return PhotoFolder(catalogue.root, *kept)
+    photos = _embed_photos(extractor, catalogue.root, items, garments=garments, progress=progress)
+    save_embedded(key, photos.items, photos.vectors, photos.colours)
+    return photos
+
+
+def _embed_photos(extractor: Extractor, root: Path, items: pd.DataFrame, *, garments: bool,
+                  progress: bool) -> PhotoFolder:
+    """:func:`embed_folder`'s work: the folder's photos (``items``, its rows), then its annotated garments."""
     vectors, colours, good = [], [], []
     bar = tqdm(total=len(items), desc="Embedding the query photos", unit="photo", disable=not progress)
-    for batch in extractor.embed_files([catalogue.root / rel for rel in items["image"]]):
+    for batch in extractor.embed_files([root / rel for rel in items["image"]]):
         bar.update(len(batch.errors))
         for i, error in enumerate(batch.errors):
             if error is None:
@@ -314,17 +328,17 @@ def embed_folder(extractor: Extractor, folder: str | os.PathLike, *, styles: str
                 good.append(batch.start + i)
     bar.close()
     if not good:
-        raise ValueError(f"No readable photo in {folder}")
-    photos = PhotoFolder(catalogue.root, items.iloc[good].reset_index(drop=True), np.stack(vectors),
-                         np.stack(colours))
-    table = catalogue.root / "garments.csv"
+        raise ValueError(f"No readable photo in {root}")
+    photos = PhotoFolder(root, items.iloc[good].reset_index(drop=True), np.stack(vectors), np.stack(colours))
+    table = root / "garments.csv"
     worn = set(annotated_garments(table)["id"]) if table.is_file() else set()
     photos.items["query_kind"] = np.where(photos.items["id"].astype(str).isin(worn), WORN, PHOTO)
     if not (garments and worn):
         return photos
-    boxes = _embedded(extractor, catalogue.root, _box_crops(catalogue.root, table), GARMENT_BOX, progress=progress,
+    boxes = _embedded(extractor, root, _box_crops(root, table), GARMENT_BOX, progress=progress,
                       what="annotated garments")
-    return PhotoFolder.joined([photos, boxes])
+    joined = PhotoFolder.joined([photos, boxes])
+    return replace(joined, items=joined.items.fillna(""))  # a garment's row knows no season: "", as unknown
 
 
 def annotated_garments(table: str | os.PathLike) -> pd.DataFrame:

@@ -15,7 +15,7 @@ from ..garments.finder import finder_path
 from ..store.artifacts import DatasetChanged, load_artifacts
 from ..store.manifest import ArtifactError, Manifest, NoCatalogue, read_manifest
 from ..training.finder import street_garment_photos, train_finder
-from ..training.train import REAL_PHOTOS_SPACE, TooFewProducts, train_space
+from ..training.train import REAL_PHOTOS_SPACE, STREET_PHOTOS_SPACE, TooFewProducts, train_space
 from .build import build_catalogue
 from .update import format_update_report, update_catalogue
 
@@ -66,12 +66,16 @@ def ensure_catalogue(root: str | os.PathLike, *, dataset: str | os.PathLike | No
         train_space(root, progress=progress is True, log=log)
         phone, dev = real_photos("phone"), real_photos("dev")
         if (phone / "images").is_dir() and (dev / "images").is_dir():
-            log(f"Teaching a fashion head real photos too ({phone}); the default only where it wins on other real "
-                f"photos ({dev})...")
-            street = real_photos("street")
-            extra = [phone, *([street_garment_photos(street, log=log)] if (street / "labels.csv").is_file() else [])]
-            train_space(root, space=REAL_PHOTOS_SPACE, extra_photos=extra, dev_photos=dev, weights=weights,
+            log(f"Teaching a fashion head real photos too ({phone}); a default only for the kind of photo it wins "
+                f"on among other real photos ({dev})...")
+            train_space(root, space=REAL_PHOTOS_SPACE, extra_photos=[phone], dev_photos=dev, weights=weights,
                         progress=progress is True, log=log)
+            street = real_photos("street")
+            if (street / "labels.csv").is_file():  # garments worn in street photos too (the photos embedded once)
+                log(f"Teaching one the garments of the street photos too ({street})...")
+                garments = street_garment_photos(street, log=log)
+                train_space(root, space=STREET_PHOTOS_SPACE, extra_photos=[phone, garments], dev_photos=dev,
+                            weights=weights, progress=progress is True, log=log)
     except TooFewProducts as error:
         log(f"No fashion model: {error}.")
     ensure_finder(weights, log=log, progress=progress is True)

@@ -52,6 +52,7 @@ EMBEDDING_DIM = 256
 HIDDEN_DIM = 1024
 DEFAULT_SPACE = "fashion"
 REAL_PHOTOS_SPACE = "fashion-real"  # the space a head taught real photos too is trained under by default
+STREET_PHOTOS_SPACE = "fashion-street"  # ... and the garments worn in street photos too (the first start's names)
 DEFAULT_HOLDOUT = 0.1
 # The kinds of query a space is the default for, each judged on its own real photos: photos of a product alone
 # (the catalogue's, a shirt on a bed) and garments worn by a person (docs/decisions/0010-a-space-per-kind-of-photo.md).

@@ -289,3 +289,35 @@ def test_without_a_space_each_kind_of_query_is_measured_in_the_space_the_product
         assert row == expected["by_query_kind"][kind] and row["space"] == expected["space"]
     assert any(line.startswith(protocols.GARMENT_BOX) and line.endswith("imagenet")
                for line in format_report(auto).splitlines())
+
+
+def test_a_folder_of_photos_is_embedded_once_and_again_when_a_photo_or_a_setting_changes(
+        synthetic_dataset, random_extractor, tmp_path, monkeypatch):
+    from dataclasses import replace
+
+    from recommender.evaluation import folder_cache, protocols
+
+    monkeypatch.setenv("RECOMMENDER_CACHE", str(tmp_path / "cache"))
+    queries = _worn_folder(tmp_path / "queries", synthetic_dataset)
+    first = protocols.embed_folder(random_extractor, queries, garments=True)
+    embedded = []
+    monkeypatch.setattr(protocols, "_embed_photos", lambda *args, **kwargs: embedded.append(args) or first)
+    again = protocols.embed_folder(random_extractor, queries, garments=True)
+    assert embedded == [] and again.folder == first.folder
+    pd.testing.assert_frame_equal(again.items, first.items)
+    np.testing.assert_array_equal(again.vectors, first.vectors)
+    np.testing.assert_array_equal(again.colours, first.colours)
+    assert len(list((tmp_path / "cache" / folder_cache.FOLDER).glob("*.npz"))) == 1
+    protocols.embed_folder(random_extractor, queries)  # read otherwise: without the garments
+    assert len(embedded) == 1
+    with monkeypatch.context() as patch:  # another extractor's vectors
+        patch.setattr(random_extractor, "settings", replace(random_extractor.settings, input_size=160))
+        protocols.embed_folder(random_extractor, queries, garments=True)
+    assert len(embedded) == 2
+    (queries / "images" / "1001.jpg").write_bytes((queries / "images" / "2001.jpg").read_bytes())  # a photo changed
+    protocols.embed_folder(random_extractor, queries, garments=True)
+    assert len(embedded) == 3
+    for kept in (tmp_path / "cache" / folder_cache.FOLDER).glob("*.npz"):
+        kept.write_bytes(b"damaged")  # an unreadable file is embedded anew, never read
+    protocols.embed_folder(random_extractor, queries, garments=True)
+    assert len(embedded) == 4

@@ -12,7 +12,7 @@ from tests.garments.test_finder import make_street_folder
 
 
 @pytest.mark.slow  # a whole first start, twice the training
-def test_a_first_start_with_real_photos_trains_the_real_photo_head_and_the_finder(synthetic_dataset, random_weights,
+def test_a_first_start_with_real_photos_trains_both_real_photo_heads_and_the_finder(synthetic_dataset, random_weights,
                                                                                 tmp_path, monkeypatch):
     from recommender.garments.finder import finder_path
 
@@ -26,7 +26,14 @@ def test_a_first_start_with_real_photos_trains_the_real_photo_head_and_the_finde
     ensure_catalogue(tmp_path / "artifacts", dataset=synthetic_dataset, sample=20, weights=random_weights,
                      progress=False, log=lines.append)
     artifacts = load_artifacts(tmp_path / "artifacts")
-    assert {"fashion-real"} <= set(artifacts.spaces)
-    assert artifacts.manifest.spaces["fashion-real"].training["extra_photos"]["count"] == 8 + 8  # phone, street
+    assert {"fashion-real", "fashion-street"} <= set(artifacts.spaces)
+    extra = {name: artifacts.manifest.spaces[name].training["extra_photos"]["count"]
+             for name in ("fashion-real", "fashion-street")}
+    assert extra == {"fashion-real": 8, "fashion-street": 8 + 8}  # phone photos; and the street photos' garments
+    # Each kind of photo gets the head that won on it, among those trained (or the one before).
+    assert {artifacts.manifest.space_for(worn=False), artifacts.manifest.space_for(worn=True)} <= {
+        "imagenet", "fashion", "fashion-real", "fashion-street"}
+    # The phone and development photos were embedded once, for both heads.
+    assert len(list((tmp_path / "cache" / "embedded-folders").glob("*.npz"))) == 3
     assert finder_path(random_weights.sha256).is_file()
     assert any(line.startswith("Teaching the garment finder on") for line in lines)
