@@ -50,7 +50,9 @@ colour histogram. Products of the same type and colour end up close on the spher
 rewards. Training never sees the held-out products used to measure it. A head may also learn from real
 photos (phone photos of garments: model "fashion-real"; and garments cut out of street photos too:
 "fashion-street"), or from phone-like copies of the catalogue's own photos; they teach it, they are never
-results, and it is searched by default only where it wins on other real photos.
+results, and it is searched by default only where it wins on other real photos, judged for each kind of photo
+on its own: a photo of a product (a catalogue shot, a shirt on a bed) and a garment someone wears can each have
+their model (the sidebar's "Automatic"; picking a model searches every photo in it).
 
 **5. Annoy.** Annoy builds `n_trees` random-projection trees (default {DEFAULT_N_TREES}): at each node it picks
 two points, splits the space by the hyperplane halfway between them, and recurses until a leaf holds few items.

@@ -266,11 +266,11 @@ def default_spaces(space: str, default: str, current: dict[str, str],
     >>> current = {PRODUCT_SIDE: "fashion-real", WORN_SIDE: "fashion-real"}
     >>> default_spaces("fashion-street", "fashion-street", current, {PRODUCT_SIDE: False, WORN_SIDE: True})
     {'product photos': 'fashion-real', 'worn garments': 'fashion-street'}
-    >>> default_spaces("fashion-street", "imagenet", current, {PRODUCT_SIDE: True, WORN_SIDE: True})
+    >>> default_spaces("fashion-street", BACKBONE_SPACE, current, {PRODUCT_SIDE: True, WORN_SIDE: True})
     {'product photos': 'fashion-real', 'worn garments': 'fashion-real'}
     >>> default_spaces("fashion", "fashion", {PRODUCT_SIDE: "fashion-real", WORN_SIDE: "fashion-street"}, None)
     {'product photos': 'fashion', 'worn garments': 'fashion-street'}
-    >>> default_spaces("fashion", "fashion", {PRODUCT_SIDE: "imagenet", WORN_SIDE: "imagenet"}, None)
+    >>> default_spaces("fashion", "fashion", {PRODUCT_SIDE: BACKBONE_SPACE, WORN_SIDE: BACKBONE_SPACE}, None)
     {'product photos': 'fashion', 'worn garments': 'fashion'}
     """
     if wins is None:
