@@ -23,6 +23,7 @@ from .evaluation.results import (
     held_out_product_ids,
     load_saved_evaluations,
     per_type_table,
+    query_kind_table,
     robustness_table,
 )
 from .explore.mapview import (
@@ -67,6 +68,7 @@ __all__ = [
     "inside_mask", "LABEL_COLUMNS", "load_artifacts", "load_saved_evaluations", "Manifest", "MAP_METHODS",
     "map_view", "MapView", "MAX_K", "MAX_PHOTOS", "MAX_POINTS", "MAX_ROBUSTNESS_DROP_POINTS", "METRICS",
     "NoCatalogue", "P5_GOALS", "per_type_table", "photo_uri", "PREDICTED_LABELS", "PROJECT_ROOT", "Query", "query_box",
+    "query_kind_table",
     "read_catalogue", "requested_runtime", "Recommender", "resolve_weights", "RESULT_COLUMNS", "robustness_table",
     "sample_order",
     "saved_map", "stratified_sample", "TARGET_RECALL", "tsne_seconds", "update_catalogue", "VectorIndex", "Weights",

@@ -5,7 +5,15 @@ import streamlit as st
 from app.components.catalogue import recommender_or_stop
 from app.components.layout import ranking_note, results_grid, show_photo
 from app.components.loaders import get_evaluations, held_out_examples
-from recommender import evaluation_name, evaluation_sizes, goal_table, headline_table, per_type_table, robustness_table
+from recommender import (
+    evaluation_name,
+    evaluation_sizes,
+    goal_table,
+    headline_table,
+    per_type_table,
+    query_kind_table,
+    robustness_table,
+)
 
 st.title("Retrieval quality")
 recommender = recommender_or_stop()
@@ -31,11 +39,21 @@ else:
     st.caption("Each query is a held-out product (not in the searched index); a neighbour counts when it shares "
                "the query's label. The grouped split keeps near-identical photos and same-name products together, "
                "so a query's twin is never in the index: the figure a shopper with a new product sees.")
-    st.dataframe(headline_table(saved).style.format("{:.3f}"), width="stretch")
+    st.dataframe(headline_table(saved).style.format("{:.3f}", na_rep="-"), width="stretch")
     st.caption(evaluation_sizes(saved))
     names = {evaluation_name(result): key for key, result in saved.items()}
     chosen = st.selectbox("Per-articleType table of", list(names), key="eval-table")
     st.dataframe(per_type_table(saved[names[chosen]]).style.format(precision=3), width="stretch", height=320)
+    by_kind = {evaluation_name(result): query_kind_table(result) for result in saved.values()
+               if result.get("by_query_kind")}
+    if by_kind:
+        st.subheader("Shoppers' photos, by kind of query")
+        name = st.selectbox("Photos of", list(by_kind), key="eval-kinds")
+        st.caption("Real photos never trained on (`python -m recommender evaluate --queries DIR`): phone photos "
+                   "searched whole, street photos whole, each garment cut to its annotated box, and each garment "
+                   "as a shopper picks it among the boxes the finder draws; each kind in the model it is searched "
+                   "in.")
+        st.dataframe(by_kind[name].style.format({"articleType P@5": "{:.3f}"}), width="stretch")
     robust = {evaluation_name(result): robustness_table(result) for result in saved.values() if "robustness" in result}
     if robust:
         st.subheader("Photos shoppers take")

@@ -89,6 +89,23 @@ def goal_table(result: dict) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("goal")
 
 
+def query_kind_table(result: dict) -> pd.DataFrame | None:
+    """An evaluation of a folder of photos by kind of query (phone photos whole, street photos whole, each
+    garment cut to its box or found by the finder): queries, articleType P@5, its 95% interval and the space
+    each kind was searched in; None for an evaluation of held-out products.
+
+    >>> row = {"n": 3, "articleType_p5": 0.5, "interval": [0.2, 0.8], "space": "fashion-real"}
+    >>> query_kind_table({"space": "fashion", "by_query_kind": {"photo, whole": row}}).iloc[0].to_dict()
+    {'queries': 3, 'articleType P@5': 0.5, '95% interval': '0.200-0.800', 'space': 'fashion-real'}
+    """
+    if not result.get("by_query_kind"):
+        return None
+    return pd.DataFrame([{"query": kind, "queries": row["n"], "articleType P@5": row["articleType_p5"],
+                          "95% interval": f"{row['interval'][0]:.3f}-{row['interval'][1]:.3f}",
+                          "space": row.get("space", result["space"])}
+                         for kind, row in result["by_query_kind"].items()]).set_index("query")
+
+
 def per_type_table(result: dict) -> pd.DataFrame:
     """An evaluation's per-articleType rows (queries, articleType P@5, baseColour P@5), largest types first."""
     table = pd.DataFrame(result["per_article_type"]).T[["n", "articleType_p5", "baseColour_p5"]]

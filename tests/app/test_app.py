@@ -226,6 +226,29 @@ def test_evaluation_page_shows_the_robustness_table_of_an_evaluation(synthetic_e
     assert len(table) == len(PERTURBATIONS) + 1 and table["drop (points)"].iloc[0] == 0
 
 
+def test_evaluation_page_shows_a_folder_of_photos_by_kind_of_query(synthetic_env, random_weights, tmp_path,
+                                                                   monkeypatch):
+    from recommender import Recommender
+    from recommender.evaluation.protocols import PHOTO, embed_folder, photo_queries_evaluation
+    from recommender.evaluation.results import save_evaluation
+    from tests.factories import make_dataset
+
+    root = tmp_path / "artifacts"
+    shutil.copytree(synthetic_env, root)
+    monkeypatch.setenv("RECOMMENDER_ARTIFACTS", str(root))
+    monkeypatch.setenv("RECOMMENDER_CACHE", str(tmp_path / "cache"))
+    recommender = Recommender.load(root, weights=random_weights)
+    photos = embed_folder(recommender.extractor, make_dataset(tmp_path / "phone", n=6))
+    save_evaluation(root, recommender.build_id, photo_queries_evaluation(recommender.artifacts, photos,
+                                                                         space="fashion"))
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at.switch_page("app/pages/evaluation.py").run()
+    assert not at.exception and "Shoppers' photos, by kind of query" in [h.value for h in at.subheader]
+    table = next(frame.value for frame in at.dataframe if "95% interval" in frame.value.columns)
+    assert table.index.tolist() == [PHOTO] and table.loc[PHOTO, "queries"] == 6
+    assert table.loc[PHOTO, "space"] == "fashion"
+
+
 def test_about_page_takes_its_figures_from_the_code(app, synthetic_env):
     from recommender import DEFAULT_N_TREES, DEFAULT_SEARCH_K, TARGET_RECALL, load_artifacts
 
