@@ -166,6 +166,11 @@ def format_report(result: dict, baseline: dict | None = None) -> str:
     if unmeasured:
         lines.append(f"not measured (no query carries the label): {', '.join(unmeasured)}")
     if "by_query_kind" in result:
+        spaces = {row.get("space", result["space"]) for row in result["by_query_kind"].values()}
+        others = sorted(spaces - {result["space"]})
+        if others:  # each kind searched as the product searches it: the figures above are one space's
+            lines += ["", f"The figures above search every query in {result['space']!r}; below, each kind of query "
+                          f"in the space the product searches it in ({', '.join(map(repr, others))} too)."]
         lines += ["", f"{'query':<42}{'n':>6}{'type P@5':>10}{'95% CI':>15}  space"]
         for kind, row in result["by_query_kind"].items():
             low, high = row["interval"]
