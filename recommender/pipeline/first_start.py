@@ -72,7 +72,7 @@ def ensure_catalogue(root: str | os.PathLike, *, dataset: str | os.PathLike | No
                         progress=progress is True, log=log)
             street = real_photos("street")
             if (street / "labels.csv").is_file():  # garments worn in street photos too (the photos embedded once)
-                log(f"Teaching one the garments of the street photos too ({street})...")
+                log(f"Teaching a second head the garments of the street photos too ({street})...")
                 garments = street_garment_photos(street, log=log)
                 train_space(root, space=STREET_PHOTOS_SPACE, extra_photos=[phone, garments], dev_photos=dev,
                             weights=weights, progress=progress is True, log=log)
