@@ -70,7 +70,7 @@ def main() -> None:
         worst = max(table.items(), key=lambda item: item[1]["drop_points"])
         print(f"{label}: largest drop {worst[1]['drop_points']:.1f} points ({worst[0]}); goal <= {MAX_DROP_POINTS:g}")
     RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps({"artifacts": str(args.artifacts), "space": space, "queries": args.queries,
+    RESULTS.write_text(json.dumps({"artifacts": str(args.artifacts), "space": searched, "queries": args.queries,
                                    "build_id": recommender.build_id, **tables}, indent=2))
 
 

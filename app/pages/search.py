@@ -62,7 +62,7 @@ else:
     st.info(f"Upload a JPEG, PNG or WebP photo (or take one) to search {len(recommender.metadata):,} products.")
 
 # Each query in its kind's default space unless one is picked: a worn garment's can differ from a product photo's.
-space = settings.space or recommender.default_space if query is None else recommender.space_for(query, settings.space)
+space = (settings.space or recommender.default_space) if query is None else recommender.space_for(query, settings.space)
 if query is not None:
     if not recommender.has_index(space=space, n_trees=settings.n_trees):
         with st.spinner(f"Building the Annoy index with {settings.n_trees} trees from the stored vectors..."):

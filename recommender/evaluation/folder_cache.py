@@ -40,7 +40,7 @@ def load_embedded(key: str) -> tuple[pd.DataFrame, np.ndarray, np.ndarray] | Non
     path = cache_dir() / FOLDER / f"{key}.npz"
     try:
         with np.load(path, allow_pickle=False) as saved:
-            columns, dtypes = ([str(value) for value in saved[key]] for key in ("columns", "dtypes"))
+            columns, dtypes = ([str(value) for value in saved[field]] for field in ("columns", "dtypes"))
             items = pd.DataFrame({name: pd.Series(saved[f"column_{i}"], dtype=dtype)
                                   for i, (name, dtype) in enumerate(zip(columns, dtypes))}, columns=columns)
             return items, saved["vectors"], saved["colours"]

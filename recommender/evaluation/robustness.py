@@ -153,8 +153,8 @@ def robustness_evaluation(recommender: Recommender, query_rows: np.ndarray, cata
                    else [first_query(recommender, finder, shot) for shot in shots])
         hits = _hits_at_5(recommender, queries, query_labels, catalogue, space=space, type_first=type_first,
                           seed=seed)
-        table[name] = {label: float(hits[label][known].mean()) for label, known in
-                       ((label, query_labels[label].to_numpy() != "") for label in hits)}
+        # A label's P@5 over the queries that carry it (a catalogue row may lack a colour).
+        table[name] = {label: float(hits[label][query_labels[label].to_numpy() != ""].mean()) for label in hits}
         table[name]["articleType_interval"] = bootstrap_interval(hits["articleType"], seed=seed)
         if progress is not None:
             progress(done + 1, len(variants))
