@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from ..data.locate import real_photos
+from ..data.locate import find_dataset, real_photos
 from ..features.weights import resolve_weights
-from ..training.finder import EPOCHS, train_finder
+from ..training.finder import EPOCHS, SCENES, train_finder
 from . import options
 
 NAME = "train-finder"
@@ -17,6 +17,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("photos", nargs="?", default=str(real_photos("street")),
                         help="folder with images/, labels/ and labels.csv (default: the shared street photos, "
                              "$RECOMMENDER_REAL_PHOTOS/shopper-photos-train/street)")
+    parser.add_argument("--products", default=None, metavar="DIR",
+                        help="a catalogue folder (images/, styles.csv) whose products are pasted onto scenes to "
+                             "teach garments lying anywhere (default: the catalogue dataset found, "
+                             "$RECOMMENDER_DATASET or the shared one)")
+    parser.add_argument("--scenes", type=int, default=SCENES, metavar="N",
+                        help=f"pasted scenes (default {SCENES}; 0: the street photos only)")
     parser.add_argument("--limit", type=int, default=None, metavar="N", help="train on the first N photos only")
     parser.add_argument("--epochs", type=int, default=EPOCHS, help=f"training epochs (default {EPOCHS})")
     options.weights(parser)
@@ -25,6 +31,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    train_finder(args.photos, resolve_weights(args.weights, log=options.to_stderr), runtime=args.runtime,
-                 epochs=args.epochs, limit=args.limit, progress=not args.no_progress, log=print)
+    products = find_dataset(args.products) if args.scenes else None
+    if args.products and products is None:
+        raise FileNotFoundError(f"No catalogue in {args.products}: expected images/ and styles.csv")
+    train_finder(args.photos, resolve_weights(args.weights, log=options.to_stderr), products=products,
+                 scene_count=args.scenes, runtime=args.runtime, epochs=args.epochs, limit=args.limit,
+                 progress=not args.no_progress, log=print)
     return 0

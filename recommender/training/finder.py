@@ -4,7 +4,8 @@ The folder holds ``images/<id>.jpg``, ``labels/<id>.png`` (each pixel a row of `
 ``value,name``) and ``labels.csv``. Every photo is fitted as the finder fits it, ResNet50's
 stride-16 map is read once, and each map cell's target is the share of each garment kind among
 its 16x16 pixels; a small network (one hidden layer) learns cell -> kind. A tenth of the photos is
-held out and the record says how well the parser labels their cells.
+held out and the record says how well the parser labels their cells. Given a catalogue folder too, products
+pasted onto real scenes (:mod:`recommender.training.composites`) teach it garments lying anywhere, not worn.
 """
 
 from __future__ import annotations
@@ -28,10 +29,14 @@ from ..features.weights import Weights
 from ..garments.finder import MAP_STRIDE, Garment, finder_input, finder_path, garment_photo
 from ..garments.kinds import ARTICLE_TYPE_OF_SOURCE, KINDS, kind_of_source_label
 from ..garments.parser import GarmentParser
+from .augment import background_patches
+from .composites import product_cutouts, scenes
 
 HIDDEN = 256
 EPOCHS = 40  # 20 -> 40: held-out recall 0.622 -> 0.656 at FINDER_SIZE 512 (docs/evaluation.md)
 VALIDATION_EVERY = 10  # every 10th photo is held out
+SCENES = 1000  # pasted scenes, where a catalogue is given
+SCENE_LOOKUP = np.arange(256) * (np.arange(256) < len(KINDS))  # a scene's label map holds KINDS indices already
 
 
 def cell_targets(labels: Image.Image, lookup: np.ndarray, size: tuple[int, int], shape: tuple[int, int]) -> np.ndarray:
@@ -49,9 +54,12 @@ def cell_targets(labels: Image.Image, lookup: np.ndarray, size: tuple[int, int],
 
 
 def train_parser(folder: str | Path, map_network: Callable[[np.ndarray], np.ndarray], weights: Weights, *,
-                 epochs: int = EPOCHS, limit: int | None = None, progress: bool = True, seed: int = 0,
-                 path: Path | None = None, log: Callable[[str], None] = silent) -> GarmentParser:
-    """Train the parser on ``folder``'s photos (at most ``limit``), save it to ``path`` (default: where the
+                 products: str | Path | None = None, scene_count: int = SCENES, epochs: int = EPOCHS,
+                 limit: int | None = None, progress: bool = True, seed: int = 0, path: Path | None = None,
+                 log: Callable[[str], None] = silent) -> GarmentParser:
+    """Train the parser on ``folder``'s photos (at most ``limit``) and, where ``products`` names a catalogue
+    folder, on ``scene_count`` scenes of its products pasted onto patches of those photos
+    (:func:`recommender.training.composites.scenes`; never held out); save it to ``path`` (default: where the
     finder looks, :func:`recommender.garments.finder.finder_path`), and return it."""
     folder = Path(folder)
     table = folder / "labels.csv"
@@ -65,6 +73,14 @@ def train_parser(folder: str | Path, map_network: Callable[[np.ndarray], np.ndar
         raise FileNotFoundError(f"No photos in {folder / 'images'}")
     started = time.perf_counter()
     features, targets, held_out = [], [], []
+
+    def add(image: Image.Image, labels: Image.Image, values: np.ndarray, validation: bool) -> None:
+        array, size = finder_input(image)
+        cells = map_network(array[None])[0]
+        features.append(cells.reshape(-1, cells.shape[-1]))
+        targets.append(cell_targets(labels, values, size, array.shape[:2]).reshape(-1, len(KINDS)))
+        held_out.append(np.full(len(features[-1]), validation))
+
     for number, photo in enumerate(tqdm(photos, desc="Reading street photos", unit="photo", disable=not progress)):
         label_path = folder / "labels" / f"{photo.stem}.png"
         try:
@@ -73,19 +89,24 @@ def train_parser(folder: str | Path, map_network: Callable[[np.ndarray], np.ndar
             continue
         if not label_path.is_file():
             continue
-        array, size = finder_input(image)
-        cells = map_network(array[None])[0]
-        features.append(cells.reshape(-1, cells.shape[-1]))
-        targets.append(cell_targets(Image.open(label_path), lookup, size, array.shape[:2]).reshape(-1, len(KINDS)))
-        held_out.append(np.full(len(features[-1]), number % VALIDATION_EVERY == 0))
+        add(image, Image.open(label_path), lookup, number % VALIDATION_EVERY == 0)
+    street_photos = len(features)
+    if products is not None:
+        cutouts = product_cutouts(products, seed=seed)
+        made = scenes(cutouts, background_patches(folder, seed=seed), scene_count, seed=seed)
+        for image, labels in tqdm(made, total=scene_count if cutouts else 0, desc="Reading pasted scenes",
+                                  unit="scene", disable=not progress):
+            add(image, labels, SCENE_LOOKUP, False)
     x, y, validation = np.concatenate(features), np.concatenate(targets), np.concatenate(held_out)
-    log(f"{len(features):,} photos, {len(x):,} map cells ({int(validation.sum()):,} held out); training...")
+    log(f"{street_photos:,} photos and {len(features) - street_photos:,} pasted scenes, {len(x):,} map cells "
+        f"({int(validation.sum()):,} held out); training...")
     parser = _fit(x[~validation], y[~validation], epochs=epochs, seed=seed)
     predicted = parser.probabilities(x[validation]).argmax(axis=1)
     truth = y[validation].argmax(axis=1)
     per_kind = {kind: float(((predicted == k) & (truth == k)).sum() / max(1, ((predicted == k) | (truth == k)).sum()))
                 for k, kind in enumerate(KINDS)}
-    record = {"folder": str(folder), "photos": len(features), "cells": int(len(x)), "weights_sha256": weights.sha256,
+    record = {"folder": str(folder), "photos": street_photos, "products": None if products is None else str(products),
+              "scenes": len(features) - street_photos, "cells": int(len(x)), "weights_sha256": weights.sha256,
               "epochs": epochs, "seconds": round(time.perf_counter() - started, 1),
               "held_out_cell_accuracy": float((predicted == truth).mean()), "held_out_iou": per_kind}
     parser = GarmentParser(parser.hidden_weights, parser.hidden_bias, parser.out_weights, parser.out_bias, record)
@@ -98,12 +119,13 @@ def train_parser(folder: str | Path, map_network: Callable[[np.ndarray], np.ndar
     return parser
 
 
-def train_finder(folder: str | Path, weights: Weights, *, runtime: str = AUTO_RUNTIME, epochs: int = EPOCHS,
-                 limit: int | None = None, progress: bool = True, log: Callable[[str], None] = silent) -> GarmentParser:
+def train_finder(folder: str | Path, weights: Weights, *, products: str | Path | None = None,
+                 scene_count: int = SCENES, runtime: str = AUTO_RUNTIME, epochs: int = EPOCHS, limit: int | None = None,
+                 progress: bool = True, log: Callable[[str], None] = silent) -> GarmentParser:
     """:func:`train_parser` on ``weights``' feature map, run on ``runtime`` (auto: OpenVINO where installed)."""
     runtime = runtime_for(runtime, "float32", recorded="openvino", log=log)
-    return train_parser(folder, load_map_network(weights, runtime, log=log), weights, epochs=epochs, limit=limit,
-                        progress=progress, log=log)
+    return train_parser(folder, load_map_network(weights, runtime, log=log), weights, products=products,
+                        scene_count=scene_count, epochs=epochs, limit=limit, progress=progress, log=log)
 
 
 def _fit(x: np.ndarray, y: np.ndarray, *, epochs: int, seed: int) -> GarmentParser:

@@ -142,7 +142,7 @@ def test_a_saved_parser_loads_and_one_of_other_kinds_is_refused(tmp_path):
 
 
 @pytest.mark.unit
-def test_only_a_worn_look_in_a_real_scene_is_searched_garment_by_garment():
+def test_only_garments_in_a_real_scene_that_do_not_fill_it_are_searched_one_by_one():
     from recommender.garments.finder import Survey
 
     shirt = Garment((0.05, 0.05, 0.95, 0.95), "top", 0.9, 0.6, np.zeros((1, 1), bool))
@@ -150,6 +150,7 @@ def test_only_a_worn_look_in_a_real_scene_is_searched_garment_by_garment():
     assert searched_whole(Survey([shirt], 0.1, False)) and searched_whole(Survey([], 0.1, False))
     assert not searched_whole(Survey([shirt, bag], 0.1, False))
     assert searched_whole(Survey([shirt, bag], 0.0, False))  # nobody wears them: a garment on a bed
+    assert not searched_whole(Survey([bag, shirt], 0.0, False))  # a bag lying small in a busy scene
     assert searched_whole(Survey([shirt, bag], 0.1, True))  # a studio backdrop: a catalogue shot
 
 
@@ -189,6 +190,25 @@ def test_the_parser_trains_on_a_street_folder_and_is_saved_where_the_finder_look
     finder = load_finder(random_weights, "tensorflow")
     assert finder.parser.record["photos"] == 4 and finder.parser.record["folder"] == str(tmp_path / "street")
     assert all(garment.kind in KINDS[2:] for garment in finder.find(composite()))
+
+
+def test_the_parser_also_learns_catalogue_products_pasted_onto_scenes(random_weights, tmp_path):
+    from recommender.features.runtimes import load_map_network
+    from recommender.training.finder import train_parser
+    from tests.factories import make_dataset
+
+    street = make_street_folder(tmp_path / "street")
+    catalogue = make_dataset(tmp_path / "catalogue", n=6)
+    lines = []
+    parser = train_parser(street, load_map_network(random_weights, "tensorflow"), random_weights, products=catalogue,
+                          scene_count=3, epochs=1, progress=False, path=tmp_path / "parser.npz", log=lines.append)
+    assert parser.record["photos"] == 4 and parser.record["scenes"] == 3
+    assert parser.record["products"] == str(catalogue)
+    assert lines[0].startswith("4 photos and 3 pasted scenes, ")
+    alone = train_parser(street, load_map_network(random_weights, "tensorflow"), random_weights, epochs=1,
+                         progress=False, path=tmp_path / "alone.npz")
+    assert alone.record["scenes"] == 0 and alone.record["products"] is None
+    assert alone.record["cells"] < parser.record["cells"]
 
 
 @pytest.fixture(scope="module")
