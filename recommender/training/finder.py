@@ -36,6 +36,7 @@ HIDDEN = 256
 EPOCHS = 40  # 20 -> 40: held-out recall 0.622 -> 0.656 at FINDER_SIZE 512 (docs/evaluation.md)
 VALIDATION_EVERY = 10  # every 10th photo is held out
 SCENES = 1000  # pasted scenes, where a catalogue is given
+SCENE_BACKGROUND_KEPT = 0.25  # of a pasted scene's cells that are background only
 SCENE_LOOKUP = np.arange(256) * (np.arange(256) < len(KINDS))  # a scene's label map holds KINDS indices already
 
 
@@ -72,14 +73,19 @@ def train_parser(folder: str | Path, map_network: Callable[[np.ndarray], np.ndar
     if not photos:
         raise FileNotFoundError(f"No photos in {folder / 'images'}")
     started = time.perf_counter()
-    features, targets, held_out = [], [], []
+    rng = np.random.default_rng(seed)
+    train, held_out = _Cells(), _Cells()
 
-    def add(image: Image.Image, labels: Image.Image, values: np.ndarray, validation: bool) -> None:
+    def add(image: Image.Image, labels: Image.Image, values: np.ndarray, into: _Cells, keep_background: float) -> None:
         array, size = finder_input(image)
         cells = map_network(array[None])[0]
-        features.append(cells.reshape(-1, cells.shape[-1]))
-        targets.append(cell_targets(labels, values, size, array.shape[:2]).reshape(-1, len(KINDS)))
-        held_out.append(np.full(len(features[-1]), validation))
+        cells = cells.reshape(-1, cells.shape[-1])
+        target = cell_targets(labels, values, size, array.shape[:2]).reshape(-1, len(KINDS))
+        # Most of a scene is background: a share of those cells stands for all of them (weighted up), which keeps
+        # the map cells of 1,000 scenes within memory on a 24 GB machine.
+        plain = target[:, 0] == 1.0
+        kept = ~plain | (rng.random(len(cells)) < keep_background)
+        into.add(cells[kept], target[kept], np.where(plain[kept], 1.0 / keep_background, 1.0))
 
     for number, photo in enumerate(tqdm(photos, desc="Reading street photos", unit="photo", disable=not progress)):
         label_path = folder / "labels" / f"{photo.stem}.png"
@@ -89,24 +95,25 @@ def train_parser(folder: str | Path, map_network: Callable[[np.ndarray], np.ndar
             continue
         if not label_path.is_file():
             continue
-        add(image, Image.open(label_path), lookup, number % VALIDATION_EVERY == 0)
-    street_photos = len(features)
+        add(image, Image.open(label_path), lookup, held_out if number % VALIDATION_EVERY == 0 else train, 1.0)
+    street_photos = train.photos + held_out.photos
     if products is not None:
         cutouts = product_cutouts(products, seed=seed)
         made = scenes(cutouts, background_patches(folder, seed=seed), scene_count, seed=seed)
         for image, labels in tqdm(made, total=scene_count if cutouts else 0, desc="Reading pasted scenes",
                                   unit="scene", disable=not progress):
-            add(image, labels, SCENE_LOOKUP, False)
-    x, y, validation = np.concatenate(features), np.concatenate(targets), np.concatenate(held_out)
-    log(f"{street_photos:,} photos and {len(features) - street_photos:,} pasted scenes, {len(x):,} map cells "
-        f"({int(validation.sum()):,} held out); training...")
-    parser = _fit(x[~validation], y[~validation], epochs=epochs, seed=seed)
-    predicted = parser.probabilities(x[validation]).argmax(axis=1)
-    truth = y[validation].argmax(axis=1)
+            add(image, labels, SCENE_LOOKUP, train, SCENE_BACKGROUND_KEPT)
+    scene_count = train.photos + held_out.photos - street_photos
+    (x, y, cell_weight), (x_held, y_held, _) = train.arrays(), held_out.arrays()
+    log(f"{street_photos:,} photos and {scene_count:,} pasted scenes, {len(x) + len(x_held):,} map cells "
+        f"({len(x_held):,} held out); training...")
+    parser = _fit(x, y, cell_weight, epochs=epochs, seed=seed)
+    predicted = parser.probabilities(x_held.astype(np.float32)).argmax(axis=1)
+    truth = y_held.argmax(axis=1)
     per_kind = {kind: float(((predicted == k) & (truth == k)).sum() / max(1, ((predicted == k) | (truth == k)).sum()))
                 for k, kind in enumerate(KINDS)}
     record = {"folder": str(folder), "photos": street_photos, "products": None if products is None else str(products),
-              "scenes": len(features) - street_photos, "cells": int(len(x)), "weights_sha256": weights.sha256,
+              "scenes": scene_count, "cells": int(len(x) + len(x_held)), "weights_sha256": weights.sha256,
               "epochs": epochs, "seconds": round(time.perf_counter() - started, 1),
               "held_out_cell_accuracy": float((predicted == truth).mean()), "held_out_iou": per_kind}
     parser = GarmentParser(parser.hidden_weights, parser.hidden_bias, parser.out_weights, parser.out_bias, record)
@@ -128,14 +135,39 @@ def train_finder(folder: str | Path, weights: Weights, *, products: str | Path |
                         scene_count=scene_count, epochs=epochs, limit=limit, progress=progress, log=log)
 
 
-def _fit(x: np.ndarray, y: np.ndarray, *, epochs: int, seed: int) -> GarmentParser:
+class _Cells:
+    """Map cells gathered photo by photo (features kept as float16: half the memory, ample for a parser)."""
+
+    def __init__(self) -> None:
+        self.features: list[np.ndarray] = []
+        self.targets: list[np.ndarray] = []
+        self.weights: list[np.ndarray] = []
+
+    @property
+    def photos(self) -> int:
+        return len(self.features)
+
+    def add(self, features: np.ndarray, targets: np.ndarray, weights: np.ndarray) -> None:
+        self.features.append(features.astype(np.float16))
+        self.targets.append(targets.astype(np.float32))
+        self.weights.append(weights.astype(np.float32))
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        if not self.features:
+            return np.zeros((0, 1024), np.float16), np.zeros((0, len(KINDS)), np.float32), np.zeros(0, np.float32)
+        joined = tuple(np.concatenate(parts) for parts in (self.features, self.targets, self.weights))
+        self.features, self.targets, self.weights = [], [], []  # the joined arrays replace the parts
+        return joined
+
+
+def _fit(x: np.ndarray, y: np.ndarray, cell_weight: np.ndarray, *, epochs: int, seed: int) -> GarmentParser:
     quiet.tensorflow()
     import keras
 
     keras.utils.set_random_seed(seed)
     # Garment cells are few next to background: each kind weighs by the inverse square root of its share.
-    share = y.mean(axis=0) + 1e-6
-    weight = (y @ (1.0 / np.sqrt(share))).astype(np.float32)
+    share = (cell_weight @ y) / cell_weight.sum() + 1e-6
+    weight = (y @ (1.0 / np.sqrt(share))).astype(np.float32) * cell_weight
     model = keras.Sequential([keras.Input((x.shape[1],)), keras.layers.Dense(HIDDEN, activation="relu"),
                               keras.layers.Dropout(0.2), keras.layers.Dense(len(KINDS))])
     model.compile(optimizer=keras.optimizers.Adam(1e-3),
