@@ -59,9 +59,9 @@ def train_parser(folder: str | Path, map_network: Callable[[np.ndarray], np.ndar
                  limit: int | None = None, progress: bool = True, seed: int = 0, path: Path | None = None,
                  log: Callable[[str], None] = silent) -> GarmentParser:
     """Train the parser on ``folder``'s photos (at most ``limit``) and, where ``products`` names a catalogue
-    folder, on ``scene_count`` scenes of its products pasted onto patches of those photos
-    (:func:`recommender.training.composites.scenes`; never held out); save it to ``path`` (default: where the
-    finder looks, :func:`recommender.garments.finder.finder_path`), and return it."""
+    folder, on ``scene_count`` scenes (at most one per product cut out) of its products pasted onto patches of
+    those photos (:func:`recommender.training.composites.scenes`; never held out); save it to ``path``
+    (default: where the finder looks, :func:`recommender.garments.finder.finder_path`), and return it."""
     folder = Path(folder)
     table = folder / "labels.csv"
     if not table.is_file():
@@ -99,8 +99,9 @@ def train_parser(folder: str | Path, map_network: Callable[[np.ndarray], np.ndar
     street_photos = train.photos + held_out.photos
     if products is not None:
         cutouts = product_cutouts(products, seed=seed)
-        made = scenes(cutouts, background_patches(folder, seed=seed), scene_count, seed=seed)
-        for image, labels in tqdm(made, total=scene_count if cutouts else 0, desc="Reading pasted scenes",
+        wanted = min(scene_count, len(cutouts))  # more scenes than products only repeat them (a demo's few)
+        made = scenes(cutouts, background_patches(folder, seed=seed), wanted, seed=seed)
+        for image, labels in tqdm(made, total=wanted, desc="Reading pasted scenes",
                                   unit="scene", disable=not progress):
             add(image, labels, SCENE_LOOKUP, train, SCENE_BACKGROUND_KEPT)
     scene_count = train.photos + held_out.photos - street_photos
