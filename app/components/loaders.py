@@ -91,11 +91,9 @@ def embed_garment(data: bytes, number: int, root: str, build_id: str) -> tuple[n
 
 
 def garment_query(recommender: Recommender, data: bytes, number: int) -> Query:
-    """The query of a garment found in a photo, by its number (1 for the most prominent), worn or lying as the
-    finder saw it (:attr:`recommender.Garment.worn`)."""
+    """The query of a garment found in a photo, by its number (1 for the most prominent): a worn garment."""
     vector, colour = embed_garment(data, number, str(recommender.root), recommender.build_id)
-    worn = find_garments(data, str(recommender.root), recommender.build_id)[number - 1].worn
-    return Query(vector, colour, worn=worn)
+    return Query(vector, colour, worn=True)
 
 
 def photo_query(recommender: Recommender, data: bytes, box: CropBox, *, worn: bool = False) -> Query:

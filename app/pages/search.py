@@ -57,7 +57,7 @@ elif photo is not None:
         else:
             with photo_column:
                 show_photo(crop(image, box), caption="Your photo")
-            query = photo_query(recommender, photo.data, box, worn=bool(garments) and garments[0].worn)
+            query = photo_query(recommender, photo.data, box, worn=bool(garments))
 else:
     st.info(f"Upload a JPEG, PNG or WebP photo (or take one) to search {len(recommender.metadata):,} products.")
 

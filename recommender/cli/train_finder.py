@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
-from ..data.locate import find_dataset, real_photos
+from ..data.locate import real_photos
 from ..features.weights import resolve_weights
 from ..training.finder import EPOCHS, SCENES, train_finder
 from . import options
@@ -18,11 +19,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="folder with images/, labels/ and labels.csv (default: the shared street photos, "
                              "$RECOMMENDER_REAL_PHOTOS/shopper-photos-train/street)")
     parser.add_argument("--products", default=None, metavar="DIR",
-                        help="a catalogue folder (images/, styles.csv) whose products are pasted onto scenes to "
-                             "teach garments lying anywhere (default: the catalogue dataset found, "
-                             "$RECOMMENDER_DATASET or the shared one)")
+                        help="also a catalogue folder (images/, styles.csv) whose products are pasted onto scenes "
+                             "(measured not to pay: docs/decisions/0011-products-lying-anywhere.md)")
     parser.add_argument("--scenes", type=int, default=SCENES, metavar="N",
-                        help=f"pasted scenes (default {SCENES}; 0: the street photos only)")
+                        help=f"pasted scenes with --products (default {SCENES})")
     parser.add_argument("--limit", type=int, default=None, metavar="N", help="train on the first N photos only")
     parser.add_argument("--epochs", type=int, default=EPOCHS, help=f"training epochs (default {EPOCHS})")
     options.weights(parser)
@@ -31,9 +31,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    products = find_dataset(args.products) if args.scenes else None
-    if args.products and products is None:
-        raise FileNotFoundError(f"No catalogue in {args.products}: expected images/ and styles.csv")
+    products = Path(args.products) if args.products else None
+    if products is not None and not (products / "styles.csv").is_file():
+        raise FileNotFoundError(f"No catalogue in {products}: expected images/ and styles.csv")
     train_finder(args.photos, resolve_weights(args.weights, log=options.to_stderr), products=products,
                  scene_count=args.scenes, runtime=args.runtime, epochs=args.epochs, limit=args.limit,
                  progress=not args.no_progress, log=print)

@@ -31,7 +31,6 @@ from .parser import GarmentParser
 # for a map pass of 1.8x the pixels.
 FINDER_SIZE = 512
 MAP_STRIDE = 16
-FINDER_RECIPE = "scenes"  # street photos and pasted product scenes; the street-only parser of earlier rounds differs
 UPSAMPLE = 4  # regions are found on a 4x finer grid than the map's (stride 4 pixels)
 MIN_AREA = 0.004  # of the photo: smaller regions are noise (a handbag in a street photo is about 0.7%)
 MAX_GARMENTS = 6
@@ -67,9 +66,6 @@ class Garment:
     other_kinds : tuple of str
         Kinds of the regions found on the same garment and dropped for this one (one garment whose cells the
         parser split between two kinds, :data:`SAME_GARMENT_IOU`).
-    worn : bool
-        Whether a person wears it (their skin and hair are in the photo), else it lies somewhere (a bed, a
-        floor, a table): which space it is searched in (:meth:`recommender.search.recommender.Recommender.space_for`).
     """
 
     box: CropBox
@@ -78,7 +74,6 @@ class Garment:
     area: float
     mask: np.ndarray = field(compare=False, repr=False)
     other_kinds: tuple[str, ...] = ()
-    worn: bool = True
 
     @property
     def kinds(self) -> tuple[str, ...]:
@@ -246,9 +241,8 @@ def garment_colour(image: Image.Image, garment: Garment) -> np.ndarray:
 
 def finder_path(weights_sha256: str) -> Path:
     """Where the garment parser trained over these backbone weights at :data:`FINDER_SIZE` is kept (the per-user
-    cache): a parser trained on maps of another size, or by an earlier recipe (:data:`FINDER_RECIPE`), is not
-    this one."""
-    return cache_dir() / "finder" / f"garment-parser-{weights_sha256[:16]}-{FINDER_SIZE}-{FINDER_RECIPE}.npz"
+    cache): a parser trained on maps of another size is not this one."""
+    return cache_dir() / "finder" / f"garment-parser-{weights_sha256[:16]}-{FINDER_SIZE}.npz"
 
 
 def load_finder(weights: Weights, runtime: str, *, threads: int | None = None,

@@ -78,16 +78,15 @@ def ensure_catalogue(root: str | os.PathLike, *, dataset: str | os.PathLike | No
                             weights=weights, progress=progress is True, log=log)
     except TooFewProducts as error:
         log(f"No fashion model: {error}.")
-    ensure_finder(weights, products=found, log=log, progress=progress is True)
+    ensure_finder(weights, log=log, progress=progress is True)
     return read_manifest(root)
 
 
-def ensure_finder(weights: Weights | str | os.PathLike | None, *, products: str | os.PathLike | None = None,
-                  progress: bool = True, log: Callable[[str], None] = silent) -> None:
-    """Train the garment finder once per machine, where the street photos it learns from are at hand (and
-    ``products``, a catalogue folder, for the products it also learns lying on scenes)."""
+def ensure_finder(weights: Weights | str | os.PathLike | None, *, progress: bool = True,
+                  log: Callable[[str], None] = silent) -> None:
+    """Train the garment finder once per machine, where the street photos it learns from are at hand."""
     weights, street = resolve_weights(weights, log=log), real_photos("street")
     if finder_path(weights.sha256).is_file() or not (street / "labels.csv").is_file():
         return
     log(f"Teaching the garment finder on {street} (once per machine)...")
-    train_finder(street, weights, products=products, progress=progress, log=log)
+    train_finder(street, weights, progress=progress, log=log)

@@ -142,7 +142,7 @@ def test_a_saved_parser_loads_and_one_of_other_kinds_is_refused(tmp_path):
 
 
 @pytest.mark.unit
-def test_only_garments_in_a_real_scene_that_do_not_fill_it_are_searched_one_by_one():
+def test_only_a_worn_look_in_a_real_scene_is_searched_garment_by_garment():
     from recommender.garments.finder import Survey
 
     shirt = Garment((0.05, 0.05, 0.95, 0.95), "top", 0.9, 0.6, np.zeros((1, 1), bool))
@@ -150,7 +150,6 @@ def test_only_garments_in_a_real_scene_that_do_not_fill_it_are_searched_one_by_o
     assert searched_whole(Survey([shirt], 0.1, False)) and searched_whole(Survey([], 0.1, False))
     assert not searched_whole(Survey([shirt, bag], 0.1, False))
     assert searched_whole(Survey([shirt, bag], 0.0, False))  # nobody wears them: a garment on a bed
-    assert not searched_whole(Survey([bag, shirt], 0.0, False))  # a bag lying small in a busy scene
     assert searched_whole(Survey([shirt, bag], 0.1, True))  # a studio backdrop: a catalogue shot
 
 
