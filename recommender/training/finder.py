@@ -5,7 +5,7 @@ The folder holds ``images/<id>.jpg``, ``labels/<id>.png`` (each pixel a row of `
 stride-16 map is read once, and each map cell's target is the share of each garment kind among
 its 16x16 pixels; a small network (one hidden layer) learns cell -> kind. A tenth of the photos is
 held out and the record says how well the parser labels their cells. Given a catalogue folder too, products
-pasted onto real scenes (:mod:`recommender.training.composites`) teach it garments lying anywhere, not worn.
+pasted onto real scenes (:mod:`recommender.training.composites`) teach it too (an option: docs/decisions/0011).
 """
 
 from __future__ import annotations
@@ -104,9 +104,9 @@ def train_parser(folder: str | Path, map_network: Callable[[np.ndarray], np.ndar
         for image, labels in tqdm(made, total=wanted, desc="Reading pasted scenes",
                                   unit="scene", disable=not progress):
             add(image, labels, SCENE_LOOKUP, train, SCENE_BACKGROUND_KEPT)
-    scene_count = train.photos + held_out.photos - street_photos
+    pasted = train.photos + held_out.photos - street_photos
     (x, y, cell_weight), (x_held, y_held, _) = train.arrays(), held_out.arrays()
-    log(f"{street_photos:,} photos and {scene_count:,} pasted scenes, {len(x) + len(x_held):,} map cells "
+    log(f"{street_photos:,} photos and {pasted:,} pasted scenes, {len(x) + len(x_held):,} map cells "
         f"({len(x_held):,} held out); training...")
     parser = _fit(x, y, cell_weight, epochs=epochs, seed=seed)
     predicted = parser.probabilities(x_held.astype(np.float32)).argmax(axis=1)
@@ -114,7 +114,7 @@ def train_parser(folder: str | Path, map_network: Callable[[np.ndarray], np.ndar
     per_kind = {kind: float(((predicted == k) & (truth == k)).sum() / max(1, ((predicted == k) | (truth == k)).sum()))
                 for k, kind in enumerate(KINDS)}
     record = {"folder": str(folder), "photos": street_photos, "products": None if products is None else str(products),
-              "scenes": scene_count, "cells": int(len(x) + len(x_held)), "weights_sha256": weights.sha256,
+              "scenes": pasted, "cells": int(len(x) + len(x_held)), "weights_sha256": weights.sha256,
               "epochs": epochs, "seconds": round(time.perf_counter() - started, 1),
               "held_out_cell_accuracy": float((predicted == truth).mean()), "held_out_iou": per_kind}
     parser = GarmentParser(parser.hidden_weights, parser.hidden_bias, parser.out_weights, parser.out_bias, record)
