@@ -33,11 +33,11 @@ from ..data.colour import colour_signature
 from ..data.images import CropBox, ImageError, box_iou, crop, decode_image
 from ..features.extractor import Extractor
 from ..garments.finder import Garment, GarmentFinder, garment_colour, garment_photo, load_finder, query_box
-from ..garments.kinds import kind_of_article_type
+from ..garments.kinds import kind_of_article_type, kinds_of_article_types
 from ..goals import COMPARED_LABELS
 from ..index.annoy import DEFAULT_METRIC, DEFAULT_N_TREES, DEFAULT_SEARCH_K, VectorIndex
 from ..index.exact import exact_search
-from ..search.ranking import Ranker
+from ..search.ranking import Ranker, within_kinds
 from ..search.recommender import Recommender, space_ranker
 from ..store.artifacts import Artifacts
 from ..store.manifest import BACKBONE_SPACE
@@ -164,13 +164,22 @@ def ranked_neighbours(index: VectorIndex, query_vectors: np.ndarray, ranker: Ran
 
 
 def space_ranking(artifacts: Artifacts, space: str, catalogue_rows: np.ndarray, query_space_vectors: np.ndarray,
-                  *, colour_weight: float = 0.0,
-                  type_first: bool = True) -> tuple[Ranker, dict[str, np.ndarray] | None]:
+                  *, colour_weight: float = 0.0, type_first: bool = True,
+                  kinds: Sequence[Sequence[str]] | None = None) -> tuple[Ranker, dict[str, np.ndarray] | None]:
     """The search's ranking rules over some catalogue rows (:func:`recommender.search.recommender.space_ranker`),
-    and the queries' predicted labels where it ranks type first."""
+    and the queries' predicted labels where it ranks type first, each query's articleType kept within its
+    ``kinds`` (the garment kinds the finder read it as, as :attr:`Query.kinds`; :func:`within_kinds`)."""
     ranker = space_ranker(artifacts, space, np.asarray(catalogue_rows), colour_weight=colour_weight,
                           type_first=type_first)
-    return ranker, artifacts.head(space).predict(query_space_vectors) if ranker.label_weights else None
+    if not ranker.label_weights:
+        return ranker, None
+    head = artifacts.head(space)
+    probabilities = head.predict(query_space_vectors)
+    if kinds is not None and "articleType" in probabilities:
+        type_kinds = kinds_of_article_types(head.classes["articleType"])
+        probabilities["articleType"] = np.stack([within_kinds(p, type_kinds, its) for p, its in
+                                                 zip(probabilities["articleType"], kinds)]).astype(np.float32)
+    return ranker, probabilities
 
 
 def with_colour_family(labels: pd.DataFrame) -> pd.DataFrame:
@@ -355,9 +364,9 @@ def garment_crops(root: Path, table: Path, finder: GarmentFinder, *, progress: b
     0.5 (the detection benchmarks' match). :data:`FINDER_PICK`: of the found garments of its kind whose box is
     centred within its annotated box (the chip a shopper would click for it: a bag's box without its strap),
     the one that overlaps it most. Each is queried as :func:`recommender.search.look.garment_queries` makes
-    it (its crop, its own pixels' colour); where none is found, the whole photo. Returns the photos, rows
-    (``query_kind``, the garment's ``kind``, whether a box of its kind and of any kind matched it at IoU >=
-    0.5: ``found_same``, ``found_any``) and the colour signatures.
+    it (its crop, its own pixels' colour, its kinds: ``garment_kinds``); where none is found, the whole photo.
+    Returns the photos, rows (``query_kind``, the garment's ``kind``, whether a box of its kind and of any kind
+    matched it at IoU >= 0.5: ``found_same``, ``found_any``) and the colour signatures.
     """
     images, rows, colours = [], [], []
     photos = _annotated_photos(root, table)
@@ -379,7 +388,8 @@ def garment_crops(root: Path, table: Path, finder: GarmentFinder, *, progress: b
                                        (FINDER_PICK, centred[1])):
                 images.append(image if picked is None else garment_photo(image, picked))
                 colours.append(colour_signature(image) if picked is None else garment_colour(image, picked))
-                rows.append(row | {"query_kind": query_kind, "picked": picked is not None})
+                rows.append(row | {"query_kind": query_kind, "picked": picked is not None,
+                                   "garment_kinds": "" if picked is None else "|".join(picked.kinds)})
     return images, pd.DataFrame(rows), np.stack(colours)
 
 
@@ -472,8 +482,11 @@ def photo_queries_evaluation(artifacts: Artifacts, photos: PhotoFolder, *, space
     if space != BACKBONE_SPACE:
         vectors = artifacts.head(space).transform(vectors, photos.colours)
     everything = np.arange(len(artifacts.metadata))
+    kinds = None
+    if "garment_kinds" in photos.items:  # garments the finder cut, searched within the kinds it read them as
+        kinds = [value.split("|") if value else () for value in photos.items["garment_kinds"].fillna("").astype(str)]
     ranker, probabilities = space_ranking(artifacts, space, everything, vectors, colour_weight=colour_weight,
-                                         type_first=type_first)
+                                         type_first=type_first, kinds=kinds)
     settings = artifacts.manifest.index
     result = evaluate_vectors(np.asarray(artifacts.space_vectors(space)), artifacts.metadata, vectors, photos.items,
                               metric=settings.metric, n_trees=n_trees or settings.n_trees,

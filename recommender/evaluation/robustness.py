@@ -175,7 +175,8 @@ def _hits_at_5(recommender: Recommender, queries: list[Query], labels, catalogue
     for name in dict.fromkeys(searched):
         mine = np.flatnonzero(searched == name)
         vectors = np.stack([recommender.space_vector(queries[i], name) for i in mine])
-        ranker, probabilities = space_ranking(artifacts, name, catalogue, vectors, type_first=type_first)
+        ranker, probabilities = space_ranking(artifacts, name, catalogue, vectors, type_first=type_first,
+                                              kinds=[queries[i].kinds for i in mine])
         result = evaluate_vectors(np.asarray(artifacts.space_vectors(name))[catalogue], catalogue_labels, vectors,
                                   labels.iloc[mine].reset_index(drop=True), metric=settings.metric,
                                   n_trees=settings.n_trees, ranker=ranker, seed=seed,

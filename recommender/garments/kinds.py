@@ -8,6 +8,8 @@ against annotated garments and its kinds shown to a shopper ("1 Top · 2 Trouser
 
 from __future__ import annotations
 
+import numpy as np
+
 # Index 0 and 1 are not garments: what the photo shows around the wearer, and the wearer's skin and hair.
 KINDS = ("background", "person", "top", "outerwear", "dress", "bottom", "shoes", "bag", "accessory")
 GARMENT_KINDS = KINDS[2:]
@@ -27,13 +29,19 @@ _SOURCE_LABELS = {
                   "necklace", "ring", "scarf", "sunglasses", "tie", "watch"),
 }
 _ARTICLE_TYPES = {
-    "top": ("Tops", "Shirts", "Tshirts", "Sweaters", "Sweatshirts", "Kurtas", "Tunics"),
-    "outerwear": ("Jackets", "Blazers", "Waistcoat", "Rain Jacket", "Shrug"),
-    "dress": ("Dresses", "Jumpsuit"),
-    "bottom": ("Trousers", "Jeans", "Skirts", "Shorts", "Leggings", "Track Pants", "Capris"),
-    "shoes": ("Casual Shoes", "Sports Shoes", "Formal Shoes", "Heels", "Flats", "Sandals", "Flip Flops"),
-    "bag": ("Handbags", "Wallets", "Clutches", "Backpacks", "Laptop Bag", "Duffel Bag"),
-    "accessory": ("Belts", "Scarves", "Ties", "Caps", "Sunglasses", "Watches", "Stoles", "Mufflers"),
+    "top": ("Tops", "Shirts", "Tshirts", "Sweaters", "Sweatshirts", "Kurtas", "Kurtis", "Tunics", "Camisoles",
+            "Lounge Tshirts"),
+    "outerwear": ("Jackets", "Blazers", "Waistcoat", "Rain Jacket", "Shrug", "Nehru Jackets"),
+    "dress": ("Dresses", "Jumpsuit", "Rompers"),
+    "bottom": ("Trousers", "Jeans", "Skirts", "Shorts", "Leggings", "Track Pants", "Capris", "Jeggings", "Tights",
+               "Stockings", "Lounge Pants", "Lounge Shorts", "Churidar", "Salwar", "Patiala"),
+    "shoes": ("Casual Shoes", "Sports Shoes", "Formal Shoes", "Heels", "Flats", "Sandals", "Sports Sandals",
+              "Flip Flops"),
+    "bag": ("Handbags", "Wallets", "Clutches", "Backpacks", "Laptop Bag", "Duffel Bag", "Messenger Bag",
+            "Mobile Pouch", "Rucksacks", "Waist Pouch", "Trolley Bag", "Tablet Sleeve"),
+    "accessory": ("Belts", "Scarves", "Ties", "Caps", "Hat", "Headband", "Sunglasses", "Watches", "Stoles",
+                  "Mufflers", "Gloves", "Bracelet", "Bangle", "Earrings", "Necklace and Chains", "Pendant", "Ring",
+                  "Jewellery Set"),
 }
 
 
@@ -56,6 +64,15 @@ def kind_of_article_type(article_type: str) -> str | None:
     ('bag', None)
     """
     return next((kind for kind, types in _ARTICLE_TYPES.items() if article_type in types), None)
+
+
+def kinds_of_article_types(article_types) -> np.ndarray:
+    """Each articleType's garment kind ("" where it is none), as an array beside the types.
+
+    >>> kinds_of_article_types(["Jeans", "Perfume and Body Mist"]).tolist()
+    ['bottom', '']
+    """
+    return np.array([kind_of_article_type(str(article_type)) or "" for article_type in article_types], dtype=object)
 
 
 # The Kaggle articleType a street photo's garment label stands for, where one does (a shopper searching it

@@ -88,9 +88,10 @@ def garment_queries(recommender: Recommender, image: Image.Image, garments: list
                     blank: bool = BLANK_BACKGROUND) -> list[Query]:
     """Each garment of ``image`` as a catalogue-like query, in one batch: the network sees its crop
     (:func:`~recommender.garments.finder.garment_photo`), the colour is its own pixels'
-    (:func:`~recommender.garments.finder.garment_colour`)."""
+    (:func:`~recommender.garments.finder.garment_colour`), its type is kept within the kinds the finder read it as
+    (:attr:`Query.kinds`)."""
     queries = recommender.queries_from_images([garment_photo(image, garment, blank=blank) for garment in garments])
-    return [replace(query, colour=garment_colour(image, garment), worn=True)
+    return [replace(query, colour=garment_colour(image, garment), worn=True, kinds=garment.kinds)
             for query, garment in zip(queries, garments)]
 
 

@@ -25,11 +25,12 @@ from ..features.extractor import Extractor
 from ..features.head import Head
 from ..features.runtimes import AUTO_RUNTIME, runtime_for
 from ..features.weights import Weights
+from ..garments.kinds import kinds_of_article_types
 from ..index.annoy import VectorIndex
 from ..index.exact import exact_search
 from ..store.artifacts import Artifacts, backbone_weights, load_artifacts
 from ..store.manifest import BACKBONE_SPACE, read_manifest
-from .ranking import EXACT_MATCH_DISTANCE, Ranker
+from .ranking import EXACT_MATCH_DISTANCE, Ranker, within_kinds
 
 RESULT_COLUMNS = ("rank", "id", "distance", "productDisplayName", "articleType", "baseColour",
                   "masterCategory", "subCategory", "gender", "image_path")
@@ -56,6 +57,8 @@ class Query:
     row: int | None = None  # set when the query is a catalogue product
     # A garment worn by a person, cut from its photo, or that photo whole: searched in the manifest's worn space.
     worn: bool = False
+    # The garment kinds the finder read it as (a garment cut from a photo): its type is kept within them.
+    kinds: tuple[str, ...] = ()
 
 
 class Recommender:
@@ -283,9 +286,9 @@ class Recommender:
         if space == BACKBONE_SPACE:
             return {}
         head = self._head(space)
-        probabilities = head.predict(self.space_vector(query, space)[None])
-        return {label: [(str(head.classes[label][i]), float(probabilities[label][0, i]))
-                        for i in np.argsort(-probabilities[label][0], kind="stable")[:top]]
+        probabilities = self.probabilities(self.space_vector(query, space), space, kinds=query.kinds)
+        return {label: [(str(head.classes[label][i]), float(probabilities[label][i]))
+                        for i in np.argsort(-probabilities[label], kind="stable")[:top]]
                 for label in PREDICTED_LABELS if label in probabilities}
 
     def search(self, query: Query, *, k: int = DEFAULT_K, search_k: int | None = None, n_trees: int | None = None,
@@ -339,7 +342,8 @@ class Recommender:
         rows, distances = self._candidates(vector, ranker.pool(k, exclude_self=query.row is not None),
                                            self._filter_mask(filters), search_k=search_k, n_trees=n_trees, space=space)
         rows, distances = ranker.rank(rows, distances, query_colour=query.colour, exclude=query.row,
-                                      probabilities=self.probabilities(vector, space) if ranker.label_weights else None)
+                                      probabilities=self.probabilities(vector, space, kinds=query.kinds)
+                                      if ranker.label_weights else None)
         return rows[:k], distances[:k]
 
     def ranker(self, space: str | None = None, *, colour_weight: float = 0.0, type_first: bool = True) -> Ranker:
@@ -347,9 +351,16 @@ class Recommender:
         return space_ranker(self.artifacts, space or self.default_space, colour_weight=colour_weight,
                             type_first=type_first, classes=self._classes)
 
-    def probabilities(self, space_vector: np.ndarray, space: str) -> dict[str, np.ndarray]:
-        """The space's head's predicted distributions for one query vector of that space: label -> (C,)."""
-        return {label: p[0] for label, p in self._head(space).predict(space_vector[None]).items()}
+    def probabilities(self, space_vector: np.ndarray, space: str, *,
+                      kinds: Sequence[str] = ()) -> dict[str, np.ndarray]:
+        """The space's head's predicted distributions for one query vector of that space: label -> (C,); the
+        articleType kept within the garment ``kinds`` the finder read the query as (:func:`within_kinds`)."""
+        head = self._head(space)
+        probabilities = {label: p[0] for label, p in head.predict(space_vector[None]).items()}
+        if kinds and "articleType" in probabilities:
+            probabilities["articleType"] = within_kinds(probabilities["articleType"],
+                                                        kinds_of_article_types(head.classes["articleType"]), kinds)
+        return probabilities
 
     def _classes(self, space: str, label: str) -> np.ndarray:
         """Each catalogue product's class under the space's ``label`` classifier (computed once)."""

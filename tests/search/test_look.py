@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 import numpy as np
+import pytest
 from PIL import Image
 
 
@@ -86,3 +87,39 @@ def test_a_worn_garment_is_searched_in_the_worn_space_a_product_photo_in_the_def
     # A manifest naming no worn space searches every query in its one default.
     commit_manifest(root, read_manifest(root).with_default_space("fashion", worn="fashion"))
     assert read_manifest(root).worn_space is None and read_manifest(root).space_for(worn=True) == "fashion"
+
+
+def test_a_garment_is_searched_within_the_kinds_the_finder_read_it_as(synthetic_artifacts, random_weights,
+                                                                       tmp_path):
+    """A garment named a bottom keeps its type within bottoms (the catalogue's Jeans), one named a top within
+    tops (Tshirts), in the search and in what the app shows it was read as; the evaluation ranks the same."""
+    import shutil
+    from dataclasses import replace
+
+    from recommender import Recommender
+    from recommender.evaluation.protocols import space_ranking
+    from recommender.store.manifest import commit_manifest, read_manifest
+
+    root = tmp_path / "artifacts"
+    shutil.copytree(synthetic_artifacts, root)
+    manifest = read_manifest(root)
+    ranked = replace(manifest.spaces["fashion"], ranking={"weights": {"articleType": 0.75}})  # as train may choose
+    commit_manifest(root, manifest.with_space("fashion", ranked))
+    recommender = Recommender.load(root, weights=random_weights)
+    photo = recommender.dataset_root / recommender.metadata["image"].iloc[0]
+    query = recommender.query_from_image(photo)
+    for kinds, article_type in ((("bottom",), "Jeans"), (("top",), "Tshirts"), (("top", "bottom"), None)):
+        garment = replace(query, kinds=kinds)
+        predicted = dict(recommender.predictions(garment, space="fashion")["articleType"])
+        if article_type is None:  # both kinds allowed: the head's own reading
+            assert predicted == pytest.approx(dict(recommender.predictions(query, space="fashion")["articleType"]))
+            continue
+        assert predicted[article_type] == 1.0 and sum(predicted.values()) == 1.0
+        results = recommender.search(garment, k=5, space="fashion")
+        others = results[results["distance"] > 1e-3]  # the photo's own product stays first, whatever its type
+        assert len(others) >= 4 and (others["articleType"] == article_type).all()
+    vector = recommender.space_vector(query, "fashion")[None]
+    everything = np.arange(len(recommender.metadata))
+    _, read = space_ranking(recommender.artifacts, "fashion", everything, vector, kinds=[("bottom",)])
+    classes = list(recommender.artifacts.head("fashion").classes["articleType"])
+    assert read["articleType"][0, classes.index("Jeans")] == 1.0
