@@ -2,6 +2,7 @@
 
     python benchmarks/finders.py BEFORE.npz AFTER.npz [--artifacts artifacts]
                                  [--photos ../shared/datasets/shopper-photos] [--queries 200] [--studio 200]
+    (--queries 0: no robustness table, the quick comparison, e.g. of two training seeds)
 
 BEFORE and AFTER are saved parsers (``train-finder`` writes one; ``recommender.training.finder.train_parser``
 takes any ``path``), e.g. one trained on the street photos alone and one with pasted product scenes too.
@@ -74,8 +75,9 @@ def main() -> None:
         itself[name] = sum(str(recommender.search(first_query(recommender, finder, decode_image(
             recommender.dataset_root / item["image"])), k=1)["id"].iloc[0]) == str(item["id"])
             for _, item in studio.iterrows())
-        robustness[name] = robustness_evaluation(recommender, splits.grouped, ~splits.grouped, space=None,
-                                                 count=args.queries, finder=finder)
+        if args.queries:
+            robustness[name] = robustness_evaluation(recommender, splits.grouped, ~splits.grouped, space=None,
+                                                     count=args.queries, finder=finder)
 
     before, after = names
     print(f"{args.photos}; catalogue {len(recommender.metadata):,} products; product photos in "
@@ -94,6 +96,8 @@ def main() -> None:
               f"{other['any_kind']:.2f} |")
     print(f"\nExact catalogue photos that find themselves first: {before} {itself[before]} of {len(studio)}, "
           f"{after} {itself[after]} of {len(studio)}.")
+    if not args.queries:
+        return
     print(f"\nRobustness as an upload ({args.queries} held-out studio queries), articleType P@5 and drop, points:\n"
           f"| photo | {before} | {after} |\n|---|---|---|")
     for row in robustness[before]:

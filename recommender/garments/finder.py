@@ -30,6 +30,9 @@ from .parser import GarmentParser
 # holds out, recall at IoU >= 0.5 0.560 -> 0.622 (the same parser trained at each size; docs/evaluation.md),
 # for a map pass of 1.8x the pixels.
 FINDER_SIZE = 512
+# The parser's design (recommender.training.finder): "context", each cell read with its eight neighbours, after
+# one that read each cell alone (docs/decisions/0012-garments-in-context.md).
+PARSER_DESIGN = "context"
 MAP_STRIDE = 16
 UPSAMPLE = 4  # regions are found on a 4x finer grid than the map's (stride 4 pixels)
 MIN_AREA = 0.004  # of the photo: smaller regions are noise (a handbag in a street photo is about 0.7%)
@@ -241,8 +244,9 @@ def garment_colour(image: Image.Image, garment: Garment) -> np.ndarray:
 
 def finder_path(weights_sha256: str) -> Path:
     """Where the garment parser trained over these backbone weights at :data:`FINDER_SIZE` is kept (the per-user
-    cache): a parser trained on maps of another size is not this one."""
-    return cache_dir() / "finder" / f"garment-parser-{weights_sha256[:16]}-{FINDER_SIZE}.npz"
+    cache): a parser trained on maps of another size, or of an earlier design (:data:`PARSER_DESIGN`), is not
+    this one, and the first start trains this one once."""
+    return cache_dir() / "finder" / f"garment-parser-{weights_sha256[:16]}-{FINDER_SIZE}-{PARSER_DESIGN}.npz"
 
 
 def load_finder(weights: Weights, runtime: str, *, threads: int | None = None,

@@ -2,9 +2,10 @@
 
 The folder holds ``images/<id>.jpg``, ``labels/<id>.png`` (each pixel a row of ``labels.csv``:
 ``value,name``) and ``labels.csv``. Every photo is fitted as the finder fits it, ResNet50's
-stride-16 map is read once, and each map cell's target is the share of each garment kind among
-its 16x16 pixels; a small network (one hidden layer) learns cell -> kind. A tenth of the photos is
-held out and the record says how well the parser labels their cells. Given a catalogue folder too, products
+stride-16 map is read once (and once more mirrored), and each map cell's target is the share of each garment
+kind among its 16x16 pixels; a small convolutional network learns cell -> kind, each cell read alone and then
+with its eight neighbours (a garment's context: the sleeve beside a torso is a top's). A tenth of the photos
+is held out and the record says how well the parser labels their cells. Given a catalogue folder too, products
 pasted onto real scenes (:mod:`recommender.training.composites`) teach it too (an option: docs/decisions/0011).
 """
 
@@ -18,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageOps
 from tqdm import tqdm
 
 from ..config import cache_dir, silent
@@ -32,11 +33,11 @@ from ..garments.parser import GarmentParser
 from .augment import background_patches
 from .composites import product_cutouts, scenes
 
-HIDDEN = 256
+HIDDEN = 256  # channels of the first layer (each cell alone)
+CONTEXT = 128  # channels of the second, which sees each cell's eight neighbours
 EPOCHS = 40  # 20 -> 40: held-out recall 0.622 -> 0.656 at FINDER_SIZE 512 (docs/evaluation.md)
 VALIDATION_EVERY = 10  # every 10th photo is held out
 SCENES = 1000  # pasted scenes, where a catalogue is given
-SCENE_BACKGROUND_KEPT = 0.25  # of a pasted scene's cells that are background only
 SCENE_LOOKUP = np.arange(256) * (np.arange(256) < len(KINDS))  # a scene's label map holds KINDS indices already
 
 
@@ -73,19 +74,15 @@ def train_parser(folder: str | Path, map_network: Callable[[np.ndarray], np.ndar
     if not photos:
         raise FileNotFoundError(f"No photos in {folder / 'images'}")
     started = time.perf_counter()
-    rng = np.random.default_rng(seed)
-    train, held_out = _Cells(), _Cells()
+    train, held_out = _Maps(), _Maps()
 
-    def add(image: Image.Image, labels: Image.Image, values: np.ndarray, into: _Cells, keep_background: float) -> None:
+    def add(image: Image.Image, labels: Image.Image, values: np.ndarray, into: _Maps, *, mirrored: bool) -> None:
         array, size = finder_input(image)
-        cells = map_network(array[None])[0]
-        cells = cells.reshape(-1, cells.shape[-1])
-        target = cell_targets(labels, values, size, array.shape[:2]).reshape(-1, len(KINDS))
-        # Most of a scene is background: a share of those cells stands for all of them (weighted up), which keeps
-        # the map cells of 1,000 scenes within memory on a 24 GB machine.
-        plain = target[:, 0] == 1.0
-        kept = ~plain | (rng.random(len(cells)) < keep_background)
-        into.add(cells[kept], target[kept], np.where(plain[kept], 1.0 / keep_background, 1.0))
+        target = cell_targets(labels, values, size, array.shape[:2])
+        into.add(map_network(array[None])[0], target)
+        if mirrored:  # the photo mirrored: its map is not the map mirrored (the network is not symmetric)
+            array, size = finder_input(ImageOps.mirror(image))
+            into.add(map_network(array[None])[0], cell_targets(ImageOps.mirror(labels), values, size, array.shape[:2]))
 
     for number, photo in enumerate(tqdm(photos, desc="Reading street photos", unit="photo", disable=not progress)):
         label_path = folder / "labels" / f"{photo.stem}.png"
@@ -95,29 +92,33 @@ def train_parser(folder: str | Path, map_network: Callable[[np.ndarray], np.ndar
             continue
         if not label_path.is_file():
             continue
-        add(image, Image.open(label_path), lookup, held_out if number % VALIDATION_EVERY == 0 else train, 1.0)
-    street_photos = train.photos + held_out.photos
+        held = number % VALIDATION_EVERY == 0
+        add(image, Image.open(label_path), lookup, held_out if held else train, mirrored=not held)
+    street_photos = train.photos // 2 + held_out.photos
+    pasted = 0
     if products is not None:
         cutouts = product_cutouts(products, seed=seed)
         wanted = min(scene_count, len(cutouts))  # more scenes than products only repeat them (a demo's few)
         made = scenes(cutouts, background_patches(folder, seed=seed), wanted, seed=seed)
         for image, labels in tqdm(made, total=wanted, desc="Reading pasted scenes",
                                   unit="scene", disable=not progress):
-            add(image, labels, SCENE_LOOKUP, train, SCENE_BACKGROUND_KEPT)
-    pasted = train.photos + held_out.photos - street_photos
-    (x, y, cell_weight), (x_held, y_held, _) = train.arrays(), held_out.arrays()
-    log(f"{street_photos:,} photos and {pasted:,} pasted scenes, {len(x) + len(x_held):,} map cells "
-        f"({len(x_held):,} held out); training...")
-    parser = _fit(x, y, cell_weight, epochs=epochs, seed=seed)
-    predicted = parser.probabilities(x_held.astype(np.float32)).argmax(axis=1)
-    truth = y_held.argmax(axis=1)
+            add(image, labels, SCENE_LOOKUP, train, mirrored=False)
+            pasted += 1
+    (x, y), (x_held, y_held) = train.arrays(), held_out.arrays()
+    cells, held_cells = int(y[..., -1].astype(bool).sum()), int(y_held[..., -1].astype(bool).sum())
+    log(f"{street_photos:,} photos (and each mirrored) and {pasted:,} pasted scenes, {cells + held_cells:,} map "
+        f"cells ({held_cells:,} held out); training...")
+    parser = _fit(x, y, epochs=epochs, seed=seed, progress=progress)
+    real = y_held[..., -1] > 0
+    predicted = np.stack([parser.probabilities(m.astype(np.float32)) for m in x_held])[real].argmax(axis=1)
+    truth = y_held[..., :-1][real].argmax(axis=1)
     per_kind = {kind: float(((predicted == k) & (truth == k)).sum() / max(1, ((predicted == k) | (truth == k)).sum()))
                 for k, kind in enumerate(KINDS)}
     record = {"folder": str(folder), "photos": street_photos, "products": None if products is None else str(products),
-              "scenes": pasted, "cells": int(len(x) + len(x_held)), "weights_sha256": weights.sha256,
+              "scenes": pasted, "cells": cells + held_cells, "weights_sha256": weights.sha256,
               "epochs": epochs, "seconds": round(time.perf_counter() - started, 1),
               "held_out_cell_accuracy": float((predicted == truth).mean()), "held_out_iou": per_kind}
-    parser = GarmentParser(parser.hidden_weights, parser.hidden_bias, parser.out_weights, parser.out_bias, record)
+    parser = GarmentParser(parser.layers, record)
     path = path or finder_path(weights.sha256)
     path.parent.mkdir(parents=True, exist_ok=True)
     parser.save(path)
@@ -136,47 +137,65 @@ def train_finder(folder: str | Path, weights: Weights, *, products: str | Path |
                         scene_count=scene_count, epochs=epochs, limit=limit, progress=progress, log=log)
 
 
-class _Cells:
-    """Map cells gathered photo by photo (features kept as float16: half the memory, ample for a parser)."""
+class _Maps:
+    """Photos' feature maps (kept as float16: half the memory, ample for a parser) and their cells' targets."""
 
     def __init__(self) -> None:
-        self.features: list[np.ndarray] = []
+        self.maps: list[np.ndarray] = []
         self.targets: list[np.ndarray] = []
-        self.weights: list[np.ndarray] = []
 
     @property
     def photos(self) -> int:
-        return len(self.features)
+        return len(self.maps)
 
-    def add(self, features: np.ndarray, targets: np.ndarray, weights: np.ndarray) -> None:
-        self.features.append(features.astype(np.float16))
+    def add(self, feature_map: np.ndarray, targets: np.ndarray) -> None:
+        self.maps.append(feature_map.astype(np.float16))
         self.targets.append(targets.astype(np.float32))
-        self.weights.append(weights.astype(np.float32))
 
-    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        if not self.features:
-            return np.zeros((0, 1024), np.float16), np.zeros((0, len(KINDS)), np.float32), np.zeros(0, np.float32)
-        joined = tuple(np.concatenate(parts) for parts in (self.features, self.targets, self.weights))
-        self.features, self.targets, self.weights = [], [], []  # the joined arrays replace the parts
-        return joined
+    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """Maps (n, rows, columns, channels) and targets (n, rows, columns, len(KINDS) + 1), padded to the largest
+        map; the targets' last channel is 1 on a photo's cells and 0 on the padding (which teaches nothing)."""
+        rows = max((m.shape[0] for m in self.maps), default=1)
+        columns = max((m.shape[1] for m in self.maps), default=1)
+        x = np.zeros((len(self.maps), rows, columns, 1024), np.float16)
+        y = np.zeros((len(self.maps), rows, columns, len(KINDS) + 1), np.float32)
+        for n, (feature_map, target) in enumerate(zip(self.maps, self.targets)):
+            h, w = target.shape[:2]
+            x[n, :h, :w], y[n, :h, :w, :-1], y[n, :h, :w, -1] = feature_map, target, 1.0
+        self.maps, self.targets = [], []  # the joined arrays replace the parts
+        return x, y
 
 
-def _fit(x: np.ndarray, y: np.ndarray, cell_weight: np.ndarray, *, epochs: int, seed: int) -> GarmentParser:
+def _fit(x: np.ndarray, y: np.ndarray, *, epochs: int, seed: int, progress: bool) -> GarmentParser:
+    """Train the parser's layers on padded maps ``x`` and targets ``y`` (:meth:`_Maps.arrays`), a bar per epoch."""
     quiet.tensorflow()
     import keras
+    from keras import ops
 
     keras.utils.set_random_seed(seed)
     # Garment cells are few next to background: each kind weighs by the inverse square root of its share.
-    share = (cell_weight @ y) / cell_weight.sum() + 1e-6
-    weight = (y @ (1.0 / np.sqrt(share))).astype(np.float32) * cell_weight
-    model = keras.Sequential([keras.Input((x.shape[1],)), keras.layers.Dense(HIDDEN, activation="relu"),
-                              keras.layers.Dropout(0.2), keras.layers.Dense(len(KINDS))])
-    model.compile(optimizer=keras.optimizers.Adam(1e-3),
-                  loss=keras.losses.CategoricalCrossentropy(from_logits=True))
-    model.fit(x, y, sample_weight=weight / weight.mean(), epochs=epochs, batch_size=512, shuffle=True, verbose=0)
-    (hidden_weights, hidden_bias), (out_weights, out_bias) = (layer.get_weights() for layer in model.layers
-                                                              if layer.weights)
-    return GarmentParser(hidden_weights, hidden_bias, out_weights, out_bias, {})
+    real = y[..., -1:]
+    share = (y[..., :-1] * real).sum(axis=(0, 1, 2)) / real.sum() + 1e-6
+    kind_weight = (1.0 / np.sqrt(share)).astype(np.float32)
+    mean_weight = float(((y[..., :-1] @ kind_weight) * real[..., 0]).sum() / real.sum())
+    kind_weight /= mean_weight
+
+    def loss(target, logits):
+        cells = ops.sum(target[..., -1])
+        weight = ops.sum(target[..., :-1] * kind_weight, axis=-1) * target[..., -1]
+        cross_entropy = -ops.sum(target[..., :-1] * ops.log_softmax(logits, axis=-1), axis=-1)
+        return ops.sum(weight * cross_entropy) / ops.maximum(cells, 1.0)
+
+    model = keras.Sequential([keras.Input((None, None, x.shape[-1])),
+                              keras.layers.Conv2D(HIDDEN, 1, activation="relu"), keras.layers.Dropout(0.2),
+                              keras.layers.Conv2D(CONTEXT, 3, padding="same", activation="relu"),
+                              keras.layers.Dropout(0.2), keras.layers.Conv2D(len(KINDS), 1)])
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=loss)
+    with tqdm(total=epochs, desc="Training the parser", unit="epoch", disable=not progress) as bar:
+        epoch_done = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: bar.update())
+        model.fit(x, y, epochs=epochs, batch_size=16, shuffle=True, verbose=0, callbacks=[epoch_done])
+    layers = tuple((kernel, bias) for kernel, bias in (layer.get_weights() for layer in model.layers if layer.weights))
+    return GarmentParser(layers, {})
 
 
 STREET_CROP_MIN_AREA = 0.01  # of the photo: smaller garments make crops of a few pixels

@@ -48,19 +48,20 @@ def colour_parser() -> GarmentParser:
     out[0, KINDS.index("top")] = out[1, KINDS.index("bottom")] = 20.0
     bias = np.zeros(len(KINDS), np.float32)
     bias[0] = 3.0  # background unless a colour says otherwise
-    return GarmentParser(hidden, np.array([-0.3, -0.3], np.float32), out, bias, {"by": "hand"})
+    return GarmentParser(((hidden[None, None], np.array([-0.3, -0.3], np.float32)), (out[None, None], bias)),
+                         {"by": "hand"})
 
 
 def worn_parser() -> GarmentParser:
     """:func:`colour_parser`, and green cells are the wearer (skin and hair)."""
-    by_hand = colour_parser()
-    hidden = np.zeros((1024, 3), np.float32)
-    hidden[:, :2] = by_hand.hidden_weights
-    hidden[1, 2], hidden[0, 2] = 1.0, -1.0  # green minus red
-    out = np.zeros((3, len(KINDS)), np.float32)
-    out[:2] = by_hand.out_weights
-    out[2, KINDS.index("person")] = 20.0
-    return GarmentParser(hidden, np.full(3, -0.3, np.float32), out, by_hand.out_bias, by_hand.record)
+    (hidden_by_hand, _), (out_by_hand, out_bias) = colour_parser().layers
+    hidden = np.zeros((1, 1, 1024, 3), np.float32)
+    hidden[..., :2] = hidden_by_hand
+    hidden[0, 0, 1, 2], hidden[0, 0, 0, 2] = 1.0, -1.0  # green minus red
+    out = np.zeros((1, 1, 3, len(KINDS)), np.float32)
+    out[:, :, :2] = out_by_hand
+    out[0, 0, 2, KINDS.index("person")] = 20.0
+    return GarmentParser(((hidden, np.full(3, -0.3, np.float32)), (out, out_bias)), {"by": "hand"})
 
 
 def street_scene() -> bytes:
@@ -132,13 +133,37 @@ def test_a_saved_parser_loads_and_one_of_other_kinds_is_refused(tmp_path):
     parser = colour_parser()
     parser.save(tmp_path / "parser.npz")
     loaded = GarmentParser.load(tmp_path / "parser.npz")
-    np.testing.assert_array_equal(loaded.out_weights, parser.out_weights)
+    for (kernel, bias), (saved_kernel, saved_bias) in zip(loaded.layers, parser.layers, strict=True):
+        np.testing.assert_array_equal(kernel, saved_kernel)
+        np.testing.assert_array_equal(bias, saved_bias)
     assert loaded.record == {"by": "hand"}
     arrays = dict(np.load(tmp_path / "parser.npz"))
     np.savez(tmp_path / "other.npz", **{**arrays, "kinds": np.array(["background", "shirt"])})
     (tmp_path / "other.json").write_text("{}")
     with pytest.raises(ValueError, match="other garment kinds"):
         GarmentParser.load(tmp_path / "other.npz")
+    # A parser of the earlier design (one layer of cells read alone, other names) is refused, not misread.
+    np.savez(tmp_path / "earlier.npz", kinds=np.array(KINDS), hidden_weights=np.zeros((1024, 2)),
+             out_weights=np.zeros((2, len(KINDS))))
+    (tmp_path / "earlier.json").write_text("{}")
+    with pytest.raises(ValueError, match="earlier version of the finder: train the finder again"):
+        GarmentParser.load(tmp_path / "earlier.npz")
+
+
+@pytest.mark.unit
+def test_the_parser_reads_each_cell_with_its_neighbours_as_a_same_padded_convolution():
+    """A 3x3 layer of the numpy parser computes what Keras' Conv2D(padding="same") computes (cross-correlation,
+    zeros around the map), so a trained parser reads a map as it was trained."""
+    rng = np.random.default_rng(0)
+    feature_map = rng.normal(size=(4, 5, 1024)).astype(np.float32)
+    kernel = rng.normal(size=(3, 3, 1024, len(KINDS))).astype(np.float32)
+    parser = GarmentParser(((kernel, np.zeros(len(KINDS), np.float32)),), {})
+    padded = np.pad(feature_map, ((1, 1), (1, 1), (0, 0)))
+    expected = np.array([[np.tensordot(padded[y:y + 3, x:x + 3], kernel, axes=3) for x in range(5)]
+                         for y in range(4)])
+    expected = np.exp(expected - expected.max(axis=-1, keepdims=True))
+    np.testing.assert_allclose(parser.probabilities(feature_map), expected / expected.sum(-1, keepdims=True),
+                               rtol=1e-4, atol=1e-6)
 
 
 @pytest.mark.unit
@@ -203,7 +228,7 @@ def test_the_parser_also_learns_catalogue_products_pasted_onto_scenes(random_wei
                           scene_count=3, epochs=1, progress=False, path=tmp_path / "parser.npz", log=lines.append)
     assert parser.record["photos"] == 4 and parser.record["scenes"] == 3
     assert parser.record["products"] == str(catalogue)
-    assert lines[0].startswith("4 photos and 3 pasted scenes, ")
+    assert lines[0].startswith("4 photos (and each mirrored) and 3 pasted scenes, ")
     alone = train_parser(street, load_map_network(random_weights, "tensorflow"), random_weights, epochs=1,
                          progress=False, path=tmp_path / "alone.npz")
     assert alone.record["scenes"] == 0 and alone.record["products"] is None
@@ -212,7 +237,7 @@ def test_the_parser_also_learns_catalogue_products_pasted_onto_scenes(random_wei
 
 @pytest.fixture(scope="module")
 def real_finder(weights, tmp_path_factory):
-    """A finder trained on 150 of the shared street photos (into a temporary file), or skip."""
+    """A finder trained on 150 of the shared street photos for 20 epochs (into a temporary file), or skip."""
     from recommender.data.locate import SHARED_DATASETS
 
     SHARED_STREET = SHARED_DATASETS / "shopper-photos-train" / "street"  # the shared copy, whatever the setting
@@ -223,7 +248,7 @@ def real_finder(weights, tmp_path_factory):
         pytest.skip(f"no street photos with garment labels at {SHARED_STREET}")
     path = tmp_path_factory.mktemp("finder") / "garment-parser.npz"  # never the user's own finder
     map_network = load_map_network(weights, "openvino")
-    train_parser(SHARED_STREET, map_network, weights, limit=150, progress=False, path=path)
+    train_parser(SHARED_STREET, map_network, weights, limit=150, epochs=20, progress=False, path=path)
     return GarmentFinder(map_network, GarmentParser.load(path))
 
 
