@@ -91,9 +91,11 @@ def embed_garment(data: bytes, number: int, root: str, build_id: str) -> tuple[n
 
 
 def garment_query(recommender: Recommender, data: bytes, number: int) -> Query:
-    """The query of a garment found in a photo, by its number (1 for the most prominent): a worn garment."""
-    vector, colour = embed_garment(data, number, str(recommender.root), recommender.build_id)
-    return Query(vector, colour, worn=True)
+    """The query of a garment found in a photo, by its number (1 for the most prominent): a worn garment,
+    searched within the kinds the finder read it as (as :func:`recommender.garment_queries` makes it)."""
+    root, build_id = str(recommender.root), recommender.build_id
+    vector, colour = embed_garment(data, number, root, build_id)
+    return Query(vector, colour, worn=True, kinds=find_garments(data, root, build_id)[number - 1].kinds)
 
 
 def photo_query(recommender: Recommender, data: bytes, box: CropBox, *, worn: bool = False) -> Query:

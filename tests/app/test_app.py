@@ -322,4 +322,8 @@ def test_a_street_photo_shows_numbered_garments_and_each_chip_searches_its_own(s
     assert not at.exception and _result_count(at) == 5
     assert _image_captions(at)[0] == "Searching 2: Trousers or skirt"
     assert [caption.value for caption in at.caption] != top_results  # another query, other results
+    from recommender import Recommender
+
+    recommender = Recommender.load(synthetic_env)  # the chip's query is searched within its kind, as the CLI's
+    assert [loaders.garment_query(recommender, street_scene(), n).kinds for n in (1, 2)] == [("top",), ("bottom",)]
     loaders.get_finder.clear()
