@@ -84,6 +84,7 @@ def train_parser(folder: str | Path, map_network: Callable[[np.ndarray], np.ndar
             array, size = finder_input(ImageOps.mirror(image))
             into.add(map_network(array[None])[0], cell_targets(ImageOps.mirror(labels), values, size, array.shape[:2]))
 
+    street_photos = 0
     for number, photo in enumerate(tqdm(photos, desc="Reading street photos", unit="photo", disable=not progress)):
         label_path = folder / "labels" / f"{photo.stem}.png"
         try:
@@ -94,7 +95,7 @@ def train_parser(folder: str | Path, map_network: Callable[[np.ndarray], np.ndar
             continue
         held = number % VALIDATION_EVERY == 0
         add(image, Image.open(label_path), lookup, held_out if held else train, mirrored=not held)
-    street_photos = train.photos // 2 + held_out.photos
+        street_photos += 1
     pasted = 0
     if products is not None:
         cutouts = product_cutouts(products, seed=seed)
@@ -143,10 +144,6 @@ class _Maps:
     def __init__(self) -> None:
         self.maps: list[np.ndarray] = []
         self.targets: list[np.ndarray] = []
-
-    @property
-    def photos(self) -> int:
-        return len(self.maps)
 
     def add(self, feature_map: np.ndarray, targets: np.ndarray) -> None:
         self.maps.append(feature_map.astype(np.float16))
