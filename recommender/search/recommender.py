@@ -280,7 +280,8 @@ class Recommender:
                     top: int = 4) -> dict[str, list[tuple[str, float]]]:
         """What the space's head takes the query for: label -> [(value, probability)], likeliest first.
 
-        Covers articleType and baseColour; empty for the backbone space and for heads without classifiers.
+        Covers articleType and baseColour; empty for the backbone space and for heads without classifiers. A
+        garment's types of other kinds (:attr:`Query.kinds`) are left out.
         """
         space = self.space_for(query, space)
         if space == BACKBONE_SPACE:
@@ -288,7 +289,7 @@ class Recommender:
         head = self._head(space)
         probabilities = self.probabilities(self.space_vector(query, space), space, kinds=query.kinds)
         return {label: [(str(head.classes[label][i]), float(probabilities[label][i]))
-                        for i in np.argsort(-probabilities[label], kind="stable")[:top]]
+                        for i in np.argsort(-probabilities[label], kind="stable")[:top] if probabilities[label][i] > 0]
                 for label in PREDICTED_LABELS if label in probabilities}
 
     def search(self, query: Query, *, k: int = DEFAULT_K, search_k: int | None = None, n_trees: int | None = None,
