@@ -33,7 +33,7 @@ from ..data.colour import colour_signature
 from ..data.images import CropBox, ImageError, box_iou, crop, decode_image
 from ..features.extractor import Extractor
 from ..garments.finder import Garment, GarmentFinder, garment_colour, garment_photo, load_finder, query_box
-from ..garments.kinds import kind_of_article_type, kinds_of_article_types
+from ..garments.kinds import kind_of_article_type
 from ..goals import COMPARED_LABELS
 from ..index.annoy import DEFAULT_METRIC, DEFAULT_N_TREES, DEFAULT_SEARCH_K, VectorIndex
 from ..index.exact import exact_search
@@ -176,9 +176,8 @@ def space_ranking(artifacts: Artifacts, space: str, catalogue_rows: np.ndarray, 
     head = artifacts.head(space)
     probabilities = head.predict(query_space_vectors)
     if kinds is not None and "articleType" in probabilities:
-        type_kinds = kinds_of_article_types(head.classes["articleType"])
-        probabilities["articleType"] = np.stack([within_kinds(p, type_kinds, its) for p, its in
-                                                 zip(probabilities["articleType"], kinds)]).astype(np.float32)
+        probabilities["articleType"] = within_kinds(probabilities["articleType"], head.classes["articleType"],
+                                                    kinds).astype(np.float32)
     return ranker, probabilities
 
 

@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..garments.kinds import kinds_of_article_types
+
 # Candidates per wanted result when colour re-ranks them.
 RERANK_POOL = 10
 # An index distance this small is the same photo (unit vectors: a cosine of 0.9999995 or more). A catalogue
@@ -117,24 +119,28 @@ def label_rerank(rows: np.ndarray, distances: np.ndarray, candidate_classes: Map
     return rows[order], np.asarray(distances)[order]
 
 
-def within_kinds(type_probabilities: np.ndarray, type_kinds: np.ndarray, kinds: Sequence[str]) -> np.ndarray:
-    """A query's articleType distribution kept within the garment ``kinds`` the finder read it as.
+def within_kinds(type_probabilities: np.ndarray, article_types: Sequence[str],
+                 kinds: Sequence[Sequence[str]]) -> np.ndarray:
+    """Queries' articleType distributions, (n, C) over the head's ``article_types``, each kept within the garment
+    ``kinds`` the finder read that query as (one sequence per query; empty: no garment, left as it is).
 
-    ``type_kinds`` gives each of the head's types its kind (:func:`recommender.garments.kinds.kinds_of_article_types`).
-    Types of other kinds get probability 0 and the rest are scaled to sum to 1; with no kinds, or where the head
-    gives every type of those kinds probability 0, the distribution is returned as it is. On the development
-    street photos' garments, as a shopper picks them among the finder's boxes: articleType P@5 0.423 -> 0.463
-    (docs/evaluation.md).
+    Types of other kinds (:func:`recommender.garments.kinds.kind_of_article_type`) get probability 0 and the rest
+    are scaled to sum to 1; a query whose head gives every type of its kinds probability 0 is left as it is. On
+    the development street photos' garments, as a shopper picks them among the finder's boxes: articleType P@5
+    0.423 -> 0.463 (docs/evaluation.md).
 
-    >>> within_kinds(np.array([0.6, 0.3, 0.1]), np.array(["top", "bottom", "bottom"]), ("bottom",)).round(2)
-    array([0.  , 0.75, 0.25])
+    >>> within_kinds(np.array([[0.6, 0.3, 0.1]] * 2), ["Tshirts", "Jeans", "Shorts"], [("bottom",), ()]).round(2)
+    array([[0.  , 0.75, 0.25],
+           [0.6 , 0.3 , 0.1 ]])
     """
-    probabilities = np.asarray(type_probabilities, np.float64)
-    if not kinds:
-        return probabilities
-    kept = probabilities * np.isin(type_kinds, list(kinds))
-    total = kept.sum()
-    return kept / total if total > 0 else probabilities
+    probabilities = np.array(type_probabilities, np.float64)
+    type_kinds = kinds_of_article_types(article_types)
+    for row, its in enumerate(kinds):
+        if its:
+            kept = probabilities[row] * np.isin(type_kinds, list(its))
+            if kept.sum() > 0:
+                probabilities[row] = kept / kept.sum()
+    return probabilities
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,6 @@ from ..features.extractor import Extractor
 from ..features.head import Head
 from ..features.runtimes import AUTO_RUNTIME, runtime_for
 from ..features.weights import Weights
-from ..garments.kinds import kinds_of_article_types
 from ..index.annoy import VectorIndex
 from ..index.exact import exact_search
 from ..store.artifacts import Artifacts, backbone_weights, load_artifacts
@@ -359,8 +358,8 @@ class Recommender:
         head = self._head(space)
         probabilities = {label: p[0] for label, p in head.predict(space_vector[None]).items()}
         if kinds and "articleType" in probabilities:
-            probabilities["articleType"] = within_kinds(probabilities["articleType"],
-                                                        kinds_of_article_types(head.classes["articleType"]), kinds)
+            probabilities["articleType"] = within_kinds(probabilities["articleType"][None],
+                                                        head.classes["articleType"], [kinds])[0]
         return probabilities
 
     def _classes(self, space: str, label: str) -> np.ndarray:
