@@ -72,16 +72,13 @@ def street_photos(artifacts: Path, folder: Path, count: int) -> list[tuple[Path,
     import pandas as pd
 
     from recommender.data.images import decode_image
-    from recommender.garments.finder import load_finder
-    from recommender.search.look import shop_the_look
     from recommender.search.recommender import Recommender
 
     recommender = Recommender.load(artifacts)
-    finder = load_finder(recommender.extractor.weights, recommender.extractor.runtime)
     chosen: list[tuple[Path, str]] = []
     for item in sorted(pd.read_csv(folder / "garments.csv", dtype={"id": str})["id"].unique()):
         path = folder / "images" / f"{item}.jpg"
-        parts = shop_the_look(recommender, finder, decode_image(path), k=5)
+        parts = recommender.look(decode_image(path), k=5)
         first = str(parts[0].results["id"].iloc[0])
         if len(parts) > 1 and (not chosen or chosen[-1][1] != first):  # cut into garments, a new first result
             chosen.append((path, first))

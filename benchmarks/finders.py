@@ -10,7 +10,7 @@ Each is run over the same map network, catalogue and photos, every query searche
 space (``Recommender.space_for``), type first:
 
 * the development street photos' annotated garments: recall per kind at IoU >= 0.5, and articleType P@5 of
-  the garment as a shopper picks it among the boxes (``protocols.FINDER_CROP``, ``protocols.FINDER_PICK``);
+  the garment as a shopper picks it among the boxes (``query_folders.FINDER_CROP``, ``query_folders.FINDER_PICK``);
 * the development phone photos searched as an upload is (``search.look.first_query``);
 * exact catalogue photos: the share that still finds itself first;
 * the robustness table as an upload (``evaluation.robustness``, held-out studio queries re-shot).
@@ -33,14 +33,16 @@ from benchmarks.garments import SHARED  # noqa: E402
 
 def main() -> None:
     from recommender.data.images import decode_image
-    from recommender.evaluation import protocols
+    from recommender.evaluation import garment_matching, protocols, query_folders
     from recommender.evaluation.metrics import paired_bootstrap_interval
     from recommender.evaluation.robustness import robustness_evaluation
     from recommender.features.runtimes import load_map_network
+    from recommender.features.weights import resolve_weights
     from recommender.garments.finder import GarmentFinder
     from recommender.garments.parser import GarmentParser
-    from recommender.search.look import first_query
     from recommender.search.recommender import Recommender
+    from recommender.store.artifacts import load_artifacts
+    from recommender.store.predictor import catalogue_extractor
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("parsers", nargs=2, metavar="PARSER.npz")
@@ -50,38 +52,40 @@ def main() -> None:
     parser.add_argument("--studio", type=int, default=200, help="catalogue photos for the exact-match check")
     parser.add_argument("--holdout", type=float, default=0.1)
     args = parser.parse_args()
-    recommender = Recommender.load(args.artifacts)
-    extractor = recommender.extractor
-    network = load_map_network(extractor.weights, extractor.runtime)
+    recommender, artifacts = Recommender.load(args.artifacts), load_artifacts(args.artifacts)
+    extractor = catalogue_extractor(args.artifacts, artifacts.manifest)
+    network = load_map_network(resolve_weights(), extractor.runtime)
     names = [Path(path).stem for path in args.parsers]
     finders = [GarmentFinder(network, GarmentParser.load(path)) for path in args.parsers]
-    photos = protocols.embed_folder(extractor, args.photos, garments=True)
-    phone = photos.items[photos.items["query_kind"] == protocols.PHOTO]
+    photos = query_folders.embed_folder(extractor, args.photos, garments=True)
+    phone = photos.items[photos.items["query_kind"] == query_folders.PHOTO]
     phone_images = [decode_image(photos.folder / "images" / f"{item}.jpg") for item in phone["id"]]
-    studio = recommender.metadata.sample(n=min(args.studio, len(recommender.metadata)), random_state=0)
-    splits = protocols.evaluation_splits(recommender.artifacts, args.holdout, space=recommender.default_space)
+    studio = artifacts.metadata.sample(n=min(args.studio, len(artifacts.metadata)), random_state=0)
+    splits = protocols.evaluation_splits(artifacts, args.holdout, space=recommender.catalogue.default_space)
 
     hits, recall, itself, robustness = {}, {}, {}, {}
     for name, finder in zip(names, finders):
-        crops = protocols.finder_folder(extractor, args.photos, finder)
-        evaluated = protocols.photo_queries_evaluation(recommender.artifacts, crops, space=recommender.worn_space)
+        with_finder = Recommender.load(args.artifacts, finder=finder)
+        crops = garment_matching.finder_folder(extractor, args.photos, finder)
+        evaluated = protocols.photo_queries_evaluation(artifacts, crops, space=recommender.catalogue.worn_space)
         found = np.asarray(evaluated["hits_at_5"]["articleType"], np.float64) / 5
         kinds = crops.items["query_kind"].to_numpy()
-        hits[name] = {kind: found[kinds == kind] for kind in (protocols.FINDER_CROP, protocols.FINDER_PICK)}
+        hits[name] = {kind: found[kinds == kind] for kind in (query_folders.FINDER_CROP, query_folders.FINDER_PICK)}
         hits[name]["phone photo as an upload"] = np.array([
-            float((recommender.search(first_query(recommender, finder, image), k=5)["articleType"] == label).mean())
+            float((with_finder.search(with_finder.queries.photo(image, first_only=True).first, k=5)["articleType"]
+                   == label).mean())
             for image, label in zip(phone_images, phone["articleType"])])
-        recall[name] = protocols.finder_recall(crops.items)
-        itself[name] = sum(str(recommender.search(first_query(recommender, finder, decode_image(
-            recommender.dataset_root / item["image"])), k=1)["id"].iloc[0]) == str(item["id"])
+        recall[name] = garment_matching.finder_recall(crops.items)
+        itself[name] = sum(str(with_finder.search(with_finder.queries.photo(decode_image(
+            artifacts.manifest.dataset / item["image"]), first_only=True).first, k=1)["id"].iloc[0]) == str(item["id"])
             for _, item in studio.iterrows())
         if args.queries:
-            robustness[name] = robustness_evaluation(recommender, splits.grouped, ~splits.grouped, space=None,
-                                                     count=args.queries, finder=finder)
+            robustness[name] = robustness_evaluation(artifacts, with_finder.queries, splits.grouped,
+                                                     ~splits.grouped, space=None, count=args.queries)
 
     before, after = names
-    print(f"{args.photos}; catalogue {len(recommender.metadata):,} products; product photos in "
-          f"{recommender.default_space}, worn garments in {recommender.worn_space}.\n")
+    print(f"{args.photos}; catalogue {len(recommender.catalogue.metadata):,} products; product photos in "
+          f"{recommender.catalogue.default_space}, worn garments in {recommender.catalogue.worn_space}.\n")
     print(f"| query | n | {before} P@5 | {after} P@5 | change, points (paired 95%) |\n|---|---|---|---|---|")
     for kind in hits[before]:
         a, b = hits[before][kind], hits[after][kind]

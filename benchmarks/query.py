@@ -28,7 +28,10 @@ def main() -> None:
     from recommender.data.colour import colour_signature
     from recommender.data.images import decode_image
     from recommender.index.annoy import DEFAULT_SEARCH_K
-    from recommender.search.recommender import Query, Recommender
+    from recommender.search.engine import Query
+    from recommender.search.recommender import Recommender
+    from recommender.store.manifest import read_manifest
+    from recommender.store.predictor import catalogue_extractor
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--artifacts", default="artifacts")
@@ -38,9 +41,9 @@ def main() -> None:
     args = parser.parse_args()
 
     recommender = Recommender.load(args.artifacts)
-    extractor = recommender.extractor
-    space = recommender.default_space
-    index = recommender.index(space=space)
+    extractor = catalogue_extractor(args.artifacts, read_manifest(args.artifacts))
+    space = recommender.catalogue.default_space
+    index = recommender.engine.index(space=space)
     uploads = [p.read_bytes() for p in sorted(Path(args.photos).glob("*.jpg"))[: args.n]]
     stages = {name: [] for name in ("decode", "preprocess", "cnn", "neighbours", "metadata", "total")}
     for i, data in enumerate([uploads[0]] * 3 + uploads):  # three warm-up runs, not counted
@@ -52,10 +55,10 @@ def main() -> None:
         vector = extractor.embed(array[None])[0]
         t3 = time.perf_counter()
         query = Query(vector, colour)
-        space_vector = recommender.space_vector(query, space)
+        space_vector = recommender.engine.space_vectors([query], space)[0]
         rows, distances = index.query(space_vector, args.k, search_k=DEFAULT_SEARCH_K)
         t4 = time.perf_counter()
-        recommender.products(rows)
+        recommender.catalogue.products(rows)
         t5 = time.perf_counter()
         if i >= 3:
             for name, seconds in zip(stages, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4, t5 - t0)):

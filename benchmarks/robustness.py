@@ -27,8 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from recommender import Recommender  # noqa: E402
 from recommender.evaluation.protocols import evaluation_splits  # noqa: E402
 from recommender.evaluation.robustness import robustness_evaluation  # noqa: E402
-from recommender.garments.finder import load_finder  # noqa: E402
 from recommender.goals import MAX_ROBUSTNESS_DROP_POINTS as MAX_DROP_POINTS  # noqa: E402
+from recommender.store.artifacts import load_artifacts  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "robustness.json"
 
@@ -42,18 +42,19 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 
-    recommender = Recommender.load(args.artifacts)
-    space = args.space or recommender.default_space
-    searched = args.space or (space if recommender.worn_space == space else f"{space}, worn garments in "
-                                                                               f"{recommender.worn_space}")
-    splits = evaluation_splits(recommender.artifacts, args.holdout, seed=args.seed, space=space)
-    finder = load_finder(recommender.extractor.weights, recommender.extractor.runtime)
-    ways = {"as given": (False, None), "trimmed": (True, None), **({"as an upload": (True, finder)} if finder else {})}
+    recommender, artifacts = Recommender.load(args.artifacts), load_artifacts(args.artifacts)
+    space = args.space or recommender.catalogue.default_space
+    searched = args.space or (space if recommender.catalogue.worn_space == space else f"{space}, worn garments in "
+                                                                               f"{recommender.catalogue.worn_space}")
+    splits = evaluation_splits(artifacts, args.holdout, seed=args.seed, space=space)
+    ways = {"as given": (False, False), "trimmed": (True, False),
+            **({"as an upload": (True, True)} if recommender.queries.finder else {})}
     tables = {}
-    for label, (trim, way_finder) in ways.items():
-        recommender.trim_queries = trim
-        tables[label] = robustness_evaluation(recommender, splits.grouped, ~splits.grouped, space=args.space,
-                                              count=args.queries, seed=args.seed, finder=way_finder)
+    for label, (trim, as_upload) in ways.items():
+        recommender.queries.trim = trim
+        tables[label] = robustness_evaluation(artifacts, recommender.queries, splits.grouped, ~splits.grouped,
+                                              space=args.space, count=args.queries, seed=args.seed,
+                                              as_upload=as_upload)
 
     print(f"{args.queries} held-out queries (grouped split) against {int((~splits.grouped).sum()):,} products, "
           f"space {searched}, type first; articleType P@5 (95% interval) and drop from the clean photo, points")
@@ -71,7 +72,7 @@ def main() -> None:
         print(f"{label}: largest drop {worst[1]['drop_points']:.1f} points ({worst[0]}); goal <= {MAX_DROP_POINTS:g}")
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps({"artifacts": str(args.artifacts), "space": searched, "queries": args.queries,
-                                   "build_id": recommender.build_id, **tables}, indent=2))
+                                   "build_id": recommender.catalogue.build_id, **tables}, indent=2))
 
 
 if __name__ == "__main__":

@@ -5,8 +5,8 @@ data -> features -> index -> store -> search -> evaluation -> training -> explor
 The names below are the package's face: the dashboard's pages use nothing else.
 
 >>> from recommender import Recommender
->>> recommender = Recommender.load("artifacts")                      # doctest: +SKIP
->>> recommender.search(recommender.query_from_image("shoe.jpg"), k=5)  # doctest: +SKIP
+>>> shop = Recommender.load("artifacts")                             # doctest: +SKIP
+>>> shop.search(shop.queries.from_image("shoe.jpg"), k=5)            # doctest: +SKIP
 """
 
 from .config import DEMO_SAMPLE, PROJECT_ROOT, artifacts_dir, requested_runtime
@@ -42,22 +42,25 @@ from .features.extractor import Extractor
 from .features.quiet import tensorflow as import_tensorflow
 from .features.settings import DEFAULT_INPUT_SIZE, DEFAULT_POOLING, FEATURE_DIM, INPUT_SIZES, FeatureSettings
 from .features.weights import Weights, WeightsUnavailable, resolve_weights
-from .garments.finder import Garment, GarmentFinder, load_finder, query_box
+from .garments.finder import Garment, GarmentFinder, query_box
 from .goals import MAX_ROBUSTNESS_DROP_POINTS, P5_GOALS, TARGET_RECALL
 from .index.annoy import DEFAULT_N_TREES, DEFAULT_SEARCH_K, METRICS, VectorIndex
 from .index.exact import exact_search
 from .pipeline.build import build_catalogue
 from .pipeline.first_start import ensure_catalogue
 from .pipeline.update import format_update_report, update_catalogue
-from .search.look import garment_queries, garments_to_search, searched_whole
-from .search.recommender import DEFAULT_K, FILTER_COLUMNS, MAX_K, PREDICTED_LABELS, RESULT_COLUMNS, Query, Recommender
+from .search.catalogue import FILTER_COLUMNS, RESULT_COLUMNS, CatalogueView
+from .search.engine import DEFAULT_K, MAX_K, Neighbours, Query, SearchEngine
+from .search.look import LookPart, searched_whole
+from .search.queries import PhotoQueries, QueryMaker
+from .search.recommender import PREDICTED_LABELS, Recommender
 from .store.artifacts import Artifacts, DatasetChanged, current_build_id, load_artifacts
 from .store.manifest import BACKBONE_SPACE, ArtifactError, Manifest, NoCatalogue
 from .training.train import EMBEDDING_DIM, HIDDEN_DIM
 
 __all__ = [
-    "ArtifactError", "Artifacts", "artifacts_dir", "Garment", "GarmentFinder", "load_finder", "searched_whole",
-    "garments_to_search", "garment_queries",
+    "ArtifactError", "Artifacts", "artifacts_dir", "CatalogueView", "Garment", "GarmentFinder", "LookPart",
+    "Neighbours", "PhotoQueries", "QueryMaker", "SearchEngine", "searched_whole",
     "BACKBONE_SPACE", "build_catalogue", "Catalogue", "catalogue_map",
     "CatalogueReport", "COLOUR_DIM", "crop", "CropBox", "current_build_id", "DATASET_HELP", "DatasetChanged",
     "DatasetUnavailable", "decode_image", "DEFAULT_INPUT_SIZE", "DEFAULT_K", "DEFAULT_N_TREES", "DEFAULT_POOLING",

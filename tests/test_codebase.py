@@ -115,3 +115,69 @@ def test_the_backbone_space_is_named_once():
     hits = [(path.name, line) for path in PACKAGE.rglob("*.py") for line in path.read_text().splitlines()
             if '"imagenet"' in line and "weights=" not in line and "``" not in line]
     assert hits == [("manifest.py", 'BACKBONE_SPACE = "imagenet"')]
+
+
+def _code_lines(path: Path) -> list[str]:
+    """A module's lines of code, its docstrings and comments left out."""
+    tree = ast.parse(path.read_text())
+    docstrings = {node.body[0].lineno for node in ast.walk(tree)
+                  if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+                  and node.body and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)}
+    skipped = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and node.lineno in docstrings:
+            skipped.update(range(node.lineno, node.end_lineno + 1))
+    return [line for number, line in enumerate(path.read_text().splitlines(), start=1)
+            if number not in skipped and not line.lstrip().startswith("#")]
+
+
+@pytest.mark.parametrize(("what", "pattern", "owners"), [
+    ("an artifact file name", r"""f["'](annoy|vectors|colours|metadata|head|split|map|evaluation)-\{|\.work-\{""",
+     {"store/names.py"}),
+    ("the catalogue's extractor", r"Extractor\.from_settings\(", {"store/predictor.py"}),
+    ("the garment finder's loading", r"\bload_finder\(", {"store/predictor.py", "garments/finder.py"}),
+    ("a neighbour search over an index", r"\bindex\(\)?\.query\(", {"search/engine.py", "index/tuning.py"}),
+    ("the queries' predicted labels", r"within_kinds\(", {"search/engine.py", "search/ranking.py"}),
+    ("the k range", r"MAX_K\b.*(<=|>=|<|>)|(<=|>=|<|>).*\bMAX_K\b|1 <= k <= 50", {"search/engine.py"}),
+])
+def test_each_rule_has_one_owner(what, pattern, owners):
+    import re
+
+    found = {path.relative_to(PACKAGE).as_posix() for path in PACKAGE.rglob("*.py")
+             if any(re.search(pattern, line) for line in _code_lines(path))}
+    assert found <= owners, f"{what} is written outside {sorted(owners)}: {sorted(found - owners)}"
+
+
+def _dotted_references(text: str) -> set[str]:
+    import re
+
+    return {match.rstrip(".") for match in re.findall(r"\brecommender(?:\.[A-Za-z_][A-Za-z0-9_]*)+", text)}
+
+
+def _resolves(dotted: str) -> bool:
+    import importlib
+
+    parts = dotted.split(".")
+    for cut in range(len(parts), 0, -1):
+        try:
+            target = importlib.import_module(".".join(parts[:cut]))
+        except ImportError:
+            continue
+        for name in parts[cut:]:
+            if not hasattr(target, name):
+                return False
+            target = getattr(target, name)
+        return True
+    return False
+
+
+def test_every_dotted_reference_in_docstrings_and_docs_resolves():
+    """A docstring or a page citing ``recommender.x.y`` cites a module, class or function that exists."""
+    texts = {path: "\n".join(filter(None, (ast.get_docstring(node, clean=False) for node in ast.walk(
+        ast.parse(path.read_text())) if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef |
+                                                   ast.AsyncFunctionDef)))) for path in PACKAGE.rglob("*.py")}
+    texts |= {path: path.read_text() for path in [*(PROJECT / "docs").rglob("*.md"), PROJECT / "README.md"]}
+    broken = sorted({(path.relative_to(PROJECT).as_posix(), ref) for path, text in texts.items()
+                     for ref in _dotted_references(text) if not ref.startswith("recommender.py") and
+                     not _resolves(ref)})
+    assert broken == []

@@ -38,9 +38,10 @@ def search_sidebar(recommender: Recommender) -> SearchSettings:
     """The search settings and filters, in the sidebar."""
     with st.sidebar:
         st.header("Search settings")
-        spaces = recommender.spaces
+        catalogue = recommender.catalogue
+        spaces = catalogue.spaces
         backbone = recommender.summary["backbone"]
-        default, worn = recommender.default_space, recommender.worn_space
+        default, worn = catalogue.default_space, catalogue.worn_space
         # Two defaults: a product photo in one space, a garment worn by a person in another (each measured better).
         options = [None, *spaces] if worn != default else spaces
         space = st.selectbox("Model", options, index=options.index(None if worn != default else default), key="space",
@@ -51,21 +52,22 @@ def search_sidebar(recommender: Recommender) -> SearchSettings:
                                      f"someone wears in {worn}, the spaces measured best on each." if worn != default
                                      else ""))
         k = st.slider("Number of results (k)", 1, MAX_K, DEFAULT_K, key="k")
-        choices = sorted({*N_TREES_CHOICES, recommender.n_trees})
-        n_trees = st.select_slider("Annoy trees (n_trees)", choices, value=recommender.n_trees, key="n_trees",
+        n_trees_default = recommender.summary["n_trees"]
+        choices = sorted({*N_TREES_CHOICES, n_trees_default})
+        n_trees = st.select_slider("Annoy trees (n_trees)", choices, value=n_trees_default, key="n_trees",
                                    help="More trees: better recall, bigger index. A new value builds its index once.")
-        tuned = recommender.tuned_search_k(space)
+        tuned = recommender.engine.tuned_search_k(space)
         search_k = st.number_input("search_k (-1 = n_trees x k)", min_value=-1, value=tuned,
                                    step=100, key=f"search_k-{space}",
                                    help="Nodes inspected per query: larger finds more true neighbours, slower. "
                                         "The default was measured for this catalogue (recall@5 >= 0.99).")
         colour_weight = st.slider("Colour emphasis", 0.0, 1.0, 0.0, 0.05, key="colour_weight",
                                   help="Blend the CNN distance with a colour-histogram distance of the product.")
-        type_first = bool(recommender.type_first_weights(space)) and st.toggle(
+        type_first = bool(catalogue.type_first_weights(space)) and st.toggle(
             "Type first", value=True, key="type_first",
             help="Rank products of the type and colour the model predicts for your photo first.")
         st.header("Filters")
-        filters = {column: st.multiselect(column, recommender.filter_options(column), key=f"filter-{column}")
+        filters = {column: st.multiselect(column, catalogue.filter_options(column), key=f"filter-{column}")
                    for column in FILTER_COLUMNS}
     # Automatic and left as measured: each space searches with its own measured value.
     return SearchSettings(space, k, n_trees, None if space is None and search_k == tuned else int(search_k),
@@ -148,8 +150,9 @@ def map_sidebar(recommender: Recommender, methods: tuple[str, ...]) -> MapSettin
     """The map's model, projection, colouring and neighbour count, in the sidebar."""
     with st.sidebar:
         st.header("Map settings")
-        spaces = recommender.spaces
-        space = st.selectbox("Model", spaces, index=spaces.index(recommender.default_space), key="explorer-space")
+        spaces = recommender.catalogue.spaces
+        space = st.selectbox("Model", spaces, index=spaces.index(recommender.catalogue.default_space),
+                             key="explorer-space")
         method = st.radio("Projection", methods, format_func=str.upper, horizontal=True, key="method",
                           help="PCA: seconds. t-SNE: minutes the first time, then saved with the catalogue.")
         colour_by = st.selectbox("Colour by", COLOUR_COLUMNS, key="colour-by")
@@ -163,13 +166,13 @@ def product_picker(recommender: Recommender) -> str | None:
     by_id = left.text_input("Pick a product by id", key="pick-id").strip()
     name_query = right.text_input("...or search by name", key="pick-name").strip()
     if by_id:
-        if recommender.has_product(by_id):
+        if recommender.catalogue.has_product(by_id):
             return by_id
         left.warning(f"No product with id {by_id!r}.")
         return None
     if not name_query:
         return None
-    metadata = recommender.metadata
+    metadata = recommender.catalogue.metadata
     matches = metadata[metadata["productDisplayName"].str.contains(name_query, case=False, regex=False)]
     if matches.empty:
         right.warning("No product name contains that text.")

@@ -17,10 +17,11 @@ from recommender import (
 
 st.title("Retrieval quality")
 recommender = recommender_or_stop()
-saved = get_evaluations(str(recommender.root), recommender.build_id)
+catalogue = recommender.catalogue
+saved = get_evaluations(str(catalogue.root), catalogue.build_id)
 # The split the trained space never saw (0.1 when nothing was trained: `evaluate --holdout 0.1`).
 holdout = recommender.summary["trained_holdout"] or 0.1
-default = next((result for result in saved.values() if result["space"] == recommender.default_space
+default = next((result for result in saved.values() if result["space"] == catalogue.default_space
                 and result.get("holdout") == holdout and not result.get("colour_weight")
                 and result.get("type_first") is not False and "baseline" not in result), None)
 
@@ -63,8 +64,8 @@ else:
         st.dataframe(robust[name].style.format(precision=3), width="stretch")
 
 st.header("Side by side")
-examples = held_out_examples(str(recommender.root), recommender.build_id, holdout)
-metadata = recommender.metadata.set_index("id")
+examples = held_out_examples(str(catalogue.root), catalogue.build_id, holdout)
+metadata = catalogue.metadata.set_index("id")
 types = metadata.loc[examples, "articleType"].value_counts()
 kind = st.selectbox("Held-out products of the type", types.index.tolist(), key="eval-type",
                     format_func=lambda name: f"{name} ({types[name]} held out)")
@@ -72,11 +73,11 @@ shown = [item for item in examples if metadata.at[item, "articleType"] == kind]
 picked = st.selectbox("A held-out product", shown, key="eval-pick",
                       format_func=lambda i: f"{metadata.at[i, 'productDisplayName']} ({i})")
 k = st.slider("Neighbours", 1, 10, 5, key="eval-k")
-show_photo(recommender.image_path(picked), caption=metadata.at[picked, "productDisplayName"])
-for space in recommender.spaces:
-    results = recommender.search(recommender.query_from_id(picked), k=k, space=space)
+show_photo(catalogue.image_path(picked), caption=metadata.at[picked, "productDisplayName"])
+for space in catalogue.spaces:
+    results = recommender.search(recommender.queries.from_id(picked), k=k, space=space)
     same = int((results["articleType"] == kind).sum())
     st.subheader(f"Model: {space}")
     st.caption(f"{same} of {len(results)} are {kind}.")
-    ranking_note(bool(recommender.type_first_weights(space)))
+    ranking_note(bool(catalogue.type_first_weights(space)))
     results_grid(results, key=f"eval-{space}", more_like_this=False)

@@ -21,7 +21,8 @@ REGION_LIMIT = 20
 
 st.title("Explore the embedding space")
 recommender = recommender_or_stop()
-root, build_id, metadata = str(recommender.root), recommender.build_id, recommender.metadata
+catalogue = recommender.catalogue
+root, build_id, metadata = str(catalogue.root), catalogue.build_id, catalogue.metadata
 settings = map_sidebar(recommender, MAP_METHODS)
 space, method = settings.space, settings.method
 
@@ -64,8 +65,8 @@ has_region = "x" in region and "y" in region
 
 neighbours, highlight = None, None
 if picked is not None:
-    neighbours = recommender.search(recommender.query_from_id(picked), k=settings.k, space=space)
-    rows = np.array([recommender.row_of(picked), *[recommender.row_of(i) for i in neighbours["id"]]])
+    neighbours = recommender.search(recommender.queries.from_id(picked), k=settings.k, space=space)
+    rows = np.array([catalogue.row_of(picked), *[catalogue.row_of(i) for i in neighbours["id"]]])
     highlight = pd.DataFrame({"x": points[rows, 0], "y": points[rows, 1], "id": metadata["id"].to_numpy()[rows],
                               "name": metadata["productDisplayName"].to_numpy()[rows],
                               "role": ["picked"] + ["neighbour"] * len(neighbours)})
@@ -86,11 +87,11 @@ embedding_map(points, view, codes, label_names, metadata, colour_by=settings.col
               highlight=highlight, key=chart_key)
 
 if neighbours is not None:
-    st.subheader(f"Nearest to: {recommender.product(picked)['productDisplayName']} ({picked})")
+    st.subheader(f"Nearest to: {catalogue.product(picked)['productDisplayName']} ({picked})")
     results_grid(neighbours, key="explorer", more_like_this=False)
 
 if has_region:
     inside = np.flatnonzero(inside_mask(points, (*sorted(region["x"]), *sorted(region["y"]))))
     counts = pd.Series(np.asarray(label_names, dtype=object)[codes[inside]]).value_counts().head(10)
     region_summary(counts, inside=len(inside), limit=REGION_LIMIT, colour_by=settings.colour_by)
-    results_grid(recommender.products(inside[:REGION_LIMIT]), key="region", more_like_this=False)
+    results_grid(catalogue.products(inside[:REGION_LIMIT]), key="region", more_like_this=False)

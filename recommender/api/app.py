@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable, Sequence
 from contextlib import asynccontextmanager
 
-from fastapi import Depends, FastAPI, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse
@@ -23,13 +23,15 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from ..config import silent
 from ..data.images import FULL_FRAME, MAX_BYTES, CropBox, ImageError, ImageTooLarge, decode_image
 from ..features.weights import Weights, WeightsUnavailable
-from ..search.look import shop_the_look
-from ..search.recommender import DEFAULT_K, FILTER_COLUMNS, MAX_K, Recommender
+from ..search.catalogue import FILTER_COLUMNS, result_records
+from ..search.engine import DEFAULT_K, MAX_K
+from ..search.look import part_record
+from ..search.recommender import Recommender
 from ..store.manifest import ArtifactError
 from .batching import DEFAULT_MAX_BATCH, DEFAULT_MAX_WAIT, MicroBatcher
 from .forms import FORM_OVERHEAD, BadForm, BodyTooLarge, Form, parse_form, read_body
 from .schemas import CatalogueInfo, Error, Health, LookResponse, Product, SearchResponse
-from .service import BadRequest, NotFound, SearchRequest, ServedBuild, embed_photos, read_as, result_rows
+from .service import BadRequest, NotFound, SearchRequest, ServedBuild, check_request, embed_photos, product_id, read_as
 
 API_KEY_ENV = "RECOMMENDER_API_KEY"
 VERSION = "1"
@@ -72,7 +74,7 @@ def create_app(root: str | os.PathLike, *, weights: Weights | str | os.PathLike 
                max_batch: int = DEFAULT_MAX_BATCH, max_wait: float = DEFAULT_MAX_WAIT,
                max_bytes: int = MAX_BYTES, concurrency: int = 1, threads: int | None = None,
                log: Callable[[str], None] = silent) -> FastAPI:
-    """The API over the artifacts in ``root``.
+    """The API over the artifacts in ``root`` (the routes are this module's functions).
 
     Parameters
     ----------
@@ -112,7 +114,7 @@ def create_app(root: str | os.PathLike, *, weights: Weights | str | os.PathLike 
         else:  # the largest batch once now: its memory is taken before the load, not during it
             blank = Image.new("RGB", (64, 64), "white")
             await run_in_threadpool(embed_many, [(served, blank, None)] * batcher.max_batch)
-            log(f"Ready: build {served.build_id}, {len(served.metadata):,} products.")
+            log(f"Ready: build {served.catalogue.build_id}, {len(served.catalogue.metadata):,} products.")
         yield
         await batcher.close()
 
@@ -122,134 +124,147 @@ def create_app(root: str | os.PathLike, *, weights: Weights | str | os.PathLike 
     # How a photo becomes a query: this process's micro-batcher, or (Ray Serve) the replica's @serve.batch method.
     app.state.catalogue, app.state.batcher, app.state.load_error = catalogue, batcher, None
     app.state.embed = batcher.embed
+    app.state.api_key = api_key if api_key is not None else os.environ.get(API_KEY_ENV) or None
+    app.state.max_bytes = max_bytes
     if cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=list(cors_origins), allow_methods=["GET", "POST"],
                            allow_headers=["X-API-Key", "Authorization"])
     _errors(app)
-    key = api_key if api_key is not None else os.environ.get(API_KEY_ENV) or None
-
-    def authorised(request: Request) -> None:
-        if key is None:
-            return
-        given = request.headers.get("x-api-key") or request.headers.get("authorization", "").removeprefix("Bearer ")
-        if not hmac.compare_digest(given.encode(), key.encode()):
-            raise Unauthorised("A valid API key is needed: send it as X-API-Key")
-
-    async def recommender() -> Recommender:
-        try:
-            return await run_in_threadpool(catalogue.current)
-        except (ArtifactError, WeightsUnavailable) as error:
-            raise LookupError(str(error).splitlines()[0]) from None
-
-    guarded = [Depends(authorised)]
-
-    async def _checked_form(request: Request) -> tuple[Form, Recommender, SearchRequest]:
-        """A search form (refused past the upload limit while it is read), the build that answers it, and its
-        settings, checked against that build."""
-        declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > max_bytes + FORM_OVERHEAD:
-            raise BodyTooLarge(f"The upload is {int(declared):,} bytes; the limit is {max_bytes:,}.")
-        form = parse_form(request.headers.get("content-type", ""),
-                          await read_body(request.stream(), max_bytes + FORM_OVERHEAD))
-        served = await recommender()
-        wanted = _search_request(form.first("k"), form.first("space"), form.first("type_first"),
-                                 {column: form.fields[column] for column in FILTER_COLUMNS if column in form.fields})
-        catalogue.check(served, wanted)
-        return form, served, wanted
-
-    @app.get("/healthz", response_model=Health, tags=["health"], summary="The process is alive")
-    async def healthz() -> dict:
-        return {"status": "alive"}
-
-    @app.get("/readyz", response_model=Health, responses={503: ERRORS[503]}, tags=["health"],
-             summary="The model and the index are loaded")
-    async def readyz():
-        if not catalogue.ready:
-            return JSONResponse({"error": app.state.load_error or "still loading"}, status_code=503)
-        return {"status": "ready", "build_id": (await recommender()).build_id}
-
-    @app.post("/v1/search", response_model=SearchResponse, dependencies=guarded, tags=["search"],
-              responses={code: ERRORS[code] for code in (401, 404, 413, 422, 503)}, openapi_extra=SEARCH_FORM,
-              summary="The products most similar to a photo or to a catalogue product")
-    async def search(request: Request) -> dict:
-        form, served, wanted = await _checked_form(request)
-        if form.first("product_id"):
-            catalogue.product(served, form.first("product_id"))
-            query = served.query_from_id(form.first("product_id"))
-        elif "photo" in form.files:
-            image = await run_in_threadpool(decode_image, form.files["photo"], max_bytes=max_bytes)
-            query = await app.state.embed((served, image, _box(form.first("box"))))
-        else:
-            raise BadRequest("Expected a photo field (a file) or a product_id")
-        return _answer(served, query, wanted)
-
-    @app.post("/v1/look", response_model=LookResponse, dependencies=guarded, tags=["search"],
-              responses={code: ERRORS[code] for code in (401, 413, 422, 503)}, openapi_extra=LOOK_FORM,
-              summary="Shop the look: the garments found in a photo, each with the products most like it")
-    async def look(request: Request) -> dict:
-        form, served, wanted = await _checked_form(request)
-        if "photo" not in form.files:
-            raise BadRequest("Expected a photo field (a file)")
-        image = await run_in_threadpool(decode_image, form.files["photo"], max_bytes=max_bytes)
-        finder = await run_in_threadpool(catalogue.finder, served)
-        parts = await run_in_threadpool(shop_the_look, served, finder, image, k=wanted.k, space=wanted.space,
-                                        type_first=wanted.type_first, filters=wanted.filters)
-        spaces = [served.space_for(part.query, wanted.space) for part in parts]
-        return {"build_id": served.build_id, "space": spaces[0], "finder": finder is not None,
-                "parts": [{"number": part.number, "label": part.label,
-                           "kind": part.garment.kind if part.garment else None,
-                           "other_kinds": list(part.garment.other_kinds) if part.garment else [],
-                           "score": round(part.garment.score, 4) if part.garment else None,
-                           "box": [round(value, 4) for value in part.box], "space": space,
-                           "read_as": read_as(served, part.query, space),
-                           "results": result_rows(served, part.results)} for part, space in zip(parts, spaces)]}
-
-    @app.get("/v1/products/{item_id}", response_model=Product, dependencies=guarded, tags=["products"],
-             responses={code: ERRORS[code] for code in (401, 404, 503)}, summary="A catalogue product")
-    async def product(item_id: str) -> dict:
-        served = await recommender()
-        catalogue.product(served, item_id)
-        return result_rows(served, served.products([served.row_of(item_id)]))[0]
-
-    @app.get("/v1/products/{item_id}/similar", response_model=SearchResponse, dependencies=guarded,
-             tags=["products"], responses={code: ERRORS[code] for code in (401, 404, 422, 503)},
-             summary="The products most similar to a catalogue product (a product page's carousel)")
-    async def similar(item_id: str, k: int = Query(DEFAULT_K, description=f"Results, 1 to {MAX_K}"),
-                      space: str | None = Query(None, description="imagenet or a trained space"),
-                      type_first: bool = Query(True, description="Rank the predicted type and colour first"),
-                      gender: list[str] = Query([]), masterCategory: list[str] = Query([]),  # noqa: N803
-                      articleType: list[str] = Query([]), baseColour: list[str] = Query([])) -> dict:  # noqa: N803
-        served = await recommender()
-        filters = {name: values for name, values in zip(FILTER_COLUMNS, (gender, masterCategory, articleType,
-                                                                          baseColour)) if values}
-        wanted = SearchRequest(k, space, type_first, filters)
-        catalogue.check(served, wanted)
-        catalogue.product(served, item_id)
-        return _answer(served, served.query_from_id(item_id), wanted)
-
-    @app.get("/v1/products/{item_id}/image", dependencies=guarded, tags=["products"],
-             responses={200: {"content": {"image/jpeg": {}}, "description": "The product's photo"},
-                        **{code: ERRORS[code] for code in (401, 404, 503)}},
-             summary="A product's photo, with caching headers", response_class=FileResponse)
-    async def image(item_id: str):
-        served = await recommender()
-        catalogue.product(served, item_id)
-        path = served.image_path(item_id)  # the only way a request reaches a file: through the id lookup
-        if not path.is_file():
-            raise NotFound(f"The photo of product {item_id!r} is not on this server")
-        return FileResponse(path, headers={"Cache-Control": "public, max-age=86400"})
-
-    @app.get("/v1/catalogue", response_model=CatalogueInfo, dependencies=guarded, tags=["catalogue"],
-             responses={code: ERRORS[code] for code in (401, 503)},
-             summary="The build served, its size, its spaces and every filter's values")
-    async def catalogue_info() -> dict:
-        served = await recommender()
-        summary = served.summary
-        return {"build_id": served.build_id, "created": summary["created"], "products": summary["count"],
-                "spaces": served.spaces, "default_space": served.default_space, "worn_space": served.worn_space,
-                "filters": {column: served.filter_options(column) for column in FILTER_COLUMNS}}
-
+    app.include_router(health)
+    app.include_router(v1)
     return app
+
+
+def authorised(request: Request) -> None:
+    """Refuse a ``/v1`` request without the API key, where one is set (:class:`Unauthorised`)."""
+    key = request.app.state.api_key
+    if key is None:
+        return
+    given = request.headers.get("x-api-key") or request.headers.get("authorization", "").removeprefix("Bearer ")
+    if not hmac.compare_digest(given.encode(), key.encode()):
+        raise Unauthorised("A valid API key is needed: send it as X-API-Key")
+
+
+async def current(request: Request) -> Recommender:
+    """The build that answers this request (``LookupError``, so 503, where none can be loaded)."""
+    try:
+        return await run_in_threadpool(request.app.state.catalogue.current)
+    except (ArtifactError, WeightsUnavailable) as error:
+        raise LookupError(str(error).splitlines()[0]) from None
+
+
+health = APIRouter(tags=["health"])
+v1 = APIRouter(dependencies=[Depends(authorised)])
+
+
+@health.get("/healthz", response_model=Health, summary="The process is alive")
+async def healthz() -> dict:
+    return {"status": "alive"}
+
+
+@health.get("/readyz", response_model=Health, responses={503: ERRORS[503]},
+            summary="The model and the index are loaded")
+async def readyz(request: Request):
+    if not request.app.state.catalogue.ready:
+        return JSONResponse({"error": request.app.state.load_error or "still loading"}, status_code=503)
+    return {"status": "ready", "build_id": (await current(request)).catalogue.build_id}
+
+
+@v1.post("/v1/search", response_model=SearchResponse, tags=["search"],
+         responses={code: ERRORS[code] for code in (401, 404, 413, 422, 503)}, openapi_extra=SEARCH_FORM,
+         summary="The products most similar to a photo or to a catalogue product")
+async def search(request: Request) -> dict:
+    form, served, wanted = await _checked_form(request)
+    if form.first("product_id"):
+        query = served.queries.from_id(product_id(served, form.first("product_id")))
+    elif "photo" in form.files:
+        image = await run_in_threadpool(decode_image, form.files["photo"], max_bytes=request.app.state.max_bytes)
+        query = await request.app.state.embed((served, image, _box(form.first("box"))))
+    else:
+        raise BadRequest("Expected a photo field (a file) or a product_id")
+    return _answer(served, query, wanted)
+
+
+@v1.post("/v1/look", response_model=LookResponse, tags=["search"],
+         responses={code: ERRORS[code] for code in (401, 413, 422, 503)}, openapi_extra=LOOK_FORM,
+         summary="Shop the look: the garments found in a photo, each with the products most like it")
+async def look(request: Request) -> dict:
+    form, served, wanted = await _checked_form(request)
+    if "photo" not in form.files:
+        raise BadRequest("Expected a photo field (a file)")
+    image = await run_in_threadpool(decode_image, form.files["photo"], max_bytes=request.app.state.max_bytes)
+    finder = await run_in_threadpool(lambda: served.queries.finder)
+    parts = await run_in_threadpool(served.look, image, k=wanted.k, space=wanted.space,
+                                    type_first=wanted.type_first, filters=wanted.filters)
+    dataset = served.catalogue.dataset_root
+    return {"build_id": served.catalogue.build_id, "space": parts[0].space, "finder": finder is not None,
+            "parts": [part_record(part, dataset, read_as=read_as(served, part.query, part.space)) for part in parts]}
+
+
+@v1.get("/v1/products/{item_id}", response_model=Product, tags=["products"],
+        responses={code: ERRORS[code] for code in (401, 404, 503)}, summary="A catalogue product")
+async def product(request: Request, item_id: str) -> dict:
+    served = await current(request)
+    rows = served.catalogue.products([served.catalogue.row_of(product_id(served, item_id))])
+    return result_records(rows, served.catalogue.dataset_root)[0]
+
+
+@v1.get("/v1/products/{item_id}/similar", response_model=SearchResponse, tags=["products"],
+        responses={code: ERRORS[code] for code in (401, 404, 422, 503)},
+        summary="The products most similar to a catalogue product (a product page's carousel)")
+async def similar(request: Request, item_id: str,
+                  k: int = Query(DEFAULT_K, description=f"Results, 1 to {MAX_K}"),
+                  space: str | None = Query(None, description="imagenet or a trained space"),
+                  type_first: bool = Query(True, description="Rank the predicted type and colour first"),
+                  gender: list[str] = Query([]), masterCategory: list[str] = Query([]),  # noqa: N803
+                  articleType: list[str] = Query([]), baseColour: list[str] = Query([])) -> dict:  # noqa: N803
+    served = await current(request)
+    filters = {name: values for name, values in zip(FILTER_COLUMNS, (gender, masterCategory, articleType,
+                                                                      baseColour)) if values}
+    wanted = SearchRequest(k, space, type_first, filters)
+    check_request(served, wanted)
+    return _answer(served, served.queries.from_id(product_id(served, item_id)), wanted)
+
+
+@v1.get("/v1/products/{item_id}/image", tags=["products"],
+        responses={200: {"content": {"image/jpeg": {}}, "description": "The product's photo"},
+                   **{code: ERRORS[code] for code in (401, 404, 503)}},
+        summary="A product's photo, with caching headers", response_class=FileResponse)
+async def image(request: Request, item_id: str):
+    served = await current(request)
+    # The only way a request reaches a file: through the id lookup.
+    path = served.catalogue.image_path(product_id(served, item_id))
+    if not path.is_file():
+        raise NotFound(f"The photo of product {item_id!r} is not on this server")
+    return FileResponse(path, headers={"Cache-Control": "public, max-age=86400"})
+
+
+@v1.get("/v1/catalogue", response_model=CatalogueInfo, tags=["catalogue"],
+        responses={code: ERRORS[code] for code in (401, 503)},
+        summary="The build served, its size, its spaces and every filter's values")
+async def catalogue_info(request: Request) -> dict:
+    served = await current(request)
+    catalogue, summary = served.catalogue, served.summary
+    return {"build_id": catalogue.build_id, "created": summary["created"], "products": summary["count"],
+            "spaces": catalogue.spaces, "default_space": catalogue.default_space,
+            "worn_space": catalogue.worn_space,
+            "filters": {column: catalogue.filter_options(column) for column in FILTER_COLUMNS}}
+
+
+async def _checked_form(request: Request) -> tuple[Form, Recommender, SearchRequest]:
+    """A search form (refused past the upload limit while it is read), the build that answers it, and its
+    settings, checked against that build."""
+    max_bytes = request.app.state.max_bytes
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_bytes + FORM_OVERHEAD:
+        raise BodyTooLarge(f"The upload is {int(declared):,} bytes; the limit is {max_bytes:,}.")
+    form = parse_form(request.headers.get("content-type", ""),
+                      await read_body(request.stream(), max_bytes + FORM_OVERHEAD))
+    served = await current(request)
+    wanted = _search_request(form.first("k"), form.first("space"), form.first("type_first"),
+                             {column: form.fields[column] for column in FILTER_COLUMNS if column in form.fields})
+    check_request(served, wanted)
+    return form, served, wanted
 
 
 def embed_many(items: list) -> list:
@@ -271,10 +286,10 @@ def embed_many(items: list) -> list:
 
 
 def _answer(served: Recommender, query, wanted: SearchRequest) -> dict:
-    space = served.space_for(query, wanted.space)
+    space = served.engine.space_for(query, wanted.space)
     results = served.search(query, k=wanted.k, space=space, type_first=wanted.type_first, filters=wanted.filters)
-    return {"build_id": served.build_id, "space": space, "read_as": read_as(served, query, space),
-            "results": result_rows(served, results)}
+    return {"build_id": served.catalogue.build_id, "space": space, "read_as": read_as(served, query, space),
+            "results": result_records(results, served.catalogue.dataset_root)}
 
 
 def _search_request(k: str | None, space: str | None, type_first: str | None, filters: dict) -> SearchRequest:

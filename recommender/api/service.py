@@ -15,15 +15,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
 from PIL import Image
 
 from ..config import silent
 from ..data.images import CropBox, crop
 from ..features.weights import Weights
-from ..garments.finder import GarmentFinder, load_finder
-from ..search.recommender import FILTER_COLUMNS, MAX_K, PREDICTED_LABELS, Query, Recommender
+from ..search.catalogue import FILTER_COLUMNS
+from ..search.engine import Query, check_k
+from ..search.recommender import PREDICTED_LABELS, Recommender
 from ..store.artifacts import current_build_id
 
 # How often the manifest is read to see whether a new build was committed.
@@ -69,7 +68,6 @@ class ServedBuild:
         self._lock = threading.Lock()
         self._recommender: Recommender | None = None
         self._checked = 0.0
-        self._finders: dict[tuple[str, str], GarmentFinder | None] = {}
 
     def current(self) -> Recommender:
         """The recommender of the current build (the next one is loaded the first time it is asked for)."""
@@ -79,50 +77,45 @@ class ServedBuild:
             return loaded
         with self._lock:
             build_id = current_build_id(self.root)
-            if self._recommender is None or self._recommender.build_id != build_id:
+            if self._recommender is None or self._recommender.catalogue.build_id != build_id:
                 self._recommender = Recommender.load(self.root, weights=self.weights, runtime=self.runtime,
                                                      threads=self.threads, log=self._log)
             self._checked = time.monotonic()
             return self._recommender
-
-    def finder(self, recommender: Recommender) -> GarmentFinder | None:
-        """The garment finder on ``recommender``'s weights and runtime, loaded once; None where none is trained."""
-        extractor = recommender.extractor
-        key = (extractor.weights.sha256, extractor.runtime)
-        with self._lock:
-            if self._finders.get(key) is None:  # a finder trained since the last request is picked up
-                self._finders[key] = load_finder(extractor.weights, extractor.runtime, threads=self.threads,
-                                                 log=self._log)
-            return self._finders[key]
 
     @property
     def ready(self) -> bool:
         """Whether a build is loaded (model and index)."""
         return self._recommender is not None
 
-    def check(self, recommender: Recommender, request: SearchRequest) -> None:
-        """Refuse a k out of range, an unknown space, filter column or filter value (:class:`BadRequest`)."""
-        if not 1 <= request.k <= MAX_K:
-            raise BadRequest(f"Expected 1 <= k <= {MAX_K}, got {request.k}")
-        if request.space is not None and request.space not in recommender.spaces:
-            raise BadRequest(f"Expected space in {recommender.spaces}, got {request.space!r}")
-        for column, values in (request.filters or {}).items():
-            if column not in FILTER_COLUMNS:
-                raise BadRequest(f"Expected filters on {list(FILTER_COLUMNS)}, got {column!r}")
-            unknown = sorted(set(values) - set(recommender.filter_options(column)))
-            if unknown:
-                raise BadRequest(f"Unknown {column} value(s) {unknown}; GET /v1/catalogue lists them")
 
-    def product(self, recommender: Recommender, item_id: str) -> pd.Series:
-        """A product's metadata row, or :class:`NotFound`."""
-        if not recommender.has_product(item_id):
-            raise NotFound(f"No product with id {item_id!r} in this catalogue")
-        return recommender.product(item_id)
+def check_request(recommender: Recommender, request: SearchRequest) -> None:
+    """Refuse a k out of range, an unknown space, filter column or filter value (:class:`BadRequest`)."""
+    catalogue = recommender.catalogue
+    try:
+        check_k(request.k)
+    except ValueError as error:
+        raise BadRequest(str(error)) from None
+    if request.space is not None and request.space not in catalogue.spaces:
+        raise BadRequest(f"Expected space in {catalogue.spaces}, got {request.space!r}")
+    for column, values in (request.filters or {}).items():
+        if column not in FILTER_COLUMNS:
+            raise BadRequest(f"Expected filters on {list(FILTER_COLUMNS)}, got {column!r}")
+        unknown = sorted(set(values) - set(catalogue.filter_options(column)))
+        if unknown:
+            raise BadRequest(f"Unknown {column} value(s) {unknown}; GET /v1/catalogue lists them")
+
+
+def product_id(recommender: Recommender, item_id: str) -> str:
+    """``item_id`` where the catalogue holds it, else :class:`NotFound`."""
+    if not recommender.catalogue.has_product(item_id):
+        raise NotFound(f"No product with id {item_id!r} in this catalogue")
+    return item_id
 
 
 def embed_photos(recommender: Recommender, photos: Sequence[tuple[Image.Image, CropBox | None]]) -> list[Query]:
     """Queries of photos (each cropped to its box), embedded in one batch."""
-    return recommender.queries_from_images([image if box is None else crop(image, box) for image, box in photos])
+    return recommender.queries.from_images([image if box is None else crop(image, box) for image, box in photos])
 
 
 def read_as(recommender: Recommender, query: Query, space: str | None) -> dict[str, list[dict]]:
@@ -130,11 +123,3 @@ def read_as(recommender: Recommender, query: Query, space: str | None) -> dict[s
     predictions = recommender.predictions(query, space=space)
     return {label: [{"value": value, "probability": round(probability, 4)} for value, probability in options]
             for label, options in predictions.items() if label in PREDICTED_LABELS}
-
-
-def result_rows(recommender: Recommender, results: pd.DataFrame) -> list[dict]:
-    """Result rows in the columns of ``query --json`` (image paths relative to the dataset)."""
-    table = results.assign(image_path=[os.path.relpath(path, recommender.dataset_root)
-                                       for path in results["image_path"]])
-    table["distance"] = [None if np.isnan(value) else float(value) for value in table["distance"]]
-    return table.to_dict(orient="records")

@@ -14,7 +14,6 @@ from ..evaluation.protocols import evaluation_splits, holdout_evaluation, query_
 from ..evaluation.results import format_report, save_evaluation
 from ..evaluation.robustness import PERTURBATIONS, robustness_evaluation
 from ..features.weights import WeightsUnavailable
-from ..garments.finder import load_finder
 from ..search.recommender import Recommender
 from ..store.artifacts import load_artifacts
 from ..store.manifest import ArtifactError, read_manifest
@@ -76,15 +75,14 @@ def _robustness(root: Path, args: argparse.Namespace, space: str) -> dict:
     """The robustness table on the grouped split's queries, each photo searched as an upload is (with the garment
     finder where one is trained), with a progress bar ({} where no photo is readable)."""
     try:
-        recommender = Recommender.load(root, weights=args.weights)
-        finder = load_finder(recommender.extractor.weights, recommender.extractor.runtime)
-        splits = evaluation_splits(recommender.artifacts, args.holdout, seed=args.seed, space=space)
+        recommender, artifacts = Recommender.load(root, weights=args.weights), load_artifacts(root)
+        splits = evaluation_splits(artifacts, args.holdout, seed=args.seed, space=space)
         with tqdm(total=len(PERTURBATIONS) + 1, unit="photo set", desc=f"Robustness ({args.robustness} queries)",
                   file=sys.stderr, disable=args.json) as bar:
             # No --space: each photo in the space the product searches it in (a worn garment's can differ).
-            return robustness_evaluation(recommender, splits.grouped, ~splits.grouped, space=args.space,
-                                         count=args.robustness, type_first=not args.no_type_first, seed=args.seed,
-                                         finder=finder, progress=lambda done, total: bar.update(done - bar.n))
+            return robustness_evaluation(artifacts, recommender.queries, splits.grouped, ~splits.grouped,
+                                         space=args.space, count=args.robustness, type_first=not args.no_type_first,
+                                         seed=args.seed, progress=lambda done, total: bar.update(done - bar.n))
     except (ArtifactError, WeightsUnavailable, ValueError) as error:  # photos or model unavailable: say so
         print(f"warning: robustness not measured: {str(error).splitlines()[0]}", file=sys.stderr)
         return {}

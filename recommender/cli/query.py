@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
+
+import pandas as pd
 
 from ..config import artifacts_dir
 from ..data.images import decode_image
-from ..garments.finder import load_finder
-from ..search.look import LookPart, shop_the_look
-from ..search.recommender import DEFAULT_K, MAX_K, Recommender
+from ..search.catalogue import result_records
+from ..search.engine import DEFAULT_K, MAX_K, check_k
+from ..search.look import LookPart, part_record
+from ..search.recommender import Recommender
 from . import options
 
 NAME = "query"
@@ -36,52 +38,40 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     root = artifacts_dir(args.artifacts)
-    search = dict(k=args.k, search_k=args.search_k, n_trees=args.n_trees, space=args.space,
+    search = dict(k=check_k(args.k), search_k=args.search_k, n_trees=args.n_trees, space=args.space,
                   colour_weight=args.colour_weight)
     if args.id:
         recommender = Recommender.load(root, with_model=False)
-        query = recommender.query_from_id(args.image)
-        parts = [LookPart(1, None, query, recommender.search(query, **search))]
+        query = recommender.queries.from_id(args.image)
+        parts = [LookPart(1, None, query, recommender.search(query, **search),
+                          recommender.engine.space_for(query, args.space))]
     else:
         # A bad photo or a missing catalogue is answered before the network loads (seconds).
         image = decode_image(args.image)
-        weights = options.weights_of(args)
         # One photo: the network runs eagerly, skipping the trace that pays off from the second call.
-        recommender = Recommender.load(root, weights=weights, compiled=False, runtime=args.runtime,
-                                       log=options.to_stderr)
-        finder = None
+        recommender = Recommender.load(root, weights=options.weights_of(args), compiled=False,
+                                       runtime=args.runtime, log=options.to_stderr)
+        if args.garments and recommender.queries.finder is None:
+            options.to_stderr("No garment finder trained yet (python -m recommender train-finder): "
+                              "searching the whole photo.")
         if args.garments:
-            finder = load_finder(weights, recommender.extractor.runtime, log=options.to_stderr)
-            if finder is None:
-                options.to_stderr("No garment finder trained yet (python -m recommender train-finder): "
-                                  "searching the whole photo.")
-        if args.garments:
-            parts = shop_the_look(recommender, finder, image, **search)
+            parts = recommender.look(image, **search)
         else:
-            query = recommender.query_from_image(image)
-            parts = [LookPart(1, None, query, recommender.search(query, **search))]
-    for part in parts:
-        if not args.paths:
-            part.results["image_path"] = [os.path.relpath(path, recommender.dataset_root)
-                                          for path in part.results["image_path"]]
+            query = recommender.queries.from_image(image)
+            parts = [LookPart(1, None, query, recommender.search(query, **search),
+                              recommender.engine.space_for(query, args.space))]
+    dataset = None if args.paths else recommender.catalogue.dataset_root
     if args.json:
-        if args.garments:
-            print(json.dumps([{"number": part.number, "label": part.label,
-                               "kind": part.garment.kind if part.garment else None,
-                               "other_kinds": list(part.garment.other_kinds) if part.garment else [],
-                               "score": part.garment.score if part.garment else None, "box": list(part.box),
-                               "space": recommender.space_for(part.query, args.space),
-                               "results": part.results.to_dict(orient="records")} for part in parts], indent=2))
-        else:
-            print(json.dumps(parts[0].results.to_dict(orient="records"), indent=2))
+        records = [part_record(part, dataset) for part in parts]
+        print(json.dumps(records if args.garments else records[0]["results"], indent=2))
         return 0
     for part in parts:
-        table = part.results.rename(columns={"image_path": "image"})[list(QUERY_TABLE)]
+        table = pd.DataFrame(result_records(part.results, dataset)).rename(columns={"image_path": "image"})
         if args.garments:
             left, top, right, bottom = part.box
             found = f", score {part.garment.score:.2f}" if part.garment else ""
             print(f"{part.number} {part.label} (box {left:.2f},{top:.2f} to {right:.2f},{bottom:.2f}{found}):")
-        print(f"{len(table)} nearest of {len(recommender.metadata):,} products "
-              f"(space {recommender.space_for(part.query, args.space)}; images under {recommender.dataset_root}):")
-        print(table.to_string(index=False, max_colwidth=40))
+        print(f"{len(table)} nearest of {len(recommender.catalogue.metadata):,} products "
+              f"(space {part.space}; images under {recommender.catalogue.dataset_root}):")
+        print(table[list(QUERY_TABLE)].to_string(index=False, max_colwidth=40))
     return 0

@@ -6,6 +6,7 @@ import argparse
 
 from ..config import artifacts_dir
 from ..pipeline.similar import export_similar
+from ..search.engine import MAX_K
 from . import options
 
 NAME = "similar"
@@ -14,7 +15,7 @@ HELP = "write every product's k most similar products to a parquet file (for pro
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     options.artifacts(parser)
-    parser.add_argument("--k", type=int, default=20, help="similar products per product, 1 to 50 (default 20)")
+    parser.add_argument("--k", type=int, default=20, help=f"similar products per product, 1 to {MAX_K} (default 20)")
     parser.add_argument("--out", default="similar.parquet", help="the parquet file (default similar.parquet)")
     options.space(parser)
     parser.add_argument("--no-type-first", action="store_true", help="rank by distance alone")

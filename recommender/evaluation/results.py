@@ -12,6 +12,7 @@ from ..atomic import write_json_atomic
 from ..data.catalogue import holdout_split
 from ..goals import MAX_ROBUSTNESS_DROP_POINTS, P5_GOALS
 from ..store.manifest import BACKBONE_SPACE
+from ..store.names import evaluation_file, evaluation_pattern
 from .protocols import EVALUATED_LABELS, K_VALUES, grouped_result
 from .robustness import robustness_report
 
@@ -22,7 +23,7 @@ def save_evaluation(root: Path, build_id: str, result: dict) -> Path:
     name += f"-holdout{result['holdout']:g}" if "holdout" in result else "-queries"
     name += "-vs-baseline" if "baseline" in result else ""
     name += "-distance-only" if result.get("type_first") is False else ""
-    path = Path(root) / f"evaluation-{build_id}-{name}.json"
+    path = Path(root) / evaluation_file(build_id, name)
     write_json_atomic(path, result)
     return path
 
@@ -30,7 +31,7 @@ def save_evaluation(root: Path, build_id: str, result: dict) -> Path:
 def load_saved_evaluations(root: Path, build_id: str) -> dict[str, dict]:
     """Evaluations saved for this build, by name (``imagenet-c0-holdout0.1``, ...)."""
     saved = {}
-    for path in sorted(Path(root).glob(f"evaluation-{build_id}-*.json")):
+    for path in sorted(Path(root).glob(evaluation_pattern(build_id))):
         try:
             saved[path.stem.split(f"{build_id}-", 1)[1]] = json.loads(path.read_text())
         except (OSError, ValueError):

@@ -6,7 +6,7 @@ too flat, heavily compressed, mirrored.  :func:`robustness_evaluation` embeds
 the held-out queries under each (the network runs: these are new photos) and
 measures articleType and baseColour P@5 against the same index as the clean
 queries, with 95% bootstrap intervals
-(:func:`recommender.evaluate.robustness_evaluation`).
+(:func:`recommender.evaluation.robustness.robustness_evaluation`).
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageEnhance, ImageOps
 
 from ..data.images import ImageError, border_colour, decode_image, foreground_mask
-from ..garments.finder import GarmentFinder
 from ..goals import COMPARED_LABELS, MAX_ROBUSTNESS_DROP_POINTS
-from ..search.look import first_query
-from ..search.recommender import Query, Recommender
+from ..search.engine import Query, SearchEngine
+from ..search.queries import QueryMaker
+from ..store.artifacts import Artifacts
 from .metrics import bootstrap_interval
 from .protocols import evaluate_vectors, space_ranking
 
@@ -100,26 +100,28 @@ def robustness_report(table: dict) -> str:
     return "\n".join(lines)
 
 
-def robustness_evaluation(recommender: Recommender, query_rows: np.ndarray, catalogue_rows: np.ndarray, *,
-                          space: str | None,
-                          count: int, type_first: bool = True, seed: int = 0, finder: GarmentFinder | None = None,
+def robustness_evaluation(artifacts: Artifacts, queries: QueryMaker, query_rows: np.ndarray,
+                          catalogue_rows: np.ndarray, *, space: str | None, count: int, type_first: bool = True,
+                          seed: int = 0, as_upload: bool = True,
                           progress: Callable[[int, int], None] | None = None) -> dict:
     """articleType and baseColour P@5 of up to ``count`` held-out queries, clean and under each perturbation.
 
     Parameters
     ----------
-    recommender : Recommender
-        Loaded with its model (the perturbed photos are embedded now).
+    artifacts : Artifacts
+        The catalogue.
+    queries : QueryMaker
+        Its query maker, with the model (the perturbed photos are embedded now).
     query_rows, catalogue_rows : (n,) bool
         The split: queries, and the products the index holds.
     space : str or None
-        The embedding space measured; None: each query in its kind's (:meth:`Recommender.space_for`), as the
-        product searches it.
+        The embedding space measured; None: each query in its kind's
+        (:meth:`recommender.search.engine.SearchEngine.space_for`), as the product searches it.
     count : int
         Queries used (a seeded random subset of ``query_rows``).
-    finder : GarmentFinder, optional
-        Each photo is then searched as an upload is (:func:`recommender.search.look.first_query`: its most
-        prominent garment where the finder cuts it into garments); without, whole.
+    as_upload : bool, default True
+        Each photo searched as an upload is (:attr:`recommender.search.queries.PhotoQueries.first`: its most
+        prominent garment where the finder, if trained, cuts it into garments); else whole.
 
     Returns
     -------
@@ -127,7 +129,7 @@ def robustness_evaluation(recommender: Recommender, query_rows: np.ndarray, cata
         perturbation name -> {"articleType": P@5, "baseColour": P@5, "articleType_interval": [lo, hi],
         "drop_points": clean minus perturbed articleType P@5, in points}; the clean row is ``"clean photo"``.
     """
-    artifacts = recommender.artifacts
+    engine, root = SearchEngine(artifacts), artifacts.manifest.dataset
     rows = np.flatnonzero(query_rows)
     rows = np.sort(np.random.default_rng(seed).permutation(rows)[:count])
     catalogue = np.asarray(catalogue_rows, bool).copy()
@@ -136,12 +138,12 @@ def robustness_evaluation(recommender: Recommender, query_rows: np.ndarray, cata
     photos, readable = [], []
     for row in rows:
         try:
-            photos.append(decode_image(recommender.dataset_root / metadata["image"].iloc[row]))
+            photos.append(decode_image(root / metadata["image"].iloc[row]))
             readable.append(row)
         except (ImageError, OSError):
             continue  # a photo gone or damaged since the build: measured without it
     if not photos:
-        raise ValueError(f"None of the held-out photos could be read under {recommender.dataset_root}")
+        raise ValueError(f"None of the held-out photos could be read under {root}")
     rows = np.array(readable)
     query_labels = metadata.iloc[rows].reset_index(drop=True)
     table: dict[str, dict] = {}
@@ -149,9 +151,9 @@ def robustness_evaluation(recommender: Recommender, query_rows: np.ndarray, cata
     for done, (name, perturb) in enumerate(variants.items()):
         rng = np.random.default_rng(seed)
         shots = [perturb(photo, rng) for photo in photos]
-        queries = (recommender.queries_from_images(shots) if finder is None
-                   else [first_query(recommender, finder, shot) for shot in shots])
-        hits = _hits_at_5(recommender, queries, query_labels, catalogue, space=space, type_first=type_first,
+        made = ([queries.photo(shot, first_only=True).first for shot in shots] if as_upload
+                else queries.from_images(shots))
+        hits = _hits_at_5(artifacts, engine, made, query_labels, catalogue, space=space, type_first=type_first,
                           seed=seed)
         # A label's P@5 over the queries that carry it (a catalogue row may lack a colour).
         table[name] = {label: float(hits[label][query_labels[label].to_numpy() != ""].mean()) for label in hits}
@@ -164,17 +166,17 @@ def robustness_evaluation(recommender: Recommender, query_rows: np.ndarray, cata
     return table
 
 
-def _hits_at_5(recommender: Recommender, queries: list[Query], labels, catalogue: np.ndarray, *, space: str | None,
-               type_first: bool, seed: int) -> dict[str, np.ndarray]:
+def _hits_at_5(artifacts: Artifacts, engine: SearchEngine, queries: list[Query], labels, catalogue: np.ndarray, *,
+               space: str | None, type_first: bool, seed: int) -> dict[str, np.ndarray]:
     """Each query's P@5 of articleType and baseColour against the ``catalogue`` rows, every query searched in
-    ``space`` or, where None, in its own kind's (:meth:`Recommender.space_for`: a worn garment's can differ)."""
-    artifacts, settings = recommender.artifacts, recommender.artifacts.manifest.index
-    searched = np.array([recommender.space_for(query, space) for query in queries])
+    ``space`` or, where None, in its own kind's (:meth:`SearchEngine.space_for`: a worn garment's can differ)."""
+    settings = artifacts.manifest.index
+    searched = np.array([engine.space_for(query, space) for query in queries])
     hits = {label: np.zeros(len(queries)) for label in COMPARED_LABELS}
     catalogue_labels = artifacts.metadata[catalogue].reset_index(drop=True)
     for name in dict.fromkeys(searched):
         mine = np.flatnonzero(searched == name)
-        vectors = np.stack([recommender.space_vector(queries[i], name) for i in mine])
+        vectors = engine.space_vectors([queries[i] for i in mine], name)
         ranker, probabilities = space_ranking(artifacts, name, catalogue, vectors, type_first=type_first,
                                               kinds=[queries[i].kinds for i in mine])
         result = evaluate_vectors(np.asarray(artifacts.space_vectors(name))[catalogue], catalogue_labels, vectors,

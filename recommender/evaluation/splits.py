@@ -3,7 +3,7 @@
 A catalogue holds the same product photographed twice, and colourways shot
 identically: a held-out query whose twin sits in the index (or in the training
 set) finds it, and precision reads higher than a shopper will see.  So besides
-the stratified random split (:func:`recommender.catalogue.holdout_split`) a
+the stratified random split (:func:`recommender.data.catalogue.holdout_split`) a
 *grouped* split keeps near-duplicates together: products whose backbone
 vectors are almost parallel, or whose names are the same, form one group, and
 whole groups are held out.

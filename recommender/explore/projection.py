@@ -15,6 +15,7 @@ import numpy as np
 
 from ..atomic import save_npy_atomic
 from ..store.artifacts import BACKBONE_SPACE, Artifacts
+from ..store.names import map_file
 
 METHODS = ("pca", "tsne")
 # Seconds per n*log(n) of scikit-learn's Barnes-Hut t-SNE on 2 cores: 96 s for the 42,243-product
@@ -82,7 +83,7 @@ def tsne_seconds(n: int) -> float:
 
 
 def _map_path(artifacts: Artifacts, space: str, method: str) -> Path:
-    return artifacts.root / f"map-{artifacts.build_id}-{space}-{method}.npy"
+    return artifacts.root / map_file(artifacts.build_id, space, method)
 
 
 def saved_map(artifacts: Artifacts, *, space: str = BACKBONE_SPACE, method: str = "pca") -> np.ndarray | None:

@@ -63,12 +63,12 @@ class Extractor:
     Parameters
     ----------
     weights : Weights or None
-        From :func:`recommender.weights.resolve_weights`.  ``None`` builds the
+        From :func:`recommender.features.weights.resolve_weights`.  ``None`` builds the
         network with random weights: only for tests of shapes, never for use.
     pooling : {"avg", "max"}, default DEFAULT_POOLING
         Global pooling of the last 7x7x2048 feature map.
     resize : {"pad", "squash"}, default DEFAULT_RESIZE
-        How a photo is fitted into the square input (see :func:`recommender.images.to_model_input`).
+        How a photo is fitted into the square input (see :func:`recommender.data.images.to_model_input`).
     batch_size : int, default 32
         Images per forward pass; memory stays flat whatever the input size.
     precision : {"float32", "bfloat16", "int8"}, default "float32"

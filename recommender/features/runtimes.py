@@ -85,7 +85,7 @@ def load_network(weights: Weights | None, precision: str, input_size: int, runti
     """The network of these weights at this size and precision, running on ``runtime`` (resolved, not auto).
 
     ``calibration`` is needed for int8. ``threads`` caps the runtime's threads (a Ray actor's share
-    of a node); ``compiled`` only matters to TensorFlow (see :class:`recommender.features.Extractor`).
+    of a node); ``compiled`` only matters to TensorFlow (see :class:`recommender.features.extractor.Extractor`).
     """
     if precision not in RUNTIME_PRECISIONS[runtime]:
         raise ValueError(f"{runtime} cannot run {precision} (it runs {', '.join(RUNTIME_PRECISIONS[runtime])})")

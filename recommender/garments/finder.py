@@ -5,7 +5,7 @@ ResNet50's stride-16 map is read (the same network as search, on the same runtim
 garment parser (:class:`~recommender.garments.parser.GarmentParser`) labels every cell, and
 each connected region of one garment kind becomes a box. A photo in which one garment fills
 most of the frame (a catalogue shot, a shirt on a bed) gives one box, or none, and is then
-searched whole: the caller decides (:func:`recommender.search.recommender.Recommender.shop_the_look`).
+searched whole: the caller decides (:func:`recommender.search.recommender.Recommender.look`).
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ is cut into chunks of :data:`CHUNK_SIZE` photos, each saved atomically under
 ``ARTIFACTS/.work-<key>/`` as soon as it is done.  A build that is interrupted
 (Ctrl-C, SIGKILL, power cut) resumes at the first missing chunk when run
 again with the same dataset, sample and feature settings.  The result is
-committed by :func:`recommender.artifacts.write_artifacts`.
+committed by :func:`recommender.store.artifacts.write_artifacts`.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from ..features.weights import Weights, resolve_weights
 from ..index.annoy import DEFAULT_METRIC, DEFAULT_N_TREES
 from ..store.artifacts import write_artifacts
 from ..store.manifest import Manifest
+from ..store.names import work_folder
 from .engines import RayEngine
 
 CHUNK_SIZE = 512
@@ -63,9 +64,9 @@ def build_catalogue(dataset: str | os.PathLike, out: str | os.PathLike = "artifa
     n_trees, metric : Annoy settings of the default index.
     batch_size : int, default 32
     weights : path, optional
-        Explicit weights file (see :func:`recommender.weights.resolve_weights`).
+        Explicit weights file (see :func:`recommender.features.weights.resolve_weights`).
     pooling, resize, precision, input_size : feature settings of the extractor made here (see :class:`Extractor`);
-        precision ``"auto"`` is chosen on the first photos by :func:`recommender.features.choose_precision`.
+        precision ``"auto"`` is chosen on the first photos by :func:`recommender.features.precision.choose_precision`.
     runtime : {"auto", "tensorflow", "openvino", "onnxruntime"}, default "auto"
         Where the network runs; ``"auto"``: the fastest installed runtime whose vectors agree with
         TensorFlow's (:func:`recommender.features.runtimes.choose_runtime`), said in one line.
@@ -76,7 +77,7 @@ def build_catalogue(dataset: str | os.PathLike, out: str | os.PathLike = "artifa
     chunk_size : int, default 512
         Photos per saved chunk: an interrupted build loses at most one chunk.
     engine : RayEngine, optional
-        Embed on Ray Data (:mod:`recommender.distributed`) instead of in this process.
+        Embed on Ray Data (:mod:`recommender.pipeline.engines`) instead of in this process.
     progress : bool or callable, default True
         Show a progress bar (count, rate, time left) on stderr; a callable
         receives ``(done, total)`` after each batch instead.
@@ -237,7 +238,7 @@ def embed_items(extractor: Extractor, root: Path, items: pd.DataFrame, out: Path
     The key covers the photos (names and content hashes), the feature settings and the
     chunk size: a run interrupted at any moment resumes with the chunks it lacks, and
     nothing else is ever mixed in.  The caller removes the work folder once its result is committed.
-    ``engine`` (a :class:`~recommender.distributed.RayEngine`) embeds the pending chunks on Ray
+    ``engine`` (a :class:`~recommender.pipeline.engines.RayEngine`) embeds the pending chunks on Ray
     instead of in this process; the chunk files, their order and the result are the same.
 
     Returns
@@ -255,7 +256,7 @@ def embed_items(extractor: Extractor, root: Path, items: pd.DataFrame, out: Path
 
 def _work_dir(out: Path, items: pd.DataFrame, root: Path, settings: FeatureSettings, chunk_size: int) -> Path:
     """The folder of a build's resumable chunks: one per dataset, photos and feature settings."""
-    return out / f".work-{_work_key(items, root, settings, chunk_size)}"
+    return out / work_folder(_work_key(items, root, settings, chunk_size))
 
 
 def _work_key(items: pd.DataFrame, root: Path, settings: FeatureSettings, chunk_size: int) -> str:

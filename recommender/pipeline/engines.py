@@ -4,7 +4,7 @@ The engine schedules, our files record.  The driver hands Ray only the
 chunks that are not done yet, one dataset row per local batch (so every
 forward pass sees exactly the images, in the same order and batch size, that
 the local engine would give it: the vectors are bitwise the same).  Each
-actor builds one :class:`~recommender.features.Extractor` from a weights path
+actor builds one :class:`~recommender.features.extractor.Extractor` from a weights path
 (a Keras model cannot be pickled), with TensorFlow's threads set to the CPUs
 Ray gave it.  The driver collects rows by their index and writes a chunk with
 the local engine's atomic writers once all its rows are back: a chunk counts

@@ -11,7 +11,7 @@ its ``styles.csv`` row (never by timestamps), then:
 * applies every trained head to the new vectors (no retraining) and records
   how many products each head never saw;
 * rebuilds the Annoy indexes from the stored vectors and commits a new build
-  atomically, exactly as :func:`recommender.build.build_catalogue` does.
+  atomically, exactly as :func:`recommender.pipeline.build.build_catalogue` does.
 
 The result equals a from-scratch build of the same dataset: same products in
 the same order, the same vectors (within float tolerance), the same answers.
@@ -31,17 +31,17 @@ import pandas as pd
 from ..config import silent
 from ..data.catalogue import STYLE_COLUMNS, dataset_fingerprint
 from ..features.extractor import DEFAULT_BATCH_SIZE, Extractor
-from ..features.runtimes import AUTO_RUNTIME, runtime_for
+from ..features.runtimes import AUTO_RUNTIME
 from ..features.weights import Weights
 from ..store.artifacts import (
     Artifacts,
     CarriedSpace,
-    backbone_weights,
     check_features,
     load_artifacts,
     write_artifacts,
 )
 from ..store.manifest import ArtifactError, commit_manifest
+from ..store.predictor import catalogue_extractor
 from .build import CHUNK_SIZE, catalogue_items, embed_items
 from .engines import RayEngine
 
@@ -104,7 +104,7 @@ def update_catalogue(dataset: str | Path | None, out: str | Path = "artifacts", 
     allow_empty : bool, default False
         Allow a dataset with no photo, which removes every product (refused otherwise).
     weights, batch_size, chunk_size, extractor, engine, progress, log :
-        As for :func:`recommender.build.build_catalogue`; the extractor must make the very
+        As for :func:`recommender.pipeline.build.build_catalogue`; the extractor must make the very
         vectors the catalogue holds (same weights, resize, pooling, precision).
     runtime : str, default "auto"
         Where the network runs (see :func:`recommender.features.runtimes.runtime_for`; auto: the build's).
@@ -152,10 +152,8 @@ def update_catalogue(dataset: str | Path | None, out: str | Path = "artifacts", 
     to_embed = items[items["id"].isin(set(diff.added) | set(diff.changed))]
     features = artifacts.manifest.features
     if extractor is None and len(to_embed):
-        extractor = Extractor.from_settings(
-            features, backbone_weights(out, features, weights, log=log), dataset=artifacts.manifest.dataset,
-            runtime=runtime_for(runtime, features.precision, recorded=features.runtime, log=log),
-            batch_size=batch_size, log=log)
+        extractor = catalogue_extractor(out, artifacts.manifest, weights=weights, runtime=runtime,
+                                        batch_size=batch_size, log=log)
     if extractor is not None:
         check_features(features, extractor.settings, out)  # an update cannot mix vectors
     new_vectors, new_colours, errors, work = embed_items(extractor, catalogue.root, to_embed, out,

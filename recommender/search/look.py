@@ -1,21 +1,24 @@
-"""Shop the look: the garments of a photo, each searched as a catalogue-like query (CLI, app and API alike).
+"""Shop the look: when a photo is searched garment by garment, and what each searched part of it is.
 
 A photo whose garments the finder cannot tell apart, or in which one garment fills most of the
 frame (a catalogue shot, a shirt on a bed), is searched whole, as a plain search is: an exact
 catalogue photo still finds itself first. Otherwise each garment found becomes a query of its own
-(:func:`recommender.garments.finder.garment_photo`), most prominent first.
+(:meth:`recommender.search.queries.QueryMaker.of_garments`), most prominent first, then the photo whole
+(:meth:`recommender.search.recommender.Recommender.look`). :func:`part_record` is a part's one JSON form
+(the API's ``/v1/look`` and ``query --garments --json``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
-from PIL import Image
 
 from ..data.images import FULL_FRAME, CropBox
-from ..garments.finder import Garment, GarmentFinder, Survey, garment_colour, garment_photo
-from .recommender import Query, Recommender
+from ..garments.finder import Garment, Survey
+from .catalogue import result_records
+from .engine import Query
 
 # One garment whose box covers this much of the photo: the photo is a product shot, searched whole.
 WHOLE_PHOTO_BOX = 0.5
@@ -32,6 +35,7 @@ class LookPart:
     garment: Garment | None
     query: Query
     results: pd.DataFrame
+    space: str = ""  # the space it was searched in
 
     @property
     def box(self) -> CropBox:
@@ -67,61 +71,14 @@ def searched_whole(survey: Survey) -> bool:
     return len(garments) == 1 and (right - left) * (bottom - top) >= WHOLE_PHOTO_BOX
 
 
-def garments_to_search(recommender: Recommender, finder: GarmentFinder | None, image: Image.Image, *,
-                       whole: Query | None = None) -> list[Garment]:
-    """The garments of ``image`` to search one by one, most prominent first; empty: search the photo whole.
-
-    Empty without a finder, where :func:`searched_whole` says so, and where the photo is a catalogue product's
-    own photo (``whole``, its query, is embedded here where not given): that product comes first, whole.
-    """
-    if finder is None:
-        return []
-    survey = finder.survey(image)
-    if searched_whole(survey):
-        return []
-    if recommender.exact_match(whole or recommender.query_from_image(image)) is not None:
-        return []
-    return survey.garments
-
-
-def garment_queries(recommender: Recommender, image: Image.Image, garments: list[Garment], *,
-                    blank: bool = BLANK_BACKGROUND) -> list[Query]:
-    """Each garment of ``image`` as a catalogue-like query, in one batch: the network sees its crop
-    (:func:`~recommender.garments.finder.garment_photo`), the colour is its own pixels'
-    (:func:`~recommender.garments.finder.garment_colour`), its type is kept within the kinds the finder read it as
-    (:attr:`Query.kinds`)."""
-    queries = recommender.queries_from_images([garment_photo(image, garment, blank=blank) for garment in garments])
-    return [replace(query, colour=garment_colour(image, garment), worn=True, kinds=garment.kinds)
-            for query, garment in zip(queries, garments)]
-
-
-def first_query(recommender: Recommender, finder: GarmentFinder | None, image: Image.Image) -> Query:
-    """The query an uploaded photo is searched with at once: its most prominent garment's
-    (:func:`garment_queries`), or the whole photo's where :func:`garments_to_search` finds none to search
-    (what the app's Search page searches at once, from the same two functions cached apart; the robustness
-    table measures it)."""
-    whole, garments = _whole_and_garments(recommender, finder, image)
-    return garment_queries(recommender, image, garments[:1])[0] if garments else whole
-
-
-def shop_the_look(recommender: Recommender, finder: GarmentFinder | None, image: Image.Image, *,
-                  blank: bool = BLANK_BACKGROUND, **search) -> list[LookPart]:
-    """The photo's parts, each with its results (``search``: the options of :meth:`Recommender.search`).
-
-    The whole photo alone where :func:`garments_to_search` finds none to search; else each garment, most
-    prominent first (:func:`garment_queries`), then the whole photo.
-    """
-    whole, garments = _whole_and_garments(recommender, finder, image)
-    parts = [LookPart(number, garment, query, recommender.search(query, **search)) for number, (garment, query) in
-             enumerate(zip(garments, garment_queries(recommender, image, garments, blank=blank)), start=1)]
-    # The whole photo last: a catalogue shot the finder cut into parts still finds itself there.
-    return [*parts, LookPart(len(parts) + 1, None, whole, recommender.search(whole, **search))]
-
-
-def _whole_and_garments(recommender: Recommender, finder: GarmentFinder | None,
-                        image: Image.Image) -> tuple[Query, list[Garment]]:
-    """The whole photo's query (embedded once: it also tells a catalogue product's own photo) and the garments
-    to search one by one; where there are some, the whole photo is a worn look (:attr:`Query.worn`)."""
-    whole = recommender.query_from_image(image)
-    garments = garments_to_search(recommender, finder, image, whole=whole)
-    return (replace(whole, worn=True) if garments else whole), garments
+def part_record(part: LookPart, dataset_root: Path | None, *, read_as: dict | None = None) -> dict:
+    """One searched part as JSON: its number, label, kinds, score, box, space and results (image paths
+    relative to ``dataset_root``; None: as they are), with what the space's head read it as where given."""
+    garment = part.garment
+    record = {"number": part.number, "label": part.label, "kind": garment.kind if garment else None,
+              "other_kinds": list(garment.other_kinds) if garment else [],
+              "score": round(garment.score, 4) if garment else None, "box": [round(v, 4) for v in part.box],
+              "space": part.space}
+    if read_as is not None:
+        record["read_as"] = read_as
+    return record | {"results": result_records(part.results, dataset_root)}

@@ -45,6 +45,7 @@ from .manifest import (
     quick_digest,
     read_manifest,
 )
+from .names import annoy_file, catalogue_files, derived_patterns, space_files
 
 
 class DatasetChanged(ArtifactError):
@@ -137,7 +138,7 @@ class Artifacts:
         n_trees = n_trees or settings.n_trees
         metric = metric or settings.metric
         vectors = self.space_vectors(space)
-        path = self.root / index_file_name(self.build_id, space, metric, n_trees)
+        path = self.root / annoy_file(self.build_id, space, metric, n_trees)
         index = VectorIndex(vectors.shape[1], metric=metric, n_trees=n_trees, seed=settings.seed)
         if path.is_file():
             try:
@@ -151,26 +152,15 @@ class Artifacts:
         """This build's manifest with a new default index (built now) and search_k measured for every space."""
         metric = metric or self.manifest.index.metric
         index = IndexSettings(metric, n_trees, self.manifest.index.seed,
-                              index_file_name(self.build_id, BACKBONE_SPACE, metric, n_trees),
+                              annoy_file(self.build_id, BACKBONE_SPACE, metric, n_trees),
                               {space: self.tune_index(space, n_trees=n_trees, metric=metric)
                                for space in [BACKBONE_SPACE, *self.spaces]})
         return self.manifest.with_index(index)
 
 
-def index_file_name(build_id: str, space: str, metric: str, n_trees: int) -> str:
-    """File name of an Annoy index of one build."""
-    return f"annoy-{build_id}-{space}-{metric}-t{n_trees}.ann"
-
-
 def new_build_id() -> str:
     """A sortable, unique build id: UTC time plus random bits."""
     return time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + "-" + secrets.token_hex(3)
-
-
-def space_file_names(build_id: str, space: str) -> dict[str, str]:
-    """The names of a trained space's files in a build: ``head``, ``vectors``, ``split``."""
-    return {"head": f"head-{build_id}-{space}.npz", "vectors": f"vectors-{build_id}-{space}.npy",
-            "split": f"split-{build_id}-{space}.json"}
 
 
 def write_artifacts(root: str | os.PathLike, *, vectors: np.ndarray, colours: np.ndarray,
@@ -207,17 +197,13 @@ def write_artifacts(root: str | os.PathLike, *, vectors: np.ndarray, colours: np
                          f"{len(metadata)}")
     clock = time.perf_counter()
     build_id = new_build_id()
-    files = {
-        "vectors": root / f"vectors-{build_id}.npy",
-        "colours": root / f"colours-{build_id}.npy",
-        "metadata": root / f"metadata-{build_id}.csv",
-    }
+    files = {name: root / file for name, file in catalogue_files(build_id).items()}
     save_npy_atomic(files["vectors"], np.asarray(vectors, np.float32))  # no copy of a float32 memory map
     save_npy_atomic(files["colours"], np.asarray(colours, np.float32))
     save_csv_atomic(files["metadata"], metadata)
     entries = {}
     for name, carried in (spaces or {}).items():
-        names = space_file_names(build_id, name)
+        names = space_files(build_id, name)
         head_path, vectors_path = root / names["head"], root / names["vectors"]
         write_atomic(head_path, lambda partial, head=carried.head: shutil.copyfile(head, partial))
         save_npy_atomic(vectors_path, np.asarray(carried.vectors, np.float32))
@@ -230,12 +216,12 @@ def write_artifacts(root: str | os.PathLike, *, vectors: np.ndarray, colours: np
                                    split, carried.entry.ranking, carried.entry.training, carried.entry.comparison)
     written = time.perf_counter() - clock
     clock = time.perf_counter()
-    index_path = root / index_file_name(build_id, BACKBONE_SPACE, metric, n_trees)
+    index_path = root / annoy_file(build_id, BACKBONE_SPACE, metric, n_trees)
     index = VectorIndex(vectors.shape[1], metric=metric, n_trees=n_trees, seed=seed).build(vectors, index_path)
     tuned = {BACKBONE_SPACE: tune_search_k(index, vectors, seed=seed)}
     for name, carried in (spaces or {}).items() if index_spaces else ():
         index = VectorIndex(carried.vectors.shape[1], metric=metric, n_trees=n_trees, seed=seed).build(
-            carried.vectors, root / index_file_name(build_id, name, metric, n_trees))
+            carried.vectors, root / annoy_file(build_id, name, metric, n_trees))
         tuned[name] = tune_search_k(index, carried.vectors, seed=seed)
     indexed = time.perf_counter() - clock
     clock = time.perf_counter()
@@ -290,7 +276,7 @@ def forget_space(root: str | os.PathLike, build_id: str, space: str) -> None:
 
     Training a space again keeps the build id, so these files' names would otherwise be reused.
     """
-    for pattern in (f"annoy-{build_id}-{space}-*.ann", f"map-{build_id}-{space}-*.npy"):
+    for pattern in derived_patterns(build_id, space):
         for path in Path(root).glob(pattern):
             path.unlink(missing_ok=True)
 

@@ -23,9 +23,9 @@ from typing import Any
 
 from ..atomic import write_json_atomic
 from ..features.settings import FeatureSettings
+from .names import MANIFEST
 
 FORMAT_VERSION = 1
-MANIFEST = "manifest.json"
 # The space of the frozen backbone's own vectors; trained spaces add others.
 BACKBONE_SPACE = "imagenet"
 # Files of a build that was replaced stay this long: a running dashboard may still map them or finish a

@@ -46,6 +46,7 @@ from ..features.settings import DEFAULT_INPUT_SIZE, FEATURE_DIM
 from ..features.weights import Weights, file_sha256
 from ..store.artifacts import ArtifactError, CarriedSpace, backbone_weights, load_artifacts, write_artifacts
 from ..store.manifest import FileEntry, commit_manifest, frozen, read_manifest
+from ..store.names import space_files
 from .label_weights import choose_label_weights
 from .train import DEFAULT_HOLDOUT, DEFAULT_SPACE, EMBEDDING_DIM, HIDDEN_DIM, LABEL_WEIGHTS
 
@@ -71,7 +72,7 @@ def fine_tune(root: str | Path, *, space: str = DEFAULT_SPACE, holdout: float = 
     -------
     dict
         ``kept`` and ``wins`` (bool), ``seconds`` per stage, and the ``comparison`` of the current and
-        the fine-tuned catalogue on the grouped split (:func:`recommender.evaluate.compare_models`).
+        the fine-tuned catalogue on the grouped split (:func:`recommender.evaluation.comparison.compare_models`).
     """
     root = Path(root)
     artifacts = load_artifacts(root)
@@ -119,7 +120,7 @@ def fine_tune(root: str | Path, *, space: str = DEFAULT_SPACE, holdout: float = 
     seconds["re-embedding"] = time.perf_counter() - clock
 
     current = artifacts.manifest.spaces[space]
-    head_path = work / f"head-{space}.npz"
+    head_path = work / space_files("finetune", space)["head"]
     new_head.save(head_path)
     seconds_total = round(sum(seconds.values()), 1)
     entry = replace(current.with_training(fine_tuned={"stage": "conv5", "epochs": epochs,

@@ -28,23 +28,19 @@ from ..atomic import save_npy_atomic
 from ..config import silent
 from ..data.catalogue import LABEL_COLUMNS
 from ..evaluation.comparison import compare_models, format_comparison
-from ..evaluation.protocols import (
-    PhotoFolder,
-    embed_folder,
-    holdout_evaluation,
-    photo_queries_evaluation,
-    worn_queries,
-)
+from ..evaluation.protocols import holdout_evaluation, photo_queries_evaluation
+from ..evaluation.query_folders import PhotoFolder, embed_folder, worn_queries
 from ..evaluation.results import save_evaluation
 from ..evaluation.splits import make_splits, read_splits, save_splits
 from ..features import quiet
 from ..features.extractor import Extractor
 from ..features.head import Head, class_ids
-from ..features.runtimes import AUTO_RUNTIME, runtime_for
 from ..features.weights import Weights
 from ..goals import COMPARED_LABELS
-from ..store.artifacts import Artifacts, backbone_weights, forget_space, load_artifacts, space_file_names
+from ..store.artifacts import Artifacts, forget_space, load_artifacts
 from ..store.manifest import BACKBONE_SPACE, FileEntry, SpaceEntry, commit_manifest, frozen
+from ..store.names import space_files
+from ..store.predictor import catalogue_extractor
 from .augment import background_patches, embed_phone_like
 from .label_weights import choose_label_weights
 
@@ -150,7 +146,7 @@ def train_space(root: str | Path, *, space: str = DEFAULT_SPACE, holdout: float 
         if space in current.values():
             raise ValueError(f"{space!r} is a default space that a space trained on extra photos is judged "
                              f"against: name the new one otherwise (--space {space}-real)")
-        extractor = catalogue_extractor(artifacts, weights, log=log)
+        extractor = catalogue_extractor(artifacts.root, artifacts.manifest, weights=weights, log=log)
         dev = embed_folder(extractor, dev_photos, garments=True)
     if extra_photos:
         folders = [embed_folder(extractor, folder, labelled_only=False) for folder in extra_photos]
@@ -186,7 +182,7 @@ def train_space(root: str | Path, *, space: str = DEFAULT_SPACE, holdout: float 
     started = time.perf_counter()
     head = train_head(train_vectors, train_colours, labels, epochs=epochs, seed=seed, progress=progress)
     seconds = time.perf_counter() - started
-    names = space_file_names(artifacts.build_id, space)
+    names = space_files(artifacts.build_id, space)
     head_path, vectors_path, split_path = (artifacts.root / names[kind] for kind in ("head", "vectors", "split"))
     forget_space(artifacts.root, artifacts.build_id, space)
     head.save(head_path)
@@ -245,15 +241,6 @@ def phone_like_copies(artifacts: Artifacts, extractor: Extractor, rows: np.ndarr
     return PhotoFolder(artifacts.manifest.dataset, items, vectors, colours)
 
 
-def catalogue_extractor(artifacts: Artifacts, weights: Weights | str | Path | None = None, *,
-                        log: Callable[[str], None] = silent) -> Extractor:
-    """The extractor that embeds photos the way this catalogue's were (its settings, on its runtime)."""
-    features = artifacts.manifest.features
-    return Extractor.from_settings(
-        features, backbone_weights(artifacts.root, features, weights, log=log), dataset=artifacts.manifest.dataset,
-        runtime=runtime_for(AUTO_RUNTIME, features.precision, recorded=features.runtime, log=log), log=log)
-
-
 def default_spaces(space: str, default: str, current: dict[str, str],
                    wins: dict[str, bool] | None) -> dict[str, str]:
     """The default space of each kind of query (:data:`QUERY_SIDES`) once ``space`` is trained.
@@ -285,7 +272,7 @@ def judge_on_real_photos(artifacts: Artifacts, space: str, current: dict[str, st
     """For each side of :data:`QUERY_SIDES`, whether ``space`` beats its ``current`` default (side -> space) on
     real photos of that side without losing studio P@5 (the rule).
 
-    A side's real photos are ``dev``'s queries of that kind (:func:`recommender.evaluation.protocols.worn_queries`:
+    A side's real photos are ``dev``'s queries of that kind (:func:`recommender.evaluation.query_folders.worn_queries`:
     garments worn by a person and their photos whole; the rest are product photos). ``space`` wins a side when the
     paired 95% interval of its articleType P@5 gain there lies above 0, and on the catalogue's held-out products
     (grouped split) neither its articleType nor its baseColour P@5 change lies below 0 beyond noise.

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from recommender import load_artifacts
 from recommender.api.app import create_app
 from recommender.cli.query import QUERY_TABLE
-from recommender.search.recommender import RESULT_COLUMNS
+from recommender.search.catalogue import RESULT_COLUMNS
 from tests.factories import BAD, GOOD, SYNTHETIC_SIZE
 
 

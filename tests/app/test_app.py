@@ -214,11 +214,12 @@ def test_evaluation_page_shows_the_robustness_table_of_an_evaluation(synthetic_e
     root = tmp_path / "artifacts"
     shutil.copytree(synthetic_env, root)
     monkeypatch.setenv("RECOMMENDER_ARTIFACTS", str(root))
-    recommender = Recommender.load(root, weights=random_weights)
-    result = holdout_evaluation(recommender.artifacts, 0.2, space="fashion")
-    queries = evaluation_splits(recommender.artifacts, 0.2, space="fashion").random
-    result["robustness"] = robustness_evaluation(recommender, queries, ~queries, space="fashion", count=4)
-    save_evaluation(root, recommender.build_id, result)
+    recommender, artifacts = Recommender.load(root, weights=random_weights), load_artifacts(root)
+    result = holdout_evaluation(artifacts, 0.2, space="fashion")
+    queries = evaluation_splits(artifacts, 0.2, space="fashion").random
+    result["robustness"] = robustness_evaluation(artifacts, recommender.queries, queries, ~queries, space="fashion",
+                                                 count=4)
+    save_evaluation(root, recommender.catalogue.build_id, result)
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
     at.switch_page("app/pages/evaluation.py").run()
     assert not at.exception and "Photos shoppers take" in [h.value for h in at.subheader]
@@ -228,19 +229,21 @@ def test_evaluation_page_shows_the_robustness_table_of_an_evaluation(synthetic_e
 
 def test_evaluation_page_shows_a_folder_of_photos_by_kind_of_query(synthetic_env, random_weights, tmp_path,
                                                                    monkeypatch):
-    from recommender import Recommender
-    from recommender.evaluation.protocols import PHOTO, embed_folder, photo_queries_evaluation
+    from recommender.evaluation.protocols import photo_queries_evaluation
+    from recommender.evaluation.query_folders import PHOTO, embed_folder
     from recommender.evaluation.results import save_evaluation
+    from recommender.store.manifest import read_manifest
+    from recommender.store.predictor import catalogue_extractor
     from tests.factories import make_dataset
 
     root = tmp_path / "artifacts"
     shutil.copytree(synthetic_env, root)
     monkeypatch.setenv("RECOMMENDER_ARTIFACTS", str(root))
     monkeypatch.setenv("RECOMMENDER_CACHE", str(tmp_path / "cache"))
-    recommender = Recommender.load(root, weights=random_weights)
-    photos = embed_folder(recommender.extractor, make_dataset(tmp_path / "phone", n=6))
-    save_evaluation(root, recommender.build_id, photo_queries_evaluation(recommender.artifacts, photos,
-                                                                         space="fashion"))
+    artifacts = load_artifacts(root)
+    photos = embed_folder(catalogue_extractor(root, read_manifest(root), weights=random_weights),
+                          make_dataset(tmp_path / "phone", n=6))
+    save_evaluation(root, artifacts.build_id, photo_queries_evaluation(artifacts, photos, space="fashion"))
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
     at.switch_page("app/pages/evaluation.py").run()
     assert not at.exception and "Shoppers' photos, by kind of query" in [h.value for h in at.subheader]
@@ -306,10 +309,11 @@ def test_the_photo_is_read_as_a_type_and_another_type_is_one_click_away(app, syn
 def test_a_street_photo_shows_numbered_garments_and_each_chip_searches_its_own(synthetic_env, monkeypatch):
     from app.components import loaders
     from recommender.garments.finder import GarmentFinder
+    from recommender.search import recommender as facade
     from tests.garments.test_finder import colour_map, street_scene, worn_parser
 
-    monkeypatch.setattr(loaders, "load_finder", lambda *args, **kwargs: GarmentFinder(colour_map, worn_parser()))
-    loaders.get_finder.clear()  # earlier tests cached "no finder trained" in this process
+    monkeypatch.setattr(facade, "catalogue_finder", lambda *args, **kwargs: GarmentFinder(colour_map, worn_parser()))
+    loaders.get_recommender.clear()  # a recommender of an earlier test loads its finder the usual way
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
     uploader = next(u for u in at.get("file_uploader") if u.key.startswith("upload-"))
     uploader.set_value(("street.png", street_scene(), "image/png")).run()
@@ -322,8 +326,7 @@ def test_a_street_photo_shows_numbered_garments_and_each_chip_searches_its_own(s
     assert not at.exception and _result_count(at) == 5
     assert _image_captions(at)[0] == "Searching 2: Trousers or skirt"
     assert [caption.value for caption in at.caption] != top_results  # another query, other results
-    from recommender import Recommender
-
-    recommender = Recommender.load(synthetic_env)  # the chip's query is searched within its kind, as the CLI's
-    assert [loaders.garment_query(recommender, street_scene(), n).kinds for n in (1, 2)] == [("top",), ("bottom",)]
-    loaders.get_finder.clear()
+    # The chip's query is searched within its kind, as the CLI's.
+    build = (str(synthetic_env), load_artifacts(synthetic_env).build_id)
+    assert [loaders.garment_query(street_scene(), n, *build).kinds for n in (1, 2)] == [("top",), ("bottom",)]
+    loaders.get_recommender.clear()  # the next test's recommender finds no finder, as this machine has none

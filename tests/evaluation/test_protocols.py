@@ -156,6 +156,7 @@ def test_a_gain_within_noise_is_not_a_win():
 
 def test_training_on_real_vectors_commits_a_searchable_space(artifacts_copy):
     from recommender.search.recommender import Recommender
+    from recommender.store.artifacts import load_artifacts
     from recommender.training.train import train_space
 
     lines = []
@@ -165,10 +166,10 @@ def test_training_on_real_vectors_commits_a_searchable_space(artifacts_copy):
     recommender = Recommender.load(artifacts_copy, with_model=False)
     # The stored space is the head applied to the stored backbone vectors (what a photo query gets).
 
-    artifacts = recommender.artifacts
+    artifacts = load_artifacts(artifacts_copy)
     np.testing.assert_allclose(artifacts.head("fashion").transform(artifacts.vectors, artifacts.colours),
                                artifacts.space_vectors("fashion"), atol=1e-5)
-    results = recommender.search(recommender.query_from_id(recommender.metadata["id"].iloc[0]), k=5,
+    results = recommender.search(recommender.queries.from_id(recommender.catalogue.metadata["id"].iloc[0]), k=5,
                                  space="fashion")
     assert len(results) == 5
     assert any("default space" in line for line in lines)
@@ -245,7 +246,7 @@ def _worn_folder(root, synthetic_dataset):
 def test_a_folder_of_photos_is_measured_by_kind_of_query_and_the_finder_by_recall(synthetic_artifacts,
                                                                                   synthetic_dataset, random_weights,
                                                                                   tmp_path, monkeypatch):
-    from recommender.evaluation import protocols
+    from recommender.evaluation import protocols, query_folders
     from recommender.evaluation.results import format_report
     from recommender.garments.finder import GarmentFinder
     from tests.garments.test_finder import colour_map, worn_parser
@@ -255,21 +256,22 @@ def test_a_folder_of_photos_is_measured_by_kind_of_query_and_the_finder_by_recal
     plain = protocols.query_folder_evaluation(str(synthetic_artifacts), str(queries), "styles.csv", space="fashion",
                                               weights=str(random_weights.path))
     assert {kind: row["n"] for kind, row in plain["by_query_kind"].items()} == {
-        protocols.PHOTO: 2, protocols.WORN: 1, protocols.GARMENT_BOX: 2}
+        query_folders.PHOTO: 2, query_folders.WORN: 1, query_folders.GARMENT_BOX: 2}
     assert plain["n_queries"] == 5 and "finder_recall" not in plain
-    monkeypatch.setattr(protocols, "load_finder", lambda *args, **kwargs: GarmentFinder(colour_map, worn_parser()))
+    monkeypatch.setattr(protocols, "catalogue_finder", lambda *args, **kwargs: GarmentFinder(colour_map, worn_parser()))
     found = protocols.query_folder_evaluation(str(synthetic_artifacts), str(queries), "styles.csv", space="fashion",
                                               weights=str(random_weights.path))
-    assert found["by_query_kind"][protocols.FINDER_CROP]["n"] == found["by_query_kind"][protocols.FINDER_PICK]["n"] == 2
+    kinds = found["by_query_kind"]
+    assert kinds[query_folders.FINDER_CROP]["n"] == kinds[query_folders.FINDER_PICK]["n"] == 2
     assert found["n_queries"] == 5  # the whole figures: photos and annotated boxes, as train judges
     assert found["finder_recall"]["all"] == {"n": 2, "same_kind": 1.0, "any_kind": 1.0}
     report = format_report(found)
-    assert protocols.FINDER_PICK in report and "garment finder recall" in report
+    assert query_folders.FINDER_PICK in report and "garment finder recall" in report
 
 
 def test_without_a_space_each_kind_of_query_is_measured_in_the_space_the_product_searches_it_in(
         synthetic_artifacts, synthetic_dataset, random_weights, tmp_path, monkeypatch):
-    from recommender.evaluation import protocols
+    from recommender.evaluation import protocols, query_folders
     from recommender.evaluation.results import format_report
     from recommender.garments.finder import GarmentFinder
     from recommender.store.manifest import commit_manifest, read_manifest
@@ -279,15 +281,15 @@ def test_without_a_space_each_kind_of_query_is_measured_in_the_space_the_product
     shutil.copytree(synthetic_artifacts, root)
     commit_manifest(root, read_manifest(root).with_default_space("fashion", worn="imagenet"))
     queries = _worn_folder(tmp_path / "queries", synthetic_dataset)
-    monkeypatch.setattr(protocols, "load_finder", lambda *args, **kwargs: GarmentFinder(colour_map, worn_parser()))
+    monkeypatch.setattr(protocols, "catalogue_finder", lambda *args, **kwargs: GarmentFinder(colour_map, worn_parser()))
     evaluate = lambda space: protocols.query_folder_evaluation(  # noqa: E731
         str(root), str(queries), "styles.csv", space=space, weights=str(random_weights.path))
     auto, fashion, imagenet = evaluate(None), evaluate("fashion"), evaluate("imagenet")
     assert auto["space"] == "fashion" and auto["precision_at_k"] == fashion["precision_at_k"]
     for kind, row in auto["by_query_kind"].items():
-        expected = imagenet if kind in protocols.WORN_KINDS else fashion
+        expected = imagenet if kind in query_folders.WORN_KINDS else fashion
         assert row == expected["by_query_kind"][kind] and row["space"] == expected["space"]
-    assert any(line.startswith(protocols.GARMENT_BOX) and line.endswith("imagenet")
+    assert any(line.startswith(query_folders.GARMENT_BOX) and line.endswith("imagenet")
                for line in format_report(auto).splitlines())
 
 
@@ -295,29 +297,29 @@ def test_a_folder_of_photos_is_embedded_once_and_again_when_a_photo_or_a_setting
         synthetic_dataset, random_extractor, tmp_path, monkeypatch):
     from dataclasses import replace
 
-    from recommender.evaluation import folder_cache, protocols
+    from recommender.evaluation import folder_cache, query_folders
 
     monkeypatch.setenv("RECOMMENDER_CACHE", str(tmp_path / "cache"))
     queries = _worn_folder(tmp_path / "queries", synthetic_dataset)
-    first = protocols.embed_folder(random_extractor, queries, garments=True)
+    first = query_folders.embed_folder(random_extractor, queries, garments=True)
     embedded = []
-    monkeypatch.setattr(protocols, "_embed_photos", lambda *args, **kwargs: embedded.append(args) or first)
-    again = protocols.embed_folder(random_extractor, queries, garments=True)
+    monkeypatch.setattr(query_folders, "_embed_photos", lambda *args, **kwargs: embedded.append(args) or first)
+    again = query_folders.embed_folder(random_extractor, queries, garments=True)
     assert embedded == [] and again.folder == first.folder
     pd.testing.assert_frame_equal(again.items, first.items)
     np.testing.assert_array_equal(again.vectors, first.vectors)
     np.testing.assert_array_equal(again.colours, first.colours)
     assert len(list((tmp_path / "cache" / folder_cache.FOLDER).glob("*.npz"))) == 1
-    protocols.embed_folder(random_extractor, queries)  # read otherwise: without the garments
+    query_folders.embed_folder(random_extractor, queries)  # read otherwise: without the garments
     assert len(embedded) == 1
     with monkeypatch.context() as patch:  # another extractor's vectors
         patch.setattr(random_extractor, "settings", replace(random_extractor.settings, input_size=160))
-        protocols.embed_folder(random_extractor, queries, garments=True)
+        query_folders.embed_folder(random_extractor, queries, garments=True)
     assert len(embedded) == 2
     (queries / "images" / "1001.jpg").write_bytes((queries / "images" / "2001.jpg").read_bytes())  # a photo changed
-    protocols.embed_folder(random_extractor, queries, garments=True)
+    query_folders.embed_folder(random_extractor, queries, garments=True)
     assert len(embedded) == 3
     for kept in (tmp_path / "cache" / folder_cache.FOLDER).glob("*.npz"):
         kept.write_bytes(b"damaged")  # an unreadable file is embedded anew, never read
-    protocols.embed_folder(random_extractor, queries, garments=True)
+    query_folders.embed_folder(random_extractor, queries, garments=True)
     assert len(embedded) == 4

@@ -118,10 +118,9 @@ def test_a_catalogue_built_at_a_smaller_input_is_searched_at_that_size(synthetic
     build_catalogue(synthetic_dataset, out, weights=random_weights.path, input_size=160, n_trees=2, progress=False,
                     log=lambda _: None)
     recommender = Recommender.load(out, weights=random_weights.path)
-    assert recommender.extractor.input_size == 160 and recommender.summary["input_size"] == 160
+    assert recommender.summary["input_size"] == 160
     photo = decode_image(synthetic_dataset / "images" / "1001.jpg")
-    assert recommender.extractor.prepare(photo).shape == (160, 160, 3)
-    found = recommender.search(recommender.query_from_image(photo), k=1, space="imagenet")
+    found = recommender.search(recommender.queries.from_image(photo), k=1, space="imagenet")
     assert found["id"].iloc[0] == "1001"  # a catalogue photo finds itself at its own size
     at_224 = FeatureSettings.of(random_weights, input_size=224)
     with pytest.raises(ArtifactError, match="input_size: built 160, now 224"):

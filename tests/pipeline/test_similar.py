@@ -14,17 +14,17 @@ def test_every_product_gets_its_k_most_similar_as_search_ranks_them(synthetic_ar
     report = export_similar(synthetic_artifacts, out, k=4, batch=5, progress=False)
     table = pq.read_table(out).to_pandas()
     recommender = Recommender.load(synthetic_artifacts, with_model=False)
-    assert report["rows"] == len(table) == 4 * len(recommender.metadata)
+    assert report["rows"] == len(table) == 4 * len(recommender.catalogue.metadata)
     assert list(table.columns) == ["id", "rank", "similar_id", "distance", "passed_type_first"]
     assert not (table["id"] == table["similar_id"]).any()
-    for item in recommender.metadata["id"].iloc[[0, 7, 23]]:
-        searched = recommender.search(recommender.query_from_id(item), k=4)
+    for item in recommender.catalogue.metadata["id"].iloc[[0, 7, 23]]:
+        searched = recommender.search(recommender.queries.from_id(item), k=4)
         rows = table[table["id"] == item]
         assert rows["similar_id"].tolist() == searched["id"].tolist() and rows["rank"].tolist() == [1, 2, 3, 4]
-    head = recommender.artifacts.head("fashion")
-    first = recommender.metadata["id"].iloc[0]
-    predicted = recommender.predictions(recommender.query_from_id(first), space="fashion")["articleType"][0][0]
-    kinds = recommender.metadata.set_index("id").loc[table[table["id"] == first]["similar_id"], "articleType"]
+    head = recommender.engine.head("fashion")
+    first = recommender.catalogue.metadata["id"].iloc[0]
+    predicted = recommender.predictions(recommender.queries.from_id(first), space="fashion")["articleType"][0][0]
+    kinds = recommender.catalogue.metadata.set_index("id").loc[table[table["id"] == first]["similar_id"], "articleType"]
     assert table[table["id"] == first]["passed_type_first"].tolist() == (kinds == predicted).tolist()
     assert head.classes["articleType"].size == 2
 

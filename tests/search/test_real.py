@@ -10,7 +10,8 @@ import sys
 import numpy as np
 import pytest
 
-from recommender.search.recommender import RESULT_COLUMNS, Recommender
+from recommender.search.catalogue import RESULT_COLUMNS
+from recommender.search.recommender import Recommender
 
 
 @pytest.fixture(scope="module")
@@ -19,12 +20,12 @@ def recommender(real_artifacts, weights):
 
 
 def test_neighbours_share_the_article_type_far_above_chance(recommender):
-    metadata = recommender.metadata
+    metadata = recommender.catalogue.metadata
     shares = metadata["articleType"].value_counts(normalize=True)
     chance = float((shares ** 2).sum())
     hits = []
     for item_id in metadata["id"]:
-        results = recommender.search(recommender.query_from_id(item_id), k=5)
+        results = recommender.search(recommender.queries.from_id(item_id), k=5)
         assert item_id not in set(results["id"])  # nothing is its own neighbour
         hits.append((results["articleType"] == metadata.set_index("id").loc[item_id, "articleType"]).mean())
     precision = float(np.mean(hits))
@@ -33,26 +34,27 @@ def test_neighbours_share_the_article_type_far_above_chance(recommender):
 
 
 def test_a_photo_of_a_catalogue_product_finds_it_first(recommender, dataset_dir):
-    row = recommender.metadata.iloc[17]
-    results = recommender.search(recommender.query_from_image(dataset_dir / row["image"]), k=5)
+    row = recommender.catalogue.metadata.iloc[17]
+    results = recommender.search(recommender.queries.from_image(dataset_dir / row["image"]), k=5)
     assert list(results.columns) == list(RESULT_COLUMNS)
     assert results["id"].iloc[0] == row["id"] and results["distance"].iloc[0] < 0.05
 
 
 def test_filters_apply_while_searching(recommender, dataset_dir):
-    query = recommender.query_from_image(dataset_dir / recommender.metadata["image"].iloc[0])
+    query = recommender.queries.from_image(dataset_dir / recommender.catalogue.metadata["image"].iloc[0])
     women = recommender.search(query, k=10, filters={"gender": ["Women"], "masterCategory": ["Accessories"]})
-    expected = ((recommender.metadata["gender"] == "Women") & (recommender.metadata["masterCategory"] == "Accessories"))
+    metadata = recommender.catalogue.metadata
+    expected = (metadata["gender"] == "Women") & (metadata["masterCategory"] == "Accessories")
     assert len(women) == min(10, int(expected.sum()))
     assert set(women["gender"]) == {"Women"} and set(women["masterCategory"]) == {"Accessories"}
 
 
 def test_colour_weight_reranks_towards_the_query_colour(recommender):
-    metadata = recommender.metadata
+    metadata = recommender.catalogue.metadata
     black = metadata.index[metadata["baseColour"] == "Black"][:20]
     plain, coloured = [], []
     for row in black:
-        query = recommender.query_from_id(metadata["id"].iloc[row])
+        query = recommender.queries.from_id(metadata["id"].iloc[row])
         plain.append((recommender.search(query, k=5)["baseColour"] == "Black").mean())
         coloured.append((recommender.search(query, k=5, colour_weight=0.6)["baseColour"] == "Black").mean())
     assert np.mean(coloured) > np.mean(plain)

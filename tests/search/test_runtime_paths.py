@@ -88,6 +88,6 @@ def test_a_missing_runtime_falls_back_to_tensorflow_with_the_same_answers(openvi
         from recommender.data.images import decode_image
 
         image = decode_image(artifacts.manifest.dataset / artifacts.metadata["image"].iloc[row])
-        answers = [recommender.search(recommender.query_from_image(image), k=5, space="imagenet")["id"].tolist()
+        answers = [recommender.search(recommender.queries.from_image(image), k=5, space="imagenet")["id"].tolist()
                    for recommender in (on_openvino, on_tensorflow)]
         assert answers[0] == answers[1]

@@ -60,7 +60,7 @@ def test_the_purple_hoodie_gets_hoodies_and_every_query_its_type_at_most_one_cli
     assert garments.type_first_weights("fashion"), "validation chose no type-first weight on this catalogue"
     problems = []
     for item_id, article_type in QUERIES:
-        query = garments.query_from_image(dataset_dir / "images" / f"{item_id}.jpg")
+        query = garments.queries.from_image(dataset_dir / "images" / f"{item_id}.jpg")
         predicted = [name for name, _ in garments.predictions(query, space="fashion")["articleType"]]
         types = garments.search(query, k=5, space="fashion")["articleType"].tolist()
         colours = garments.search(query, k=5, space="fashion")["baseColour"].tolist()

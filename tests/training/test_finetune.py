@@ -40,10 +40,10 @@ def test_a_kept_fine_tune_is_the_network_queries_and_updates_use(synthetic_artif
     assert not np.allclose(np.asarray(after.vectors), np.asarray(before.vectors), atol=1e-4)
     # The vectors made from the cached conv4 activations are what the saved network makes of the photos.
     recommender = Recommender.load(root)
-    recommender.trim_queries = False  # the network itself is compared here, on the photos as they are
-    assert recommender.extractor.weights.source == "fine-tuned"
+    recommender.queries.trim = False  # the network itself is compared here, on the photos as they are
+    assert recommender.summary["backbone"] == "fine-tuned"
     for row in range(3):
-        query = recommender.query_from_image(recommender.image_path(after.metadata["id"].iloc[row]))
+        query = recommender.queries.from_image(recommender.catalogue.image_path(after.metadata["id"].iloc[row]))
         assert float(query.vector @ np.asarray(after.vectors[row])) > 0.9999
     # Same held-out products as the build it came from; no work folder left behind.
     assert json.loads((root / after.manifest.spaces["fashion"].split.name).read_text())["random"]
