@@ -92,7 +92,8 @@ def way_pipeline(photos: list[Path], batch: int, precision: str = "float32", inp
 
     calibration = None
     if precision == "int8":
-        from recommender.pipeline.build import calibration_photos, catalogue_items
+        from recommender.features.tuning import calibration_photos
+        from recommender.pipeline.build import catalogue_items
 
         catalogue, items = catalogue_items(dataset)
         calibration = calibration_photos(catalogue.root, items)

@@ -132,7 +132,8 @@ def _code_lines(path: Path) -> list[str]:
 
 
 @pytest.mark.parametrize(("what", "pattern", "owners"), [
-    ("an artifact file name", r"""f["'](annoy|vectors|colours|metadata|head|split|map|evaluation)-\{|\.work-\{""",
+    ("an artifact file name",
+     r"""f["'](annoy|vectors|colours|metadata|head|split|map|evaluation)-\{|\.(work|finetune)-\{""",
      {"store/names.py"}),
     ("the catalogue's extractor", r"Extractor\.from_settings\(", {"store/predictor.py"}),
     ("the garment finder's loading", r"\bload_finder\(", {"store/predictor.py", "garments/finder.py"}),
@@ -181,3 +182,14 @@ def test_every_dotted_reference_in_docstrings_and_docs_resolves():
                      for ref in _dotted_references(text) if not ref.startswith("recommender.py") and
                      not _resolves(ref)})
     assert broken == []
+
+
+def test_no_function_is_longer_than_a_reader_can_follow():
+    long = []
+    for path in PACKAGE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                first = node.body[1] if ast.get_docstring(node) and len(node.body) > 1 else node.body[0]
+                if node.end_lineno - first.lineno + 1 > 80:
+                    long.append(f"{path.relative_to(PACKAGE)}:{node.name}")
+    assert long == []

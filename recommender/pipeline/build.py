@@ -11,28 +11,25 @@ committed by :func:`recommender.store.artifacts.write_artifacts`.
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
 import os
 import shutil
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from PIL import Image
 from tqdm import tqdm
 
 from ..atomic import save_npy_atomic, write_json_atomic
 from ..config import silent
 from ..data.catalogue import Catalogue, dataset_fingerprint, read_catalogue, stratified_sample
-from ..data.images import ImageError, decode_image, to_model_input
-from ..features.export import CALIBRATION_PHOTOS, Calibration
 from ..features.extractor import DEFAULT_BATCH_SIZE, Extractor
-from ..features.precision import AUTO_PRECISION, INT8_LABELS, INT8_SAMPLE, choose_precision
-from ..features.runtimes import AUTO_RUNTIME, RUNTIME_PRECISIONS, choose_runtime, installed, runtime_for
-from ..features.settings import DEFAULT_INPUT_SIZE, DEFAULT_POOLING, DEFAULT_RESIZE, PRECISIONS, FeatureSettings
+from ..features.precision import AUTO_PRECISION
+from ..features.runtimes import AUTO_RUNTIME
+from ..features.settings import DEFAULT_INPUT_SIZE, DEFAULT_POOLING, DEFAULT_RESIZE, FeatureSettings
+from ..features.tuning import measured_extractor
 from ..features.weights import Weights, resolve_weights
 from ..index.annoy import DEFAULT_METRIC, DEFAULT_N_TREES
 from ..store.artifacts import write_artifacts
@@ -66,7 +63,7 @@ def build_catalogue(dataset: str | os.PathLike, out: str | os.PathLike = "artifa
     weights : path, optional
         Explicit weights file (see :func:`recommender.features.weights.resolve_weights`).
     pooling, resize, precision, input_size : feature settings of the extractor made here (see :class:`Extractor`);
-        precision ``"auto"`` is chosen on the first photos by :func:`recommender.features.precision.choose_precision`.
+        precision ``"auto"`` is chosen on the first photos (:func:`recommender.features.tuning.measured_extractor`).
     runtime : {"auto", "tensorflow", "openvino", "onnxruntime"}, default "auto"
         Where the network runs; ``"auto"``: the fastest installed runtime whose vectors agree with
         TensorFlow's (:func:`recommender.features.runtimes.choose_runtime`), said in one line.
@@ -96,9 +93,10 @@ def build_catalogue(dataset: str | os.PathLike, out: str | os.PathLike = "artifa
     out = Path(out)
     if extractor is None:
         weights = resolve_weights(weights, log=log)
-        extractor = _measured_extractor(weights, catalogue.root, items, out, runtime=runtime, precision=precision,
-                                        pooling=pooling, resize=resize, input_size=input_size,
-                                        batch_size=batch_size, chunk_size=chunk_size, seed=seed, log=log)
+        extractor = measured_extractor(
+            weights, catalogue.root, items, runtime=runtime, precision=precision, pooling=pooling, resize=resize,
+            input_size=input_size, batch_size=batch_size, seed=seed, log=log,
+            started=lambda settings: _work_dir(out, items, catalogue.root, settings, chunk_size).is_dir())
     vectors, colours, errors, work = embed_items(extractor, catalogue.root, items, out, chunk_size=chunk_size,
                                                  progress=progress, engine=engine)
     failed = [i for i, error in enumerate(errors) if error]
@@ -128,74 +126,6 @@ def build_catalogue(dataset: str | os.PathLike, out: str | os.PathLike = "artifa
     return manifest
 
 
-def _measured_extractor(weights: Weights, root: Path, items: pd.DataFrame, out: Path, *, runtime: str,
-                        precision: str, pooling: str, resize: str, input_size: int, batch_size: int,
-                        chunk_size: int, seed: int, log: Callable[[str], None]) -> Extractor:
-    """The build's extractor, its ``"auto"`` runtime and precision chosen by measuring on the catalogue's photos."""
-    knobs = dict(pooling=pooling, resize=resize, input_size=input_size)
-    if runtime == AUTO_RUNTIME:
-        batch = np.stack([to_model_input(photo, mode=resize, size=input_size)
-                          for photo in itertools.islice(_readable_photos(root, items), batch_size)])
-        runtime, why = choose_runtime(weights, batch, log=log) if len(batch) else ("tensorflow", "no readable photo")
-        log(f"Runtime {why}.")
-    int8_possible = precision in ("int8", AUTO_PRECISION) and installed("openvino")
-    calibration = calibration_photos(root, items, resize=resize, seed=seed) if int8_possible else None
-    if precision == AUTO_PRECISION:
-        # An interrupted build resumes with the precision it chose: a new measurement could differ.
-        resumed = [name for name in PRECISIONS if (name != "int8" or calibration) and _work_dir(
-            out, items, root, FeatureSettings.of(weights, precision=name, **knobs, calibration=(
-                calibration.record if name == "int8" else None)), chunk_size).is_dir()]
-        if resumed:
-            precision, why = resumed[0], f"{resumed[0]}: as chosen by the interrupted build being resumed"
-        else:
-            labelled = _labelled_sample(root, items, calibration, seed=seed) if calibration else None
-            precision, why = choose_precision(weights, _readable_photos(root, items), input_size=input_size,
-                                              batch_size=batch_size, runtime=runtime, calibration=calibration,
-                                              labelled=labelled)
-        log(f"Precision {why}.")
-    elif precision == "int8" and calibration is None:
-        raise ValueError("--precision int8 needs OpenVINO and NNCF: pip install openvino nncf")
-    if precision not in RUNTIME_PRECISIONS[runtime]:
-        runtime = runtime_for(runtime, precision, log=log)
-    return Extractor(weights, batch_size=batch_size, precision=precision, runtime=runtime,
-                     calibration=calibration if precision == "int8" else None, log=log, **knobs)
-
-
-def calibration_photos(root: Path, items: pd.DataFrame, *, resize: str = DEFAULT_RESIZE,
-                       count: int = CALIBRATION_PHOTOS, seed: int = 0) -> Calibration:
-    """The photos an int8 network of this catalogue is calibrated on: ``count`` decodable ones, stratified by
-    articleType (the same catalogue and seed give the same photos, hence the same network)."""
-    pool = stratified_sample(items, min(len(items), 2 * count), seed=seed) if len(items) > count else items
-    chosen = []
-    for rel, sha in zip(pool["image"], pool["sha256"]):
-        try:
-            decode_image(root / rel)
-        except ImageError:
-            continue
-        chosen.append((rel, sha))
-        if len(chosen) == count:
-            break
-    return Calibration(root, tuple(rel for rel, _ in chosen), tuple(sha for _, sha in chosen), resize)
-
-
-def _labelled_sample(root: Path, items: pd.DataFrame, calibration: Calibration, *,
-                     seed: int) -> tuple[list[Image.Image], dict[str, list]] | None:
-    """:data:`INT8_SAMPLE` labelled photos, none of them a calibration photo, to judge int8 on (None: too few)."""
-    labelled = items.dropna(subset=list(INT8_LABELS))
-    labelled = labelled[~labelled["image"].isin(set(calibration.images))]
-    if len(labelled) < INT8_SAMPLE:
-        return None
-    photos, labels = [], {label: [] for label in INT8_LABELS}
-    for _, item in stratified_sample(labelled, INT8_SAMPLE, seed=seed + 1).iterrows():
-        try:
-            photos.append(decode_image(root / item["image"]))
-        except ImageError:
-            continue
-        for label in INT8_LABELS:
-            labels[label].append(item[label])
-    return photos, labels
-
-
 def catalogue_items(dataset: str | os.PathLike, *, sample: int | None = None, seed: int = 0,
                     log: Callable[[str], None] = silent) -> tuple[Catalogue, pd.DataFrame]:
     """The products a build of ``dataset`` holds, in catalogue order, each with the sha256 of its photo.
@@ -219,15 +149,6 @@ def content_hash(path: Path) -> str:
         return hashlib.sha256(path.read_bytes()).hexdigest()
     except OSError:
         return ""
-
-
-def _readable_photos(root: Path, items: pd.DataFrame) -> Iterator[Image.Image]:
-    """The catalogue's decodable photos, read lazily (a precision is tried on the first few, if at all)."""
-    for rel in items["image"]:
-        try:
-            yield decode_image(root / rel)
-        except ImageError:
-            continue
 
 
 def embed_items(extractor: Extractor, root: Path, items: pd.DataFrame, out: Path, *, chunk_size: int = CHUNK_SIZE,

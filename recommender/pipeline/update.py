@@ -168,17 +168,8 @@ def update_catalogue(dataset: str | Path | None, out: str | Path = "artifacts", 
     keep = ~items["id"].isin(unreadable).to_numpy()
     items = items[keep].reset_index(drop=True)
     vectors, colours, source = _assemble(artifacts, items, to_embed["id"].tolist(), new_vectors, new_colours)
-    space_vectors, never_seen = {}, {}
-    for space, entry in artifacts.manifest.spaces.items():
-        head = artifacts.head(space)
-        stored = artifacts.space_vectors(space)
-        fresh = source < 0
-        rows = np.empty((len(items), stored.shape[1]), np.float32)
-        rows[~fresh] = stored[source[~fresh]]
-        if fresh.any():
-            rows[fresh] = head.transform(vectors[fresh], colours[fresh])
-        space_vectors[space] = rows
-        never_seen[space] = int(entry.training.get("products_never_seen", 0)) + int(fresh.sum())
+    carried = _carried_spaces(artifacts, vectors, colours, source)
+    never_seen = {space: int(entry.entry.training["products_never_seen"]) for space, entry in carried.items()}
     seconds["heads"] = time.perf_counter() - clock
 
     manifest = write_artifacts(
@@ -188,10 +179,7 @@ def update_catalogue(dataset: str | Path | None, out: str | Path = "artifacts", 
         catalogue={**artifacts.manifest.catalogue, "dataset": str(catalogue.root), "size": len(items),
                    "fingerprint": dataset_fingerprint(catalogue.root), "report": catalogue.report.summary(),
                    "skipped_images": [e for e in errors if e][:100]},
-        spaces={space: CarriedSpace(artifacts.root / entry.head.name,
-                                    entry.with_training(products_never_seen=never_seen[space]), space_vectors[space],
-                                    artifacts.root / entry.split.name if entry.split else None)
-                for space, entry in artifacts.manifest.spaces.items()},
+        spaces=carried,
         default_space=artifacts.manifest.searched_space, worn_space=artifacts.manifest.worn_space,
         index_spaces=True, timings=seconds,
     )
@@ -199,6 +187,26 @@ def update_catalogue(dataset: str | Path | None, out: str | Path = "artifacts", 
         shutil.rmtree(work, ignore_errors=True)  # only now: a crash before the commit resumes from the chunks
     return _report(diff, unreadable, manifest.build_id, artifacts.build_id, len(items), never_seen, seconds,
                    started)
+
+
+def _carried_spaces(artifacts: Artifacts, vectors: np.ndarray, colours: np.ndarray,
+                    source: np.ndarray) -> dict[str, CarriedSpace]:
+    """Each trained space carried into the updated rows: a kept product's stored vector (``source``: its old
+    row, -1 for one embedded now), a new one's through the space's head; each counts the products it never
+    saw."""
+    carried = {}
+    fresh = source < 0
+    for space, entry in artifacts.manifest.spaces.items():
+        stored = artifacts.space_vectors(space)
+        rows = np.empty((len(source), stored.shape[1]), np.float32)
+        rows[~fresh] = stored[source[~fresh]]
+        if fresh.any():
+            rows[fresh] = artifacts.head(space).transform(vectors[fresh], colours[fresh])
+        never_seen = int(entry.training.get("products_never_seen", 0)) + int(fresh.sum())
+        carried[space] = CarriedSpace(artifacts.root / entry.head.name,
+                                      entry.with_training(products_never_seen=never_seen), rows,
+                                      artifacts.root / entry.split.name if entry.split else None)
+    return carried
 
 
 def _report(diff: CatalogueDiff, unreadable: list[str], build_id: str, previous: str, products: int,

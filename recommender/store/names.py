@@ -54,3 +54,8 @@ def evaluation_pattern(build_id: str) -> str:
 def work_folder(key: str) -> str:
     """The folder of a build's resumable chunks (removed when the build is committed)."""
     return f".work-{key}"
+
+
+def finetune_folder(build_id: str) -> str:
+    """The folder of a fine-tune's conv4 cache, checkpoints and candidate build (removed when it is kept)."""
+    return f".finetune-{build_id}"

@@ -46,7 +46,7 @@ from ..features.settings import DEFAULT_INPUT_SIZE, FEATURE_DIM
 from ..features.weights import Weights, file_sha256
 from ..store.artifacts import ArtifactError, CarriedSpace, backbone_weights, load_artifacts, write_artifacts
 from ..store.manifest import FileEntry, commit_manifest, frozen, read_manifest
-from ..store.names import space_files
+from ..store.names import finetune_folder, space_files
 from .label_weights import choose_label_weights
 from .train import DEFAULT_HOLDOUT, DEFAULT_SPACE, EMBEDDING_DIM, HIDDEN_DIM, LABEL_WEIGHTS
 
@@ -89,7 +89,7 @@ def fine_tune(root: str | Path, *, space: str = DEFAULT_SPACE, holdout: float = 
     if weights.sha256 != features.weights_sha256:
         raise ArtifactError(f"The catalogue in {root} was built with other weights than {weights.path}; "
                             "name its file with --weights")
-    work = root / f".finetune-{artifacts.build_id}"
+    work = root / finetune_folder(artifacts.build_id)
     work.mkdir(exist_ok=True)
     seconds: dict[str, float] = {}
 
@@ -129,7 +129,7 @@ def fine_tune(root: str | Path, *, space: str = DEFAULT_SPACE, holdout: float = 
     new_features = features.with_weights(backbone, backbone={
         "name": backbone.path.name, "digest": FileEntry.of(backbone.path).digest,
         "fine_tuned_from": features.weights_sha256, "stage": "conv5", "labels": list(LABEL_WEIGHTS)})
-    candidate_root = work / "candidate"
+    candidate_root = work / "candidate"  # measured before it is kept
     index = artifacts.manifest.index
     options = dict(vectors=vectors, colours=colours, metadata=metadata, catalogue=artifacts.manifest.catalogue,
                    n_trees=index.n_trees, metric=index.metric, default_space=space, index_spaces=True,
@@ -142,28 +142,34 @@ def fine_tune(root: str | Path, *, space: str = DEFAULT_SPACE, holdout: float = 
     seconds["evaluation"] = time.perf_counter() - clock
     comparison = compare_models(before, after, seed=seed)
     log("Grouped split, head on frozen features vs fine-tuned:\n" + format_comparison(comparison, "before", "after"))
-    wins = comparison["wins"]
-    kept = wins or keep_regardless
-    report = {"kept": kept, "wins": wins, "seconds": {k: round(v, 1) for k, v in seconds.items()},
-              "comparison": comparison}
-    if kept:
+    report = {"kept": comparison["wins"] or keep_regardless, "wins": comparison["wins"],
+              "seconds": {k: round(v, 1) for k, v in seconds.items()}, "comparison": comparison}
+    _keep_or_reject(root, work, space, report, backbone, after, {**options, "features": new_features},
+                    seconds_total, log=log)
+    return report
+
+
+def _keep_or_reject(root: Path, work: Path, space: str, report: dict, backbone: Weights, after: dict,
+                    build: dict, seconds_total: float, *, log: Callable[[str], None]) -> None:
+    """Commit the fine-tuned build where ``report`` says it is kept (its backbone copied beside it, its
+    evaluation saved), else record the rejection on the space and drop the candidate (the conv4 cache stays)."""
+    if report["kept"]:
         target = root / backbone.path.name
         shutil.copyfile(backbone.path, target)
-        manifest = write_artifacts(root, features=new_features, **options)
+        manifest = write_artifacts(root, **build)
         save_evaluation(root, manifest.build_id, after)  # the candidate's vectors are the new build's
         shutil.rmtree(work, ignore_errors=True)
-        why = "it wins" if wins else "as asked, though it does not win"
+        why = "it wins" if report["wins"] else "as asked, though it does not win"
         log(f"Fine-tuned backbone kept ({why}): build {manifest.build_id} "
             f"({seconds_total / 60:.0f} min of CPU time).")
     else:
         manifest = read_manifest(root)
         commit_manifest(root, manifest.with_space(space, manifest.spaces[space].with_training(
             fine_tune_rejected=report)))
-        shutil.rmtree(candidate_root, ignore_errors=True)
+        shutil.rmtree(work / "candidate", ignore_errors=True)
         log(f"Fine-tuned backbone not kept: it does not win on the held-out products "
             f"beyond noise ({seconds_total / 60:.0f} min of CPU time; the conv4 cache stays in {work} for another "
             "try).")
-    return report
 
 
 def conv4_cache(work: Path, paths: Sequence[Path], weights: Weights, *, resize: str,

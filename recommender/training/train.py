@@ -31,7 +31,7 @@ from ..evaluation.comparison import compare_models, format_comparison
 from ..evaluation.protocols import holdout_evaluation, photo_queries_evaluation
 from ..evaluation.query_folders import PhotoFolder, embed_folder, worn_queries
 from ..evaluation.results import save_evaluation
-from ..evaluation.splits import make_splits, read_splits, save_splits
+from ..evaluation.splits import Splits, make_splits, read_splits, save_splits
 from ..features import quiet
 from ..features.extractor import Extractor
 from ..features.head import Head, class_ids
@@ -153,63 +153,90 @@ def train_space(root: str | Path, *, space: str = DEFAULT_SPACE, holdout: float 
         real = PhotoFolder.joined(folders)
         log(f"{len(real.items):,} extra photos from {', '.join(str(f.folder) for f in folders)} teach the head; "
             f"{len(dev.items):,} real photos and annotated garments from {dev.folder} judge it.")
-    metadata = artifacts.metadata
-    vectors, colours = np.asarray(artifacts.vectors), np.asarray(artifacts.colours)
-    if split is None:
-        splits = make_splits(metadata, vectors, holdout, seed=seed)
-    else:
-        splits, made = read_splits(Path(split), metadata)
-        holdout, seed = made["fraction"], made["seed"]
-    train_rows = splits.train
-    if not (splits.test("random").any() and train_rows.any()):
-        raise TooFewProducts(f"{len(metadata):,} products are too few to hold {holdout:.0%} out and still train: "
-                             f"search this catalogue with the {BACKBONE_SPACE} features")
-    labels = {column: metadata[column].to_numpy()[train_rows] for column in LABEL_COLUMNS}
-    train_vectors, train_colours = vectors[train_rows], colours[train_rows]
+    splits, holdout, seed = _splits(artifacts, holdout, seed, split)
     if phone_like:
-        copies = phone_like_copies(artifacts, extractor, np.flatnonzero(train_rows), phone_like,
+        copies = phone_like_copies(artifacts, extractor, np.flatnonzero(splits.train), phone_like,
                                    backgrounds=backgrounds, seed=seed, progress=progress, log=log)
-    taught = [folder for folder in (real, copies) if folder is not None]
-    if taught:
-        extra = PhotoFolder.joined(taught)
-        labels = {column: np.concatenate([values, extra.items[column].fillna("").astype(str).to_numpy()])
-                  for column, values in labels.items()}
-        train_vectors = np.concatenate([train_vectors, extra.vectors])
-        train_colours = np.concatenate([train_colours, extra.colours])
-    log(f"Training space {space!r} on {int(train_rows.sum()):,} products (held out: {holdout:.0%} random, "
+    log(f"Training space {space!r} on {int(splits.train.sum()):,} products (held out: {holdout:.0%} random, "
         f"{holdout:.0%} in near-duplicate groups, {int(splits.validation.sum()):,} for validation; seed {seed}), "
         f"{epochs} epochs...")
     started = time.perf_counter()
-    head = train_head(train_vectors, train_colours, labels, epochs=epochs, seed=seed, progress=progress)
+    head = train_head(*_training_set(artifacts, splits.train, [f for f in (real, copies) if f is not None]),
+                      epochs=epochs, seed=seed, progress=progress)
     seconds = time.perf_counter() - started
+    space_vectors, files = _save_space(artifacts, space, head, splits, holdout=holdout, seed=seed)
+    ranking = choose_label_weights(space_vectors, artifacts.metadata, head, splits)
+    log("Type-first ranking weights (validation split): "
+        + ", ".join(f"{label} {weight:g}" for label, weight in ranking["weights"].items()))
+    entry = SpaceEntry(EMBEDDING_DIM, *files, frozen(ranking), frozen({
+        "holdout": holdout, "seed": seed, "epochs": epochs, "labels": LABEL_WEIGHTS,
+        "classes": {label: len(names) for label, names in head.classes.items()},
+        "loss": "cosine softmax per label", "seconds": round(seconds, 1),
+        "backbone_weights_sha256": artifacts.manifest.features.weights_sha256,
+        **({"extra_photos": {"folders": [str(folder) for folder in extra_photos], "count": len(real.items),
+                             "with_articleType": int((real.items["articleType"] != "").sum())}}
+           if real is not None else {}),
+        **({"phone_like": {"copies": phone_like, "count": len(copies.items),
+                           "backgrounds": str(backgrounds) if backgrounds else None}}
+           if copies is not None else {})}))
+    log(f"Trained in {seconds:.0f} s.")
+    return _judge_and_commit(root, artifacts, space, entry, space_vectors, current, dev, holdout=holdout, seed=seed,
+                             log=log)
+
+
+def _splits(artifacts: Artifacts, holdout: float, seed: int, split: str | Path | None) -> tuple[Splits, float, int]:
+    """The held-out, validation and training products (those of an earlier ``split`` file where given, whose
+    fraction and seed then replace ``holdout`` and ``seed``); :class:`TooFewProducts` where none can be held out."""
+    metadata = artifacts.metadata
+    if split is None:
+        splits = make_splits(metadata, np.asarray(artifacts.vectors), holdout, seed=seed)
+    else:
+        splits, made = read_splits(Path(split), metadata)
+        holdout, seed = made["fraction"], made["seed"]
+    if not (splits.test("random").any() and splits.train.any()):
+        raise TooFewProducts(f"{len(metadata):,} products are too few to hold {holdout:.0%} out and still train: "
+                             f"search this catalogue with the {BACKBONE_SPACE} features")
+    return splits, holdout, seed
+
+
+def _training_set(artifacts: Artifacts, train_rows: np.ndarray,
+                  taught: Sequence[PhotoFolder]) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """The training products' vectors, colours and labels, then those of the photos in ``taught`` (a label they
+    lack is "", which contributes no loss)."""
+    labels = {column: artifacts.metadata[column].to_numpy()[train_rows] for column in LABEL_COLUMNS}
+    vectors, colours = np.asarray(artifacts.vectors)[train_rows], np.asarray(artifacts.colours)[train_rows]
+    if not taught:
+        return vectors, colours, labels
+    extra = PhotoFolder.joined(taught)
+    labels = {column: np.concatenate([values, extra.items[column].fillna("").astype(str).to_numpy()])
+              for column, values in labels.items()}
+    return np.concatenate([vectors, extra.vectors]), np.concatenate([colours, extra.colours]), labels
+
+
+def _save_space(artifacts: Artifacts, space: str, head: Head, splits: Splits, *, holdout: float,
+                seed: int) -> tuple[np.ndarray, tuple[FileEntry, FileEntry, FileEntry]]:
+    """Write the space's head, split and vectors (what was derived from its old vectors removed first): the
+    catalogue's vectors in the space, and the three files' entries (head, vectors, split)."""
     names = space_files(artifacts.build_id, space)
     head_path, vectors_path, split_path = (artifacts.root / names[kind] for kind in ("head", "vectors", "split"))
     forget_space(artifacts.root, artifacts.build_id, space)
     head.save(head_path)
-    save_splits(split_path, metadata, splits, fraction=holdout, seed=seed)
-    space_vectors = head.transform(vectors, colours)
+    save_splits(split_path, artifacts.metadata, splits, fraction=holdout, seed=seed)
+    space_vectors = head.transform(np.asarray(artifacts.vectors), np.asarray(artifacts.colours))
     save_npy_atomic(vectors_path, space_vectors)
-    ranking = choose_label_weights(space_vectors, metadata, head, splits)
-    log("Type-first ranking weights (validation split): "
-        + ", ".join(f"{label} {weight:g}" for label, weight in ranking["weights"].items()))
-    entry = SpaceEntry(EMBEDDING_DIM, FileEntry.of(head_path), FileEntry.of(vectors_path), FileEntry.of(split_path),
-                       frozen(ranking), frozen({
-                           "holdout": holdout, "seed": seed, "epochs": epochs, "labels": LABEL_WEIGHTS,
-                           "classes": {label: len(names) for label, names in head.classes.items()},
-                           "loss": "cosine softmax per label", "seconds": round(seconds, 1),
-                           "backbone_weights_sha256": artifacts.manifest.features.weights_sha256,
-                           **({"extra_photos": {"folders": [str(folder) for folder in extra_photos],
-                                                "count": len(real.items),
-                                                "with_articleType": int((real.items["articleType"] != "").sum())}}
-                              if real is not None else {}),
-                           **({"phone_like": {"copies": phone_like, "count": len(copies.items),
-                                              "backgrounds": str(backgrounds) if backgrounds else None}}
-                              if copies is not None else {})}))
-    # Measured before anything is committed: readers see the new space once, whole, with its verdict.
+    return space_vectors, (FileEntry.of(head_path), FileEntry.of(vectors_path), FileEntry.of(split_path))
+
+
+def _judge_and_commit(root: str | Path, artifacts: Artifacts, space: str, entry: SpaceEntry,
+                      space_vectors: np.ndarray, current: dict[str, str], dev: PhotoFolder | None, *,
+                      holdout: float, seed: int, log: Callable[[str], None]) -> SpaceEntry:
+    """Measure a trained space before anything is committed (its index tuned, judged against the backbone on
+    held-out products and, with ``dev``, against each kind's current default on real photos), then commit it
+    with each kind of query's default: readers see the new space once, whole, with its verdict."""
     candidate = replace(artifacts, manifest=artifacts.manifest.with_space(space, entry),
                         spaces={**artifacts.spaces, space: space_vectors})
     tuned = candidate.tune_index(space)  # builds the space's index now, not on the first query
-    log(f"Trained in {seconds:.0f} s (search_k {tuned['value']:,}: recall@5 {tuned['recall_at_5']:.3f}).")
+    log(f"search_k {tuned['value']:,}: recall@5 {tuned['recall_at_5']:.3f}.")
     candidate = replace(candidate, manifest=candidate.manifest.with_search_k(space, tuned))  # measured with it
     entry, default = choose_default_space(candidate, space, holdout=holdout, seed=seed, log=log)
     wins = None

@@ -252,11 +252,11 @@ def test_look_answers_the_whole_photo_alone_where_no_finder_is_trained(client, s
 
 
 def test_look_searches_each_garment_then_the_whole_photo(synthetic_artifacts, random_weights, monkeypatch):
-    from recommender.api import service
     from recommender.garments.finder import GarmentFinder
+    from recommender.search import recommender as facade
     from tests.garments.test_finder import colour_map, street_scene, worn_parser
 
-    monkeypatch.setattr(service, "load_finder", lambda *args, **kwargs: GarmentFinder(colour_map, worn_parser()))
+    monkeypatch.setattr(facade, "catalogue_finder", lambda *args, **kwargs: GarmentFinder(colour_map, worn_parser()))
     with TestClient(create_app(synthetic_artifacts, weights=random_weights)) as client:
         body = client.post("/v1/look", files={"photo": ("street.png", street_scene(), "image/png")},
                            data={"k": "2", "articleType": "Jeans"}).json()
@@ -274,15 +274,15 @@ def test_look_searches_each_garment_then_the_whole_photo(synthetic_artifacts, ra
 def test_look_names_the_space_each_part_was_searched_in(synthetic_artifacts, random_weights, monkeypatch, tmp_path):
     import shutil
 
-    from recommender.api import service
     from recommender.garments.finder import GarmentFinder
+    from recommender.search import recommender as facade
     from recommender.store.manifest import commit_manifest, read_manifest
     from tests.garments.test_finder import colour_map, street_scene, worn_parser
 
     root = tmp_path / "artifacts"
     shutil.copytree(synthetic_artifacts, root)
     commit_manifest(root, read_manifest(root).with_default_space("fashion", worn="imagenet"))
-    monkeypatch.setattr(service, "load_finder", lambda *args, **kwargs: GarmentFinder(colour_map, worn_parser()))
+    monkeypatch.setattr(facade, "catalogue_finder", lambda *args, **kwargs: GarmentFinder(colour_map, worn_parser()))
     with TestClient(create_app(root, weights=random_weights)) as client:
         look = client.post("/v1/look", files={"photo": ("street.png", street_scene(), "image/png")}).json()
         chosen = client.post("/v1/look", files={"photo": ("street.png", street_scene(), "image/png")},

@@ -330,3 +330,27 @@ def test_a_street_photo_shows_numbered_garments_and_each_chip_searches_its_own(s
     build = (str(synthetic_env), load_artifacts(synthetic_env).build_id)
     assert [loaders.garment_query(street_scene(), n, *build).kinds for n in (1, 2)] == [("top",), ("bottom",)]
     loaders.get_recommender.clear()  # the next test's recommender finds no finder, as this machine has none
+
+
+def test_a_search_rerun_decodes_the_upload_once_and_runs_the_head_once(synthetic_env, monkeypatch):
+    """The Search page asks the package once per rerun: one decode of a new upload, one head pass for what
+    it shows (the type read and the ranking); a rerun that changes k decodes nothing and embeds nothing."""
+    from recommender.data import images
+    from recommender.features.head import Head
+    from recommender.search import queries
+
+    decodes, passes = [], []
+    decode, predict = images.decode_image, Head.predict
+    monkeypatch.setattr(queries, "decode_image", lambda *args, **kwargs: decodes.append(1) or decode(*args, **kwargs))
+    monkeypatch.setattr("app.components.loaders.decode_image",
+                        lambda *args, **kwargs: decodes.append(1) or decode(*args, **kwargs))
+    monkeypatch.setattr(Head, "predict", lambda self, vectors: passes.append(len(vectors)) or predict(self, vectors))
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at.selectbox(key="space").set_value("fashion").run()
+    decodes.clear(), passes.clear()
+    _upload(at, _photo(synthetic_env, row=3))
+    assert not at.exception and _result_count(at) == 5
+    assert len(decodes) == 1 and passes == [1]
+    decodes.clear(), passes.clear()
+    at.slider(key="k").set_value(7).run()
+    assert not at.exception and _result_count(at) == 7 and decodes == [] and passes == [1]

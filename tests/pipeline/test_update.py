@@ -76,8 +76,8 @@ def test_an_update_equals_a_fresh_build_and_embeds_only_what_changed(built, tmp_
     np.testing.assert_allclose(updated.colours, scratch.colours, atol=1e-6)
     a, b = Recommender(updated), Recommender(scratch)
     for item in updated.metadata["id"]:
-        assert a.search(a.query_from_id(item), k=5, search_k=10_000)["id"].tolist() == \
-            b.search(b.query_from_id(item), k=5, search_k=10_000)["id"].tolist()
+        assert a.search(a.queries.from_id(item), k=5, search_k=10_000)["id"].tolist() == \
+            b.search(b.queries.from_id(item), k=5, search_k=10_000)["id"].tolist()
 
 
 def test_trained_heads_are_applied_to_new_photos_without_retraining(built, random_extractor):

@@ -77,11 +77,11 @@ def test_the_api_serves_without_tensorflow(openvino_artifacts, random_weights, c
 def test_a_missing_runtime_falls_back_to_tensorflow_with_the_same_answers(openvino_artifacts, random_weights,
                                                                           monkeypatch):
     on_openvino = Recommender.load(openvino_artifacts, weights=random_weights)
-    assert on_openvino.extractor.runtime == "openvino"
+    assert on_openvino.queries.runtime == "openvino"
     monkeypatch.setitem(sys.modules, "openvino", None)
     lines = []
     on_tensorflow = Recommender.load(openvino_artifacts, weights=random_weights, log=lines.append)
-    assert on_tensorflow.extractor.runtime == "tensorflow"
+    assert on_tensorflow.queries.runtime == "tensorflow"
     assert lines == ["Runtime tensorflow: openvino is not installed (pip install openvino)."]
     artifacts = load_artifacts(openvino_artifacts)
     for row in (0, 7, 13):
