@@ -179,7 +179,6 @@ def train_space(root: str | Path, *, space: str = DEFAULT_SPACE, holdout: float 
         **({"phone_like": {"copies": phone_like, "count": len(copies.items),
                            "backgrounds": str(backgrounds) if backgrounds else None}}
            if copies is not None else {})}))
-    log(f"Trained in {seconds:.0f} s.")
     return _judge_and_commit(root, artifacts, space, entry, space_vectors, current, dev, holdout=holdout, seed=seed,
                              log=log)
 
@@ -236,7 +235,8 @@ def _judge_and_commit(root: str | Path, artifacts: Artifacts, space: str, entry:
     candidate = replace(artifacts, manifest=artifacts.manifest.with_space(space, entry),
                         spaces={**artifacts.spaces, space: space_vectors})
     tuned = candidate.tune_index(space)  # builds the space's index now, not on the first query
-    log(f"search_k {tuned['value']:,}: recall@5 {tuned['recall_at_5']:.3f}.")
+    log(f"Trained in {entry.training['seconds']:.0f} s (search_k {tuned['value']:,}: recall@5 "
+        f"{tuned['recall_at_5']:.3f}).")
     candidate = replace(candidate, manifest=candidate.manifest.with_search_k(space, tuned))  # measured with it
     entry, default = choose_default_space(candidate, space, holdout=holdout, seed=seed, log=log)
     wins = None

@@ -335,9 +335,13 @@ def test_a_street_photo_shows_numbered_garments_and_each_chip_searches_its_own(s
 def test_a_search_rerun_decodes_the_upload_once_and_runs_the_head_once(synthetic_env, monkeypatch):
     """The Search page asks the package once per rerun: one decode of a new upload, one head pass for what
     it shows (the type read and the ranking); a rerun that changes k decodes nothing and embeds nothing."""
+    from app.components import loaders
     from recommender.data import images
     from recommender.features.head import Head
     from recommender.search import queries
+
+    for cached in (loaders.decoded, loaders.read_photo, loaders.crop_query, loaders.garment_query):
+        cached.clear()  # an earlier test may have read this photo in this process
 
     decodes, passes = [], []
     decode, predict = images.decode_image, Head.predict
