@@ -49,18 +49,19 @@ from .index.exact import exact_search
 from .pipeline.build import build_catalogue
 from .pipeline.first_start import ensure_catalogue
 from .pipeline.update import format_update_report, update_catalogue
+from .search.ask import NothingToSearch
 from .search.catalogue import FILTER_COLUMNS, RESULT_COLUMNS, CatalogueView
 from .search.engine import DEFAULT_K, MAX_K, Neighbours, Query, SearchEngine
 from .search.look import LookPart, searched_whole
 from .search.queries import PhotoQueries, QueryMaker
-from .search.recommender import PREDICTED_LABELS, Recommender
+from .search.recommender import PREDICTED_LABELS, Answer, Recommender
 from .store.artifacts import Artifacts, DatasetChanged, current_build_id, load_artifacts
 from .store.manifest import BACKBONE_SPACE, ArtifactError, Manifest, NoCatalogue
 from .training.train import EMBEDDING_DIM, HIDDEN_DIM
 
 __all__ = [
     "ArtifactError", "Artifacts", "artifacts_dir", "CatalogueView", "Garment", "GarmentFinder", "LookPart",
-    "Neighbours", "PhotoQueries", "QueryMaker", "SearchEngine", "searched_whole",
+    "Neighbours", "PhotoQueries", "QueryMaker", "SearchEngine", "searched_whole", "Answer", "NothingToSearch",
     "BACKBONE_SPACE", "build_catalogue", "Catalogue", "catalogue_map",
     "CatalogueReport", "COLOUR_DIM", "crop", "CropBox", "current_build_id", "DATASET_HELP", "DatasetChanged",
     "DatasetUnavailable", "decode_image", "DEFAULT_INPUT_SIZE", "DEFAULT_K", "DEFAULT_N_TREES", "DEFAULT_POOLING",

@@ -70,10 +70,12 @@ def show_photo(image: Image.Image | str | Path, *, caption: str | None = None, l
         st.image(image, caption=caption, width=photo_width(image.size, limit=limit))
 
 
-def results_grid(results: pd.DataFrame, *, key: str, more_like_this: bool = True) -> str | None:
-    """The shared result layout: image, name, type, colour, distance, and a "More like this" button.
+def results_grid(results: pd.DataFrame, *, key: str, more_like_this: bool = True,
+                 judged: dict[str, str] | None = None) -> tuple[str, str] | None:
+    """The shared result layout: image, name, type, colour, distance, a "More like this" button and, with
+    ``judged`` (product id -> "like" or "dislike" so far), a like and a dislike button.
 
-    Returns the id of the product whose "More like this" was clicked, else ``None``.
+    Returns what was clicked, ``("more" | "like" | "dislike", product id)``, else ``None``.
     """
     if results.empty:
         st.warning("No product matches these filters.")
@@ -88,8 +90,26 @@ def results_grid(results: pd.DataFrame, *, key: str, more_like_this: bool = True
                 distance = "" if np.isnan(row.distance) else f" · d = {row.distance:.3f}"
                 st.caption(f"{row.articleType or '?'} · {row.baseColour or '?'}{distance}")
                 if more_like_this and st.button("More like this", key=f"{key}-more-{row.id}"):
-                    clicked = row.id
+                    clicked = ("more", row.id)
+                if judged is not None:
+                    like, dislike = st.columns(2)
+                    for place, action, label in ((like, "like", "👍"), (dislike, "dislike", "👎")):
+                        if place.button(label, key=f"{key}-{action}-{row.id}", help=f"{action} this product",
+                                        type="primary" if judged.get(row.id) == action else "secondary"):
+                            clicked = (action, row.id)
     return clicked
+
+
+def word_chips(labels: dict[str, str], *, key: str) -> list[str]:
+    """How the words were read, as chips ("Dresses · Pink · Women") the shopper can switch off.
+
+    Returns the label values switched off.
+    """
+    values = list(labels.values())
+    if not values:
+        return []
+    kept = st.pills("Read as (click to drop one)", values, selection_mode="multi", default=values, key=key)
+    return [value for value in values if value not in (kept or [])]
 
 
 def ranking_note(type_first: bool) -> None:

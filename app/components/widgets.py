@@ -106,6 +106,13 @@ def photo_input() -> Photo | None:
     return Photo(chosen.getvalue(), "camera" if chosen is camera else "upload", chosen.file_id)
 
 
+def words_input() -> str:
+    """A text box beside the photo: words alone, or words that refine the photo ("in red")."""
+    return st.text_input("...or describe it, or refine the photo in words",
+                         placeholder='"navy check shirt for men", or with a photo: "in red", "for women"',
+                         key="words", max_chars=2000)
+
+
 def reset_photo_input() -> None:
     """Empty the uploader and the camera (new widget keys on the next run)."""
     st.session_state["photo_generation"] = st.session_state.get("photo_generation", 0) + 1

@@ -23,6 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from ..config import silent
 from ..data.images import FULL_FRAME, MAX_BYTES, CropBox, ImageError, ImageTooLarge, decode_image
 from ..features.weights import Weights, WeightsUnavailable
+from ..search.ask import NothingToSearch
 from ..search.catalogue import FILTER_COLUMNS, result_records
 from ..search.engine import DEFAULT_K, MAX_K
 from ..search.look import part_record
@@ -44,6 +45,12 @@ SEARCH_FORM = {"requestBody": {"required": True, "content": {"multipart/form-dat
         "photo": {"type": "string", "format": "binary", "description": "A JPEG, PNG or WebP photo (or product_id)"},
         "product_id": {"type": "string", "description": "Search with a catalogue product instead of a photo",
                        "example": "15970"},
+        "text": {"type": "string", "example": "navy check shirt for men",
+                 "description": "Words: alone, or changing what they name of the photo or product ('in red')"},
+        "like": {"type": "array", "items": {"type": "string"},
+                 "description": "Product ids the results should move toward (repeat the field)"},
+        "dislike": {"type": "array", "items": {"type": "string"},
+                    "description": "Product ids the results should move away from (repeat the field)"},
         "k": {"type": "integer", "minimum": 1, "maximum": MAX_K, "default": DEFAULT_K},
         "space": {"type": "string", "description": "imagenet or a trained space (default: the catalogue's)"},
         "type_first": {"type": "boolean", "default": True,
@@ -59,7 +66,7 @@ LOOK_FORM = {"requestBody": {"required": True, "content": {"multipart/form-data"
     "type": "object",
     "properties": {name: field for name, field in
                    SEARCH_FORM["requestBody"]["content"]["multipart/form-data"]["schema"]["properties"].items()
-                   if name not in ("product_id", "box")} | {
+                   if name not in ("product_id", "box", "text", "like", "dislike")} | {
         "photo": {"type": "string", "format": "binary", "description": "A JPEG, PNG or WebP photo"}},
     "required": ["photo"]}}}}}
 
@@ -175,14 +182,23 @@ async def readyz(request: Request):
          summary="The products most similar to a photo or to a catalogue product")
 async def search(request: Request) -> dict:
     form, served, wanted = await _checked_form(request)
+    text = form.first("text") or ""
+    like, dislike = (form.fields.get(name, []) for name in ("like", "dislike"))
+    for item in (*like, *dislike):
+        product_id(served, item)
     if form.first("product_id"):
         query = served.queries.from_id(product_id(served, form.first("product_id")))
     elif "photo" in form.files:
         image = await run_in_threadpool(decode_image, form.files["photo"], max_bytes=request.app.state.max_bytes)
         query = await request.app.state.embed((served, image, _box(form.first("box"))))
+    elif text.strip() or like:
+        query = None
     else:
-        raise BadRequest("Expected a photo field (a file) or a product_id")
-    return _answer(served, query, wanted)
+        raise BadRequest("Expected a photo field (a file), a product_id, text or like")
+    try:
+        return _answer(served, query, wanted, text=text, like=like, dislike=dislike)
+    except NothingToSearch as error:
+        raise BadRequest(str(error)) from None
 
 
 @v1.post("/v1/look", response_model=LookResponse, tags=["search"],
@@ -285,11 +301,16 @@ def embed_many(items: list) -> list:
     return results
 
 
-def _answer(served: Recommender, query, wanted: SearchRequest) -> dict:
-    space = served.engine.space_for(query, wanted.space)
-    results = served.search(query, k=wanted.k, space=space, type_first=wanted.type_first, filters=wanted.filters)
-    return {"build_id": served.catalogue.build_id, "space": space, "read_as": read_as(served, query, space),
-            "results": result_records(results, served.catalogue.dataset_root)}
+def _answer(served: Recommender, query, wanted: SearchRequest, **words) -> dict:
+    answer = served.answer(query, k=wanted.k, space=wanted.space, type_first=wanted.type_first,
+                           filters=wanted.filters, **words)
+    asked = answer.asked
+    return {"build_id": served.catalogue.build_id, "space": answer.space,
+            "read_as": read_as(served, query, answer.space, answer.predictions),
+            "words": None if asked is None else {
+                "labels": asked.labels, "words": list(asked.reading.words) if asked.reading else [],
+                "notes": list(asked.notes)},
+            "results": result_records(answer.results, served.catalogue.dataset_root)}
 
 
 def _search_request(k: str | None, space: str | None, type_first: str | None, filters: dict) -> SearchRequest:

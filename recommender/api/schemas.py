@@ -35,6 +35,17 @@ class Prediction(BaseModel):
     probability: float = Field(ge=0, le=1, examples=[0.83])
 
 
+class Words(BaseModel):
+    """How a search's words were read."""
+
+    labels: dict[str, str] = Field(description="The catalogue labels the words named (every result carries them)",
+                                   examples=[{"articleType": "Shirts", "baseColour": "Navy Blue", "gender": "Men"}])
+    words: list[str] = Field(description="Other words, matched in the products' names and by the text model",
+                             examples=[["check"]])
+    notes: list[str] = Field(description="What the shopper should know: unknown words, what this catalogue does "
+                                         "not record, labels let go", examples=[[]])
+
+
 class SearchResponse(BaseModel):
     """The answer to a search: the build that answered, what the photo was read as, the results."""
 
@@ -43,6 +54,8 @@ class SearchResponse(BaseModel):
     read_as: dict[str, list[Prediction]] = Field(
         description="What a trained space takes the query for (articleType, baseColour), likeliest first; "
                     "empty for the ImageNet space")
+    words: Words | None = Field(default=None, description="How the words (text, like, dislike) were read; "
+                                                          "null for a search of a photo or product alone")
     results: list[Result]
 
 

@@ -118,8 +118,10 @@ def embed_photos(recommender: Recommender, photos: Sequence[tuple[Image.Image, C
     return recommender.queries.from_images([image if box is None else crop(image, box) for image, box in photos])
 
 
-def read_as(recommender: Recommender, query: Query, space: str | None) -> dict[str, list[dict]]:
-    """What a trained space takes the photo for: label -> [{"value", "probability"}], likeliest first."""
-    predictions = recommender.predictions(query, space=space)
+def read_as(recommender: Recommender, query: Query, space: str | None,
+            predictions: dict[str, list[tuple[str, float]]] | None = None) -> dict[str, list[dict]]:
+    """What a trained space takes the photo for: label -> [{"value", "probability"}], likeliest first
+    (``predictions``: :attr:`recommender.search.recommender.Answer.predictions`, where made already)."""
+    predictions = recommender.predictions(query, space=space) if predictions is None else predictions
     return {label: [{"value": value, "probability": round(probability, 4)} for value, probability in options]
             for label, options in predictions.items() if label in PREDICTED_LABELS}

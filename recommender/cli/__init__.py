@@ -21,9 +21,23 @@ from ..features.runtimes import RuntimeUnavailable
 from ..features.weights import WeightsUnavailable
 from ..pipeline.engines import EngineUnavailable
 from ..store.manifest import ArtifactError
-from . import api, build, evaluate, finetune, options, query, reindex, serve, similar, train, train_finder, update
+from . import (
+    api,
+    build,
+    evaluate,
+    finetune,
+    options,
+    query,
+    reindex,
+    serve,
+    similar,
+    train,
+    train_finder,
+    train_words,
+    update,
+)
 
-COMMANDS = (build, update, query, similar, reindex, train, train_finder, finetune, evaluate, serve, api)
+COMMANDS = (build, update, query, similar, reindex, train, train_words, train_finder, finetune, evaluate, serve, api)
 
 
 def parser() -> argparse.ArgumentParser:

@@ -16,13 +16,14 @@ from ..search.recommender import Recommender
 from . import options
 
 NAME = "query"
-HELP = "the k products most similar to a photo"
+HELP = "the k products most similar to a photo, a product or words"
 # The query table's columns, the image path last so that a narrow terminal cuts nothing useful.
 QUERY_TABLE = ("rank", "id", "distance", "articleType", "baseColour", "productDisplayName", "image")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("image", help="a photo, or with --id a catalogue product id")
+    parser.add_argument("image", nargs="?", default=None,
+                        help="a photo, or with --id a catalogue product id (optional with --text)")
     parser.add_argument("--id", action="store_true", help="IMAGE is a catalogue product id")
     parser.add_argument("-k", type=int, default=DEFAULT_K, help=f"results, 1 to {MAX_K} (default {DEFAULT_K})")
     options.artifacts(parser)
@@ -32,6 +33,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     options.runtime(parser)
     parser.add_argument("--garments", action="store_true",
                         help="find the garments in the photo and search each (shop the look)")
+    parser.add_argument("--text", default="", metavar="WORDS",
+                        help='words: alone ("navy check shirt for men") or refining the photo ("in red")')
+    parser.add_argument("--like", action="append", default=[], metavar="ID",
+                        help="a product id whose kind the results should move toward (repeatable)")
+    parser.add_argument("--dislike", action="append", default=[], metavar="ID",
+                        help="a product id the results should move away from (repeatable)")
     parser.add_argument("--paths", action="store_true", help="absolute image paths instead of dataset-relative")
     options.as_json(parser, "the results (a list)")
 
@@ -40,11 +47,12 @@ def run(args: argparse.Namespace) -> int:
     root = artifacts_dir(args.artifacts)
     search = dict(k=check_k(args.k), search_k=args.search_k, n_trees=args.n_trees, space=args.space,
                   colour_weight=args.colour_weight)
-    if args.id:
+    if args.image is None and not (args.text.strip() or args.like):
+        raise ValueError("Expected a photo, a product id (--id), words (--text) or liked products (--like)")
+    parts = None
+    if args.image is None or args.id:
         recommender = Recommender.load(root, with_model=False)
-        query = recommender.queries.from_id(args.image)
-        parts = [LookPart(1, None, query, recommender.search(query, **search),
-                          recommender.engine.space_for(query, args.space))]
+        query = None if args.image is None else recommender.queries.from_id(args.image)
     else:
         # A bad photo or a missing catalogue is answered before the network loads (seconds).
         image = decode_image(args.image)
@@ -54,12 +62,15 @@ def run(args: argparse.Namespace) -> int:
         if args.garments and recommender.queries.finder is None:
             options.to_stderr("No garment finder trained yet (python -m recommender train-finder): "
                               "searching the whole photo.")
-        if args.garments:
-            parts = recommender.look(image, **search)
-        else:
-            query = recommender.queries.from_image(image)
-            parts = [LookPart(1, None, query, recommender.search(query, **search),
-                              recommender.engine.space_for(query, args.space))]
+        query = None if args.garments else recommender.queries.from_image(image)
+        parts = recommender.look(image, **search) if args.garments else None
+    if parts is None:
+        answer = recommender.answer(query, text=args.text, like=args.like, dislike=args.dislike, **search)
+        if answer.asked is not None:
+            for line in [*answer.asked.notes, *(["Read as: " + " · ".join(answer.asked.labels.values())]
+                                               if answer.asked.labels else [])]:
+                options.to_stderr(line)
+        parts = [LookPart(1, None, answer.asked.query if answer.asked else query, answer.results, answer.space)]
     dataset = None if args.paths else recommender.catalogue.dataset_root
     if args.json:
         records = [part_record(part, dataset) for part in parts]

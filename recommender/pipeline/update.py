@@ -205,7 +205,8 @@ def _carried_spaces(artifacts: Artifacts, vectors: np.ndarray, colours: np.ndarr
         never_seen = int(entry.training.get("products_never_seen", 0)) + int(fresh.sum())
         carried[space] = CarriedSpace(artifacts.root / entry.head.name,
                                       entry.with_training(products_never_seen=never_seen), rows,
-                                      artifacts.root / entry.split.name if entry.split else None)
+                                      artifacts.root / entry.split.name if entry.split else None,
+                                      artifacts.root / entry.words.name if entry.words else None)
     return carried
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -42,15 +42,20 @@ def check_k(k: int) -> int:
 
 @dataclass(frozen=True)
 class Query:
-    """What a search needs of a photo: its backbone vector and colour signature."""
+    """What a search needs of a photo: its backbone vector and colour signature.
 
-    vector: np.ndarray
+    A query made of words, or moved by a shopper's likes, has no photo of its own: it carries its vector in the
+    space it is searched in (``given``; ``vector`` None where it has no backbone vector).
+    """
+
+    vector: np.ndarray | None
     colour: np.ndarray
     row: int | None = None  # set when the query is a catalogue product
     # A garment worn by a person, cut from its photo, or that photo whole: searched in the manifest's worn space.
     worn: bool = False
     # The garment kinds the finder read it as (a garment cut from a photo): its type is kept within them.
     kinds: tuple[str, ...] = ()
+    given: Mapping[str, np.ndarray] = field(default_factory=dict)  # space -> its vector there, where known
 
 
 @dataclass(frozen=True)
@@ -238,14 +243,20 @@ class SearchEngine:
                             classes=self._classes.get(space))
 
     def space_vectors(self, queries: Sequence[Query], space: str) -> np.ndarray:
-        """The queries' (m, d) vectors in ``space``: a catalogue product's stored one, else the head's, in one pass."""
+        """The queries' (m, d) vectors in ``space``: one given with the query, a catalogue product's stored one,
+        else the head's, in one pass."""
+        if any(query.vector is None and space not in query.given for query in queries):
+            raise ValueError(f"A query of words or likes has no vector in the {space!r} space: search it in "
+                             f"{sorted({name for query in queries for name in query.given})}")
         if space == BACKBONE_SPACE:
-            return np.stack([query.vector for query in queries])
+            return np.stack([query.given.get(space, query.vector) for query in queries])
         stored = self._artifacts.space_vectors(space)
         vectors = np.zeros((len(queries), stored.shape[1]), np.float32)
-        made = [i for i, query in enumerate(queries) if query.row is None]
+        made = [i for i, query in enumerate(queries) if query.row is None and space not in query.given]
         for i, query in enumerate(queries):
-            if query.row is not None:
+            if space in query.given:
+                vectors[i] = query.given[space]
+            elif query.row is not None:
                 vectors[i] = stored[query.row]
         if made:
             vectors[made] = self.head(space).transform(np.stack([queries[i].vector for i in made]),

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -25,6 +26,7 @@ from ..garments.finder import GarmentFinder
 from ..store.artifacts import Artifacts, load_artifacts
 from ..store.manifest import read_manifest
 from ..store.predictor import catalogue_extractor, catalogue_finder
+from .ask import Asked, Asker
 from .catalogue import CatalogueView
 from .engine import DEFAULT_K, Query, SearchEngine
 from .look import LookPart
@@ -32,6 +34,17 @@ from .queries import QueryMaker
 
 # What a trained space predicts for a query photo, shown to the shopper and used to rank.
 PREDICTED_LABELS = ("articleType", "baseColour")
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A search as a page shows it: the results, what the head read the query as (label -> [(value,
+    probability)]), the space searched, and what words or likes asked for (None: a plain search)."""
+
+    results: pd.DataFrame
+    predictions: dict[str, list[tuple[str, float]]]
+    space: str
+    asked: Asked | None = None
 
 
 class Recommender:
@@ -61,6 +74,7 @@ class Recommender:
         else:
             load_finder = lambda: catalogue_finder(extractor, weights=weights, threads=threads, log=log)  # noqa: E731
         self.queries = QueryMaker(artifacts, self.catalogue, extractor, self.engine.exact_row, load_finder)
+        self.asker = Asker(artifacts, self.catalogue, self.engine)
 
     @classmethod
     def load(cls, root: str | os.PathLike = "artifacts", *, weights: Weights | str | os.PathLike | None = None,
@@ -104,16 +118,18 @@ class Recommender:
     def search_batch(self, queries: Sequence[Query], *, k: int = DEFAULT_K, search_k: int | None = None,
                      n_trees: int | None = None, filters: Mapping[str, Sequence[str]] | None = None,
                      colour_weight: float = 0.0, space: str | None = None, type_first: bool = True,
-                     probabilities: Mapping[str, np.ndarray] | None = None) -> list[pd.DataFrame]:
+                     probabilities: Mapping[str, np.ndarray] | None = None,
+                     allowed: np.ndarray | None = None) -> list[pd.DataFrame]:
         """Each query's ``k`` nearest products as a result table, nearest first.
 
         ``filters`` is ``{column: allowed values}`` over
         :data:`~recommender.search.catalogue.FILTER_COLUMNS`, applied while searching (still ``k`` results
-        where ``k`` products match); the other options are
+        where ``k`` products match; ``allowed``, a row mask, instead); the other options are
         :meth:`~recommender.search.engine.SearchEngine.kneighbors`'.
         """
         found = self.engine.kneighbors(queries, k=k, search_k=search_k, n_trees=n_trees, space=space,
-                                       allowed=self.catalogue.filter_mask(filters), colour_weight=colour_weight,
+                                       allowed=self.catalogue.filter_mask(filters) if allowed is None else allowed,
+                                       colour_weight=colour_weight,
                                        type_first=type_first, probabilities=probabilities)
         return [self.catalogue.results(*found.of(i)) for i in range(len(queries))]
 
@@ -127,14 +143,29 @@ class Recommender:
         space = self.engine.space_for(query, space)
         return self._named(self.engine.predict([query], space), space, top)
 
-    def answer(self, query: Query, *, top: int = 4,
-               **options) -> tuple[pd.DataFrame, dict[str, list[tuple[str, float]]]]:
-        """One query's results (:meth:`search_batch`'s ``options``) and :meth:`predictions`, from one head pass
-        (what a page shows of a search)."""
-        space = self.engine.space_for(query, options.pop("space", None))
+    def answer(self, query: Query | None = None, *, text: str = "", like: Sequence[str] = (),
+               dislike: Sequence[str] = (), drop: Sequence[str] = (), top: int = 4, **options) -> Answer:
+        """What a page shows of a search: the results (:meth:`search_batch`'s ``options``) and what the space's
+        head read the query as, from one head pass, for a photo or product ``query``, words (``text``, its
+        read labels less those in ``drop``) or both, moved by ``like`` and ``dislike`` (product ids)
+        (:mod:`recommender.search.ask`).
+
+        Raises :class:`~recommender.search.ask.NothingToSearch` for words with nothing to search.
+        """
+        space = options.pop("space", None)
+        if query is not None and not (text.strip() or like or dislike):
+            asked = None
+            space = self.engine.space_for(query, space)
+        else:
+            asked = self.asker.ask(text=text, query=query, like=like, dislike=dislike, drop=drop, space=space,
+                                   k=options.get("k", DEFAULT_K))
+            query, space = asked.query, asked.space
+            allowed = self.asker.allowed(asked, options.get("k", DEFAULT_K))
+            filtered = self.catalogue.filter_mask(options.pop("filters", None))
+            options["allowed"] = allowed if filtered is None else filtered if allowed is None else allowed & filtered
         probabilities = self.engine.predict([query], space)
         results = self.search_batch([query], space=space, probabilities=probabilities or None, **options)[0]
-        return results, self._named(probabilities, space, top)
+        return Answer(results, self._named(probabilities, space, top), space, asked)
 
     def _named(self, probabilities: Mapping[str, np.ndarray], space: str,
                top: int) -> dict[str, list[tuple[str, float]]]:

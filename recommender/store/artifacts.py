@@ -31,6 +31,7 @@ from ..atomic import save_csv_atomic, save_npy_atomic, write_atomic
 from ..data.catalogue import dataset_fingerprint
 from ..features.head import Head
 from ..features.settings import FeatureSettings
+from ..features.text import TextModel
 from ..features.weights import Weights, resolve_weights
 from ..index.annoy import DEFAULT_METRIC, DEFAULT_N_TREES, DEFAULT_SEARCH_K, VectorIndex
 from ..index.tuning import tune_search_k
@@ -45,7 +46,7 @@ from .manifest import (
     quick_digest,
     read_manifest,
 )
-from .names import annoy_file, catalogue_files, derived_patterns, space_files
+from .names import annoy_file, catalogue_files, derived_patterns, space_files, words_file
 
 
 class DatasetChanged(ArtifactError):
@@ -60,6 +61,7 @@ class CarriedSpace:
     entry: SpaceEntry
     vectors: np.ndarray
     split: Path | None = None
+    words: Path | None = None
 
 
 @dataclass
@@ -113,6 +115,24 @@ class Artifacts:
             return Head.read(path)
         except (OSError, ValueError, KeyError) as error:
             raise ArtifactError(f"{path} is corrupt ({error}); retrain: python -m recommender train") from None
+
+    def words(self, space: str) -> TextModel | None:
+        """The text model of a trained space (None where it has none: ``train-words``).
+
+        Raises
+        ------
+        ArtifactError
+            When its file is missing or corrupt.
+        """
+        entry = self.manifest.spaces.get(space)
+        if entry is None or entry.words is None:
+            return None
+        path = entry.words.check(self.root)
+        try:
+            return TextModel.read(path)
+        except (OSError, ValueError, KeyError) as error:
+            raise ArtifactError(f"{path} is corrupt ({error}); train it again: python -m recommender "
+                                "train-words") from None
 
     def type_first_weights(self, space: str) -> dict[str, float]:
         """The type-first penalty weights ``train`` chose for a space (label -> weight > 0; empty where none)."""
@@ -212,8 +232,14 @@ def write_artifacts(root: str | os.PathLike, *, vectors: np.ndarray, colours: np
             split_path = root / names["split"]
             write_atomic(split_path, lambda partial, source=carried.split: shutil.copyfile(source, partial))
             split = FileEntry.of(split_path)
+        words = None
+        if carried.words is not None:  # the space's text model: words into its vectors, whatever the rows
+            words_path = root / words_file(build_id, name)
+            write_atomic(words_path, lambda partial, source=carried.words: shutil.copyfile(source, partial))
+            words = FileEntry.of(words_path)
         entries[name] = SpaceEntry(carried.entry.dimension, FileEntry.of(head_path), FileEntry.of(vectors_path),
-                                   split, carried.entry.ranking, carried.entry.training, carried.entry.comparison)
+                                   split, carried.entry.ranking, carried.entry.training, carried.entry.comparison,
+                                   words)
     written = time.perf_counter() - clock
     clock = time.perf_counter()
     index_path = root / annoy_file(build_id, BACKBONE_SPACE, metric, n_trees)

@@ -151,6 +151,8 @@ class SpaceEntry:
         Training settings and what happened since (``products_never_seen``, ``fine_tune_rejected``).
     comparison : mapping, optional
         How it measured against the frozen backbone (:func:`recommender.evaluation.comparison.compare_models`).
+    words : FileEntry, optional
+        Its text model: a shopper's words into the space (:class:`recommender.features.text.TextModel`).
     """
 
     dimension: int
@@ -160,6 +162,7 @@ class SpaceEntry:
     ranking: Mapping[str, Any] = field(default_factory=dict)
     training: Mapping[str, Any] = field(default_factory=dict)
     comparison: Mapping[str, Any] | None = None
+    words: FileEntry | None = None
 
     @classmethod
     def from_json(cls, record: Mapping[str, Any]) -> SpaceEntry:
@@ -167,7 +170,8 @@ class SpaceEntry:
                    FileEntry.from_json(record["vectors"]),
                    FileEntry.from_json(record["split"]) if record.get("split") else None,
                    frozen(record.get("ranking", {})), frozen(record.get("training", {})),
-                   frozen(record["comparison"]) if record.get("comparison") is not None else None)
+                   frozen(record["comparison"]) if record.get("comparison") is not None else None,
+                   FileEntry.from_json(record["words"]) if record.get("words") else None)
 
     def to_json(self) -> dict[str, Any]:
         record = {"dimension": self.dimension, "head": self.head.to_json(), "vectors": self.vectors.to_json(),
@@ -176,6 +180,8 @@ class SpaceEntry:
             record["split"] = self.split.to_json()
         if self.comparison is not None:
             record["comparison"] = thawed(self.comparison)
+        if self.words is not None:
+            record["words"] = self.words.to_json()
         return record
 
     def with_training(self, **changes: Any) -> SpaceEntry:

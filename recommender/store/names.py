@@ -26,6 +26,11 @@ def space_files(build_id: str, space: str) -> dict[str, str]:
             "split": f"split-{build_id}-{space}.json"}
 
 
+def words_file(build_id: str, space: str) -> str:
+    """A trained space's text model in a build (:class:`recommender.features.text.TextModel`)."""
+    return f"words-{build_id}-{space}.npz"
+
+
 def annoy_file(build_id: str, space: str, metric: str, n_trees: int) -> str:
     """An Annoy index of one space of a build, for one metric and number of trees."""
     return f"annoy-{build_id}-{space}-{metric}-t{n_trees}.ann"

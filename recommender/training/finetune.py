@@ -133,7 +133,7 @@ def fine_tune(root: str | Path, *, space: str = DEFAULT_SPACE, holdout: float = 
     index = artifacts.manifest.index
     options = dict(vectors=vectors, colours=colours, metadata=metadata, catalogue=artifacts.manifest.catalogue,
                    n_trees=index.n_trees, metric=index.metric, default_space=space, index_spaces=True,
-                   spaces={space: CarriedSpace(head_path, entry, space_vectors,
+                   spaces={space: CarriedSpace(head_path, replace(entry, words=None), space_vectors,
                                                root / current.split.name if current.split else None)})
     write_artifacts(candidate_root, features=new_features, **options)  # measured before it is kept
     clock = time.perf_counter()

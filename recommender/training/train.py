@@ -43,6 +43,7 @@ from ..store.names import space_files
 from ..store.predictor import catalogue_extractor
 from .augment import background_patches, embed_phone_like
 from .label_weights import choose_label_weights
+from .words import train_words
 
 EMBEDDING_DIM = 256
 HIDDEN_DIM = 1024
@@ -179,8 +180,9 @@ def train_space(root: str | Path, *, space: str = DEFAULT_SPACE, holdout: float 
         **({"phone_like": {"copies": phone_like, "count": len(copies.items),
                            "backgrounds": str(backgrounds) if backgrounds else None}}
            if copies is not None else {})}))
-    return _judge_and_commit(root, artifacts, space, entry, space_vectors, current, dev, holdout=holdout, seed=seed,
-                             log=log)
+    entry = _judge_and_commit(root, artifacts, space, entry, space_vectors, current, dev, holdout=holdout,
+                              seed=seed, log=log)
+    return train_words(root, space=space, holdout=holdout, seed=seed, log=log)
 
 
 def _splits(artifacts: Artifacts, holdout: float, seed: int, split: str | Path | None) -> tuple[Splits, float, int]:

@@ -124,8 +124,8 @@ def test_train_draws_one_progress_bar_and_a_summary(synthetic_artifacts, tmp_pat
     captured = capsys.readouterr()
     assert "Training" in captured.err and "2/2" in captured.err  # the bar, not lines of Keras' log
     assert "Epoch" not in captured.out + captured.err
-    # start, type-first weights, trained, the comparison (a header and two labels), the default space
-    assert len(captured.out.splitlines()) == 7
+    # start, type-first weights, trained, the comparison (a header and two labels), the default space, the words
+    assert len(captured.out.splitlines()) == 8 and "Text model of space 'fashion'" in captured.out
     assert list(copy.glob("evaluation-*-fashion-c0-holdout0.2.json"))
 
 def test_train_with_an_earlier_split_holds_out_the_same_products(synthetic_artifacts, tmp_path):
