@@ -8,8 +8,8 @@ re-shot under every perturbation of :mod:`recommender.evaluation.robustness`,
 embedded, and searched against the rest of the catalogue (type first, as the
 app does).  The three ways: the photo embedded as given; cut down to its
 product where it lies small on a plain background
-(``Recommender.trim_queries``, on by default); and searched as an upload is
-(:func:`recommender.search.look.first_query`: trimmed, and its most
+(``QueryMaker.trim``, on by default); and searched as an upload is
+(:meth:`recommender.search.queries.QueryMaker.photo`: trimmed, and its most
 prominent garment where the garment finder cuts the photo into garments; only
 where a finder is trained).  Prints one table and writes
 ``benchmarks/results/robustness.json``.

@@ -100,12 +100,11 @@ def results_grid(results: pd.DataFrame, *, key: str, more_like_this: bool = True
     return clicked
 
 
-def word_chips(labels: dict[str, str], *, key: str) -> list[str]:
+def word_chips(values: list[str], *, key: str) -> list[str]:
     """How the words were read, as chips ("Dresses · Pink · Women") the shopper can switch off.
 
     Returns the label values switched off.
     """
-    values = list(labels.values())
     if not values:
         return []
     kept = st.pills("Read as (click to drop one)", values, selection_mode="multi", default=values, key=key)

@@ -87,7 +87,7 @@ if query is not None or text.strip():
     within = st.session_state.get("within_type")
     filters = {**settings.filters, "articleType": [within]} if within else settings.filters
     reading = recommender.asker.read(text) if text.strip() else None
-    dropped = word_chips(reading.labels, key=f"read-{text}") if reading is not None else []
+    dropped = word_chips(reading.chips, key=f"read-{text}") if reading is not None else []
     likes = [item for item, action in judged.items() if action == "like"]
     dislikes = [item for item, action in judged.items() if action == "dislike"]
     try:

@@ -67,8 +67,8 @@ def run(args: argparse.Namespace) -> int:
     if parts is None:
         answer = recommender.answer(query, text=args.text, like=args.like, dislike=args.dislike, **search)
         if answer.asked is not None:
-            for line in [*answer.asked.notes, *(["Read as: " + " · ".join(answer.asked.labels.values())]
-                                               if answer.asked.labels else [])]:
+            for line in [*answer.asked.notes, *(["Read as: " + " · ".join(answer.asked.chips)]
+                                               if answer.asked.chips else [])]:
                 options.to_stderr(line)
         parts = [LookPart(1, None, answer.asked.query if answer.asked else query, answer.results, answer.space)]
     dataset = None if args.paths else recommender.catalogue.dataset_root

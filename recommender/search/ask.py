@@ -30,7 +30,7 @@ from ..store.artifacts import Artifacts
 from ..store.manifest import BACKBONE_SPACE
 from .catalogue import CatalogueView
 from .engine import Query, SearchEngine
-from .words import Vocabulary, WordsRead, label_mask, names_mask, read_words
+from .words import WORD_LABELS, Vocabulary, WordsRead, label_mask, names_mask, read_words
 
 # Rocchio: the query kept whole, moved toward the mean liked product and away from the mean disliked one.
 LIKE_WEIGHT, DISLIKE_WEIGHT = 0.75, 0.25
@@ -56,6 +56,11 @@ class Asked:
     reading: WordsRead | None
     notes: tuple[str, ...]
     excluded: tuple[int, ...] = ()  # rows never shown (the disliked products)
+
+    @property
+    def chips(self) -> list[str]:
+        """The labels every result carries, as a shopper reads them ("Dresses · Pink · Women")."""
+        return [self.labels[label] for label in WORD_LABELS if label in self.labels]
 
 
 class Asker:
@@ -164,10 +169,15 @@ class Asker:
         return next((name for name in trained if self.text_model(name) is not None), trained[0] if trained else None)
 
     def _kept_by_photo(self, query: Query, space: str, named: dict[str, str]) -> dict[str, str]:
-        """The labels a photo keeps while its words change others: its predicted type (read by a trained space's
-        head, the searched one where trained), unless the words name one."""
+        """The labels a photo keeps while its words change others: a catalogue product's own type, a photo's
+        predicted type (read by a trained space's head, the searched one where trained), unless the words name
+        one."""
         reader = self._trained(space)
-        if any(label in named for label in _TYPE_LABELS) or reader is None:
+        if any(label in named for label in _TYPE_LABELS):
+            return {}
+        if query.row is not None:
+            return {label: str(self._catalogue.metadata[label].iloc[query.row]) for label in PHOTO_KEEPS}
+        if reader is None:
             return {}
         predicted = self._engine.predict([query], reader)
         classes = self._engine.head(reader).classes

@@ -302,3 +302,27 @@ def test_look_names_the_space_each_part_was_searched_in(synthetic_artifacts, ran
 ])
 def test_bad_look_requests_are_a_status_and_one_line(client, request_args, status, fragment):
     assert fragment in _error(client.post("/v1/look", **request_args), status)
+
+
+def test_words_alone_with_a_photo_and_with_likes_are_searched(client, synthetic_artifacts):
+    words = client.post("/v1/search", data={"text": "red tshirts for men", "k": "3"})
+    assert words.status_code == 200, words.text
+    body = words.json()
+    assert body["words"]["labels"] == {"baseColour": "Red", "articleType": "Tshirts", "gender": "Men"}
+    assert {row["articleType"] for row in body["results"]} == {"Tshirts"} and len(body["results"]) == 3
+    refined = client.post("/v1/search", files={"photo": ("p.jpg", _photo(synthetic_artifacts), "image/jpeg")},
+                          data={"text": "in blue", "k": "3"}).json()
+    assert {row["baseColour"] for row in refined["results"]} == {"Blue"} and refined["words"]["labels"]
+    item, other = load_artifacts(synthetic_artifacts).metadata["id"].iloc[[0, 1]]
+    liked = client.post("/v1/search", data={"product_id": item, "like": [other], "dislike": [item], "k": "3"}).json()
+    assert liked["words"] == {"labels": {"articleType": "Jeans", "baseColour": "Blue"}, "words": [], "notes": []}
+    plain = client.post("/v1/search", data={"product_id": item, "k": "3"}).json()
+    assert plain["words"] is None
+
+
+def test_words_with_nothing_to_search_and_hostile_text_get_a_one_line_answer(client):
+    assert "Expected a photo field" in _error(client.post("/v1/search", data={"text": "  "}), 422)
+    assert "Nothing to search" in _error(client.post("/v1/search", data={"text": "velvet"}), 422)
+    assert "No product with id" in _error(client.post("/v1/search", data={"text": "jeans", "like": "nope"}), 404)
+    long = client.post("/v1/search", data={"text": "jeans " + "ü👗" * 5_000, "k": "2"})
+    assert long.status_code == 200 and any("first 500 characters" in note for note in long.json()["words"]["notes"])

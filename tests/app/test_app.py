@@ -358,3 +358,19 @@ def test_a_search_rerun_decodes_the_upload_once_and_runs_the_head_once(synthetic
     decodes.clear(), passes.clear()
     at.slider(key="k").set_value(7).run()
     assert not at.exception and _result_count(at) == 7 and decodes == [] and passes == [1]
+
+
+def test_words_search_alone_show_their_reading_and_likes_move_the_results(app):
+    app.text_input(key="words").set_value("red tshirts for men, cheaper").run()
+    assert not app.exception and _result_count(app) == 5
+    [chips] = [pills for pills in app.pills if pills.key.startswith("read-")]
+    assert chips.options == ["Tshirts", "Red", "Men"] and chips.value == ["Tshirts", "Red", "Men"]
+    assert any("records no prices" in caption.value for caption in app.caption)
+    assert all(caption.value.startswith("Tshirts · Red") for caption in app.caption if " · d = " in caption.value)
+    chips.set_value(["Red", "Men"]).run()  # the type dropped: red products of any type
+    assert not app.exception and _result_count(app) == 5
+    like = next(button for button in app.button if button.key.startswith("search-like-"))
+    like.click().run()
+    assert not app.exception and any("Moved by 1 like(s)" in caption.value for caption in app.caption)
+    app.text_input(key="words").set_value("velvet").run()
+    assert not app.exception and any("Nothing to search" in warning.value for warning in app.warning)

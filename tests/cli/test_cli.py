@@ -210,3 +210,17 @@ def test_serve_stopped_with_sigterm_stops_the_dashboard_and_frees_its_port(synth
             sock.listen()
     finally:
         serve.kill()
+
+
+def test_query_text_searches_words_and_says_how_it_read_them(synthetic_env, capsys):
+    assert main(["query", "--text", "red tshirts, cheaper", "-k", "3", "--json"]) == 0
+    captured = capsys.readouterr()
+    rows = json.loads(captured.out)
+    assert len(rows) == 3 and {row["articleType"] for row in rows} == {"Tshirts"}
+    assert "Read as: Tshirts · Red" in captured.err and "records no prices" in captured.err
+    assert main(["query", "1001", "--id", "--text", "in blue", "--like", "1003", "-k", "2"]) == 0
+    assert "2 nearest of 24 products" in capsys.readouterr().out
+    assert main(["query", "--text", "velvet"]) == 1
+    assert capsys.readouterr().err.startswith("error: Nothing to search: 'velvet' is not in this catalogue's words")
+    assert main(["query"]) == 1
+    assert "Expected a photo, a product id" in capsys.readouterr().err
