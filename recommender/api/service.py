@@ -121,7 +121,7 @@ def embed_photos(recommender: Recommender, photos: Sequence[tuple[Image.Image, C
 def read_as(recommender: Recommender, query: Query, space: str | None,
             predictions: dict[str, list[tuple[str, float]]] | None = None) -> dict[str, list[dict]]:
     """What a trained space takes the photo for: label -> [{"value", "probability"}], likeliest first
-    (``predictions``: :attr:`recommender.search.recommender.Answer.predictions`, where made already)."""
+    (``predictions``: :meth:`recommender.search.recommender.Recommender.answer` made them, where given)."""
     predictions = recommender.predictions(query, space=space) if predictions is None else predictions
     return {label: [{"value": value, "probability": round(probability, 4)} for value, probability in options]
             for label, options in predictions.items() if label in PREDICTED_LABELS}
