@@ -15,6 +15,8 @@ import streamlit as st
 from PIL import Image
 
 GRID_COLUMNS = 5
+# A likely type under this is no alternative worth a button ("Nail Polish 0%" for a kurta).
+MIN_SHOWN_PROBABILITY = 0.01
 # Photos are drawn at most twice their pixel size: one image pixel per screen pixel on a
 # high-density display; beyond that a 60x80 catalogue photo only gets blurrier.
 MAX_UPSCALE = 2
@@ -93,8 +95,11 @@ def results_grid(results: pd.DataFrame, *, key: str, more_like_this: bool = True
                     clicked = ("more", row.id)
                 if judged is not None:
                     like, dislike = st.columns(2)
-                    for place, action, label in ((like, "like", "👍"), (dislike, "dislike", "👎")):
-                        if place.button(label, key=f"{key}-{action}-{row.id}", help=f"{action} this product",
+                    for place, action, label, icon in ((like, "like", "Like", ":material/thumb_up:"),
+                                                        (dislike, "dislike", "Not this", ":material/thumb_down:")):
+                        if place.button(label, key=f"{key}-{action}-{row.id}", icon=icon,
+                                        help=f"Move the results toward this product ({action} it again to undo)"
+                                        if action == "like" else "Move the results away from this product",
                                         type="primary" if judged.get(row.id) == action else "secondary"):
                             clicked = (action, row.id)
     return clicked
@@ -128,7 +133,8 @@ def prediction_line(predictions: dict[str, list[tuple[str, float]]], *, within: 
         return None
     st.markdown("**Looks like:** " + " · ".join(f"{options[0][0]} {options[0][1]:.0%}"
                                                  for options in predictions.values()))
-    types = predictions.get("articleType", [])
+    types = [(name, probability) for name, probability in predictions.get("articleType", [])
+             if probability >= MIN_SHOWN_PROBABILITY]
     columns = st.columns([1.2, *([1] * len(types)), 1])
     columns[0].caption("Search only within:")
     clicked = None

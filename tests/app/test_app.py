@@ -369,8 +369,21 @@ def test_words_search_alone_show_their_reading_and_likes_move_the_results(app):
     assert all(caption.value.startswith("Tshirts · Red") for caption in app.caption if " · d = " in caption.value)
     chips.set_value(["Red", "Men"]).run()  # the type dropped: red products of any type
     assert not app.exception and _result_count(app) == 5
-    like = next(button for button in app.button if button.key.startswith("search-like-"))
+    like = next(button for button in app.button if button.key.startswith("search-like-"))  # "Like"
     like.click().run()
     assert not app.exception and any("Moved by 1 like(s)" in caption.value for caption in app.caption)
     app.text_input(key="words").set_value("velvet").run()
     assert not app.exception and any("Nothing to search" in warning.value for warning in app.warning)
+
+
+def test_a_type_read_under_one_percent_is_no_button():
+    def page():
+        import streamlit as st
+
+        from app.components.layout import prediction_line
+        prediction_line({"articleType": [("Kurtas", 0.98), ("Tops", 0.015), ("Nail Polish", 0.004)],
+                         "baseColour": [("Pink", 1.0)]}, within=None, key="t")
+        st.stop()
+
+    at = AppTest.from_function(page).run()
+    assert [button.label for button in at.button] == ["Kurtas 98%", "Tops 2%"]
