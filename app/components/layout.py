@@ -95,11 +95,11 @@ def results_grid(results: pd.DataFrame, *, key: str, more_like_this: bool = True
                     clicked = ("more", row.id)
                 if judged is not None:
                     like, dislike = st.columns(2)
-                    for place, action, label, icon in ((like, "like", "Like", ":material/thumb_up:"),
-                                                        (dislike, "dislike", "Not this", ":material/thumb_down:")):
-                        if place.button(label, key=f"{key}-{action}-{row.id}", icon=icon,
-                                        help=f"Move the results toward this product ({action} it again to undo)"
-                                        if action == "like" else "Move the results away from this product",
+                    for place, action, icon in ((like, "like", ":material/thumb_up:"),
+                                                 (dislike, "dislike", ":material/thumb_down:")):
+                        if place.button("", key=f"{key}-{action}-{row.id}", icon=icon,
+                                        help="Like: move the results toward this product (again to undo)"
+                                        if action == "like" else "Not this: move the results away from it",
                                         type="primary" if judged.get(row.id) == action else "secondary"):
                             clicked = (action, row.id)
     return clicked
