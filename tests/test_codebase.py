@@ -193,3 +193,14 @@ def test_no_function_is_longer_than_a_reader_can_follow():
                 if node.end_lineno - first.lineno + 1 > 80:
                     long.append(f"{path.relative_to(PACKAGE)}:{node.name}")
     assert long == []
+
+
+def test_nothing_outside_the_package_reaches_through_a_recommender():
+    import re
+
+    outside = [*(PROJECT / "app").rglob("*.py"), *(PROJECT / "benchmarks").glob("*.py"),
+               *(PROJECT / "tests").rglob("*.py"), PROJECT / "streamlit_app.py"]
+    pattern = re.compile(r"\b(recommender|served)\.(artifacts|extractor|_[a-z]\w*)\b")
+    found = [f"{path.relative_to(PROJECT)}: {line.strip()}" for path in outside if path.name != "test_codebase.py"
+             for line in path.read_text().splitlines() if pattern.search(line)]
+    assert found == []
