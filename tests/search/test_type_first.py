@@ -57,7 +57,7 @@ def garments(dataset_dir, extractor, tmp_path_factory):
 
 
 def test_the_purple_hoodie_gets_hoodies_and_every_query_its_type_at_most_one_click_away(garments, dataset_dir):
-    assert garments.type_first_weights("fashion"), "validation chose no type-first weight on this catalogue"
+    assert garments.catalogue.type_first_weights("fashion"), "validation chose no type-first weight on this catalogue"
     problems = []
     for item_id, article_type in QUERIES:
         query = garments.queries.from_image(dataset_dir / "images" / f"{item_id}.jpg")
