@@ -22,10 +22,8 @@ from tqdm import tqdm
 
 from ..atomic import write_atomic
 from ..config import silent
-from ..search.catalogue import CatalogueView
 from ..search.engine import SearchEngine, check_k
-from ..search.queries import QueryMaker
-from ..store.artifacts import load_artifacts
+from ..search.recommender import Recommender
 
 SCHEMA = pa.schema([("id", pa.string()), ("rank", pa.int16()), ("similar_id", pa.string()),
                     ("distance", pa.float32()), ("passed_type_first", pa.bool_())])
@@ -47,11 +45,11 @@ def export_similar(root: str | os.PathLike, out: str | os.PathLike, *, k: int = 
         ``products``, ``rows``, ``space``, ``k``, ``build_id`` and ``path``.
     """
     check_k(k)
-    artifacts = load_artifacts(root, expect_dataset=True)
-    engine, queries = SearchEngine(artifacts), QueryMaker(artifacts, CatalogueView(artifacts), None, lambda _: None)
-    space = space or artifacts.manifest.searched_space
-    ids = artifacts.metadata["id"].to_numpy()
-    types = artifacts.metadata["articleType"].to_numpy()
+    recommender = Recommender.load(root, with_model=False)
+    engine, catalogue = recommender.engine, recommender.catalogue
+    space = space or catalogue.default_space
+    ids = catalogue.metadata["id"].to_numpy()
+    types = catalogue.metadata["articleType"].to_numpy()
     out = Path(out)
     total = len(ids)
 
@@ -60,9 +58,11 @@ def export_similar(root: str | os.PathLike, out: str | os.PathLike, *, k: int = 
                 tqdm(total=total, unit="product", desc="Similar items", disable=not progress) as bar:
             for start in range(0, total, batch):
                 rows = np.arange(start, min(start + batch, total))
-                products = [queries.from_id(ids[row]) for row in rows]
-                found = engine.kneighbors(products, k=k, space=space, type_first=type_first)
-                predicted = _predicted_types(engine, products, space)
+                products = [recommender.queries.from_id(item) for item in ids[rows]]
+                probabilities = engine.predict(products, space)  # one head pass: ranking and the predicted type
+                found = engine.kneighbors(products, k=k, space=space, type_first=type_first,
+                                          probabilities=probabilities or None)
+                predicted = _predicted_types(engine, probabilities, space, len(products))
                 counts = (found.rows >= 0).sum(axis=1)
                 kept = found.rows >= 0
                 writer.write_table(pa.table({
@@ -77,13 +77,13 @@ def export_similar(root: str | os.PathLike, out: str | os.PathLike, *, k: int = 
     write_atomic(out, write, suffix=".parquet")
     written = pq.ParquetFile(out).metadata.num_rows
     log(f"Wrote {written:,} rows ({k} per product, {total:,} products, space {space}) to {out}.")
-    return {"products": total, "rows": written, "space": space, "k": k, "build_id": artifacts.build_id,
+    return {"products": total, "rows": written, "space": space, "k": k, "build_id": catalogue.build_id,
             "path": str(out)}
 
 
-def _predicted_types(engine: SearchEngine, products: list, space: str) -> np.ndarray:
-    """The articleType the space's head predicts for each product (None where the space predicts nothing)."""
-    probabilities = engine.predict(products, space).get("articleType")
-    if probabilities is None:
-        return np.full(len(products), None, object)
-    return engine.head(space).classes["articleType"][probabilities.argmax(axis=1)]
+def _predicted_types(engine: SearchEngine, probabilities: dict[str, np.ndarray], space: str,
+                     count: int) -> np.ndarray:
+    """The articleType the space's head predicts for each of ``count`` products (None where it predicts none)."""
+    if "articleType" not in probabilities:
+        return np.full(count, None, object)
+    return engine.head(space).classes["articleType"][probabilities["articleType"].argmax(axis=1)]

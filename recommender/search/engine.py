@@ -235,12 +235,12 @@ class SearchEngine:
 
     def ranker(self, space: str, *, colour_weight: float = 0.0, type_first: bool = True) -> Ranker:
         """The ranking rules of ``space`` over the whole catalogue (:func:`space_ranker`; classes computed once)."""
-        weights = self._artifacts.type_first_weights(space) if type_first and space != BACKBONE_SPACE else {}
-        if weights and space not in self._classes:
-            head, metadata = self.head(space), self._artifacts.metadata
-            self._classes[space] = {label: head.class_index(label, metadata[label].to_numpy()) for label in weights}
-        return space_ranker(self._artifacts, space, colour_weight=colour_weight, type_first=type_first,
-                            classes=self._classes.get(space))
+        ranker = space_ranker(self._artifacts, space, colour_weight=colour_weight, type_first=type_first,
+                              head=None if space == BACKBONE_SPACE else self.head(space),
+                              classes=self._classes.get(space))
+        if ranker.label_weights:
+            self._classes.setdefault(space, dict(ranker.classes))
+        return ranker
 
     def space_vectors(self, queries: Sequence[Query], space: str) -> np.ndarray:
         """The queries' (m, d) vectors in ``space``: one given with the query, a catalogue product's stored one,
