@@ -21,7 +21,7 @@ import numpy as np
 from PIL import Image
 
 from ..data.colour import colour_signature
-from ..data.images import FULL_FRAME, CropBox, crop, decode_image, trim_to_product
+from ..data.images import CropBox, crop, decode_image, trim_to_product
 from ..features.extractor import Extractor
 from ..garments.finder import Garment, GarmentFinder, garment_colour, garment_photo
 from ..store.artifacts import Artifacts
@@ -107,7 +107,7 @@ class QueryMaker:
         """A photo (bytes, path or decoded image) as a query, cropped to ``box`` where given; a worn look where
         its ``garments`` are searched one by one. Raises ``ImageError`` for bad input."""
         image = image if isinstance(image, Image.Image) else decode_image(image)
-        query = self.from_images([image if box is None or box == FULL_FRAME else crop(image, box)])[0]
+        query = self.from_images([image if box is None else crop(image, box)])[0]
         return replace(query, worn=True) if garments else query
 
     def from_images(self, images: Sequence[Image.Image]) -> list[Query]:
@@ -128,21 +128,19 @@ class QueryMaker:
                 images = [trimmed.get(i, image) for i, image in enumerate(images)]
         return [Query(vector, colour_signature(image)) for vector, image in zip(vectors, images)]
 
-    def garments(self, image: Image.Image, whole: Query | None = None) -> list[Garment]:
+    def _garments(self, image: Image.Image, whole: Query) -> list[Garment]:
         """The garments of ``image`` to search one by one, most prominent first; empty: search it whole.
 
         Empty without a finder, where :func:`~recommender.search.look.searched_whole` says so, and where the
-        photo is a catalogue product's own photo (``whole``, its query, is embedded here where not given): that
-        product comes first, whole.
+        photo is a catalogue product's own photo (``whole`` is its query): that product comes first, whole.
         """
         finder = self.finder
         if finder is None:
             return []
         survey = finder.survey(image)
-        if searched_whole(survey):
+        if searched_whole(survey) or self._exact_row(whole.vector) is not None:
             return []
-        whole = whole or self.from_image(image)
-        return [] if self._exact_row(whole.vector) is not None else survey.garments
+        return survey.garments
 
     def of_garments(self, image: Image.Image, garments: Sequence[Garment], *,
                     blank: bool = BLANK_BACKGROUND) -> list[Query]:
@@ -156,12 +154,12 @@ class QueryMaker:
         return [replace(query, colour=garment_colour(image, garment), worn=True, kinds=garment.kinds)
                 for query, garment in zip(queries, garments)]
 
-    def photo(self, image: Image_, *, garments: bool = True, first_only: bool = False) -> PhotoQueries:
+    def photo(self, image: Image_, *, first_only: bool = False) -> PhotoQueries:
         """An uploaded photo read for search (:class:`PhotoQueries`): the photo whole (embedded once: it also
-        tells a catalogue product's own photo), the garments to search one by one (none without ``garments``),
-        and their queries (the most prominent one alone with ``first_only``)."""
+        tells a catalogue product's own photo), the garments to search one by one, and their queries (the most
+        prominent one alone with ``first_only``)."""
         image = image if isinstance(image, Image.Image) else decode_image(image)
         whole = self.from_image(image)
-        found = self.garments(image, whole) if garments else []
+        found = self._garments(image, whole)
         queries = self.of_garments(image, found[:1] if first_only else found)
         return PhotoQueries(replace(whole, worn=True) if found else whole, tuple(found), tuple(queries))
