@@ -24,6 +24,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from ..data.colour import COLOUR_DIM
 from ..features.extractor import l2_normalise
 from ..features.text import TextModel
 from ..store.artifacts import Artifacts
@@ -48,14 +49,15 @@ class NothingToSearch(ValueError):
 @dataclass(frozen=True)
 class Asked:
     """What a search asks for: the query searched (its vector given in the space where words or likes made or
-    moved it), the labels every result carries, how the words were read, and what the shopper should know."""
+    moved it), the labels every result carries, the rows it may show (None: any), how the words were read,
+    and what the shopper should know."""
 
     query: Query
     space: str
     labels: dict[str, str]
+    allowed: np.ndarray | None
     reading: WordsRead | None
     notes: tuple[str, ...]
-    excluded: tuple[int, ...] = ()  # rows never shown (the disliked products)
 
     @property
     def chips(self) -> list[str]:
@@ -110,7 +112,7 @@ class Asker:
         reading = self.read(text) if text.strip() else None
         if reading is not None and drop:
             reading = replace(reading, labels={label: value for label, value in reading.labels.items()
-                                               if value not in set(drop)})
+                                               if value not in drop})
         liked = [self._catalogue.row_of(item) for item in like]
         disliked = [self._catalogue.row_of(item) for item in dislike]
         if query is None and (reading is None or reading.empty) and not liked:
@@ -130,27 +132,31 @@ class Asker:
             labels = shared | labels
         labels, relaxed = self._relaxed(labels, [*implied, *RELAX_ORDER], excluded=disliked)
         notes += relaxed
-        searched = Query(None if query is None else query.vector,
-                         np.zeros(64, np.float32) if query is None else query.colour,
-                         row=None if query is None else query.row, worn=bool(query and query.worn),
-                         kinds=() if query is None else query.kinds, given={space: vector})
-        if reading is not None and reading.words and query is None:
-            notes += self._name_note(reading, labels, k)
-        return Asked(searched, space, labels, reading, tuple(notes), tuple(disliked))
+        given = {space: vector}
+        searched = Query(None, np.zeros(COLOUR_DIM, np.float32), given=given) if query is None \
+            else replace(query, given=given)
+        allowed = self._allowed(labels, reading.words if reading is not None and query is None else (), disliked,
+                                k=k, notes=notes)
+        return Asked(searched, space, labels, allowed, reading, tuple(notes))
 
-    def allowed(self, asked: Asked, k: int) -> np.ndarray | None:
-        """The rows an asked search may show: its labels kept, its disliked products left out, and (a search of
-        words alone) the products whose names say its other words, where at least ``k`` do."""
+    def _allowed(self, labels: dict[str, str], words: Sequence[str], excluded: Sequence[int], *, k: int,
+                 notes: list[str]) -> np.ndarray | None:
+        """The rows a search may show: the products carrying its ``labels``, the ``excluded`` (disliked) left
+        out, and the products whose names say all of ``words`` (a search of words alone), where at least ``k``
+        do; else ``notes`` hears that they are ranked by look."""
         metadata = self._catalogue.metadata
-        mask = label_mask(metadata, asked.labels).to_numpy().copy() if asked.labels else None
-        if asked.reading is not None and asked.reading.words and asked.query.vector is None:
-            named = names_mask(metadata, asked.reading.words).to_numpy()
+        mask = label_mask(metadata, labels).to_numpy().copy() if labels else None
+        if words:
+            named = names_mask(metadata, words).to_numpy()
             narrowed = named if mask is None else mask & named
             if narrowed.sum() >= k:
                 mask = narrowed
-        if asked.excluded:
+            else:
+                quoted = " ".join(f"'{word}'" for word in words)
+                notes.append(f"Few products' names say {quoted}: ranked by how they look instead.")
+        if excluded:
             mask = np.ones(len(metadata), bool) if mask is None else mask.copy()
-            mask[list(asked.excluded)] = False
+            mask[list(excluded)] = False
         return mask
 
     def _space(self, query: Query | None, space: str | None) -> str:
@@ -230,12 +236,3 @@ class Asker:
             if label in labels:
                 notes.append(f"No product is {' · '.join(labels.values())}: searched without '{labels.pop(label)}'.")
         return labels, notes
-
-    def _name_note(self, reading: WordsRead, labels: dict[str, str], k: int) -> list[str]:
-        named = names_mask(self._catalogue.metadata, reading.words)
-        if labels:
-            named &= label_mask(self._catalogue.metadata, labels)
-        if int(named.sum()) >= k:
-            return []
-        quoted = " ".join(f"'{word}'" for word in reading.words)
-        return [f"Few products' names say {quoted}: ranked by how they look instead."]

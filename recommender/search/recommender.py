@@ -159,8 +159,7 @@ class Recommender:
         else:
             asked = self.asker.ask(text=text, query=query, like=like, dislike=dislike, drop=drop, space=space,
                                    k=options.get("k", DEFAULT_K))
-            query, space = asked.query, asked.space
-            allowed = self.asker.allowed(asked, options.get("k", DEFAULT_K))
+            query, space, allowed = asked.query, asked.space, asked.allowed
             filtered = self.catalogue.filter_mask(options.pop("filters", None))
             options["allowed"] = allowed if filtered is None else filtered if allowed is None else allowed & filtered
         probabilities = self.engine.predict([query], space)
