@@ -91,11 +91,10 @@ if query is not None or text.strip():
     likes = [item for item, action in judged.items() if action == "like"]
     dislikes = [item for item, action in judged.items() if action == "dislike"]
     try:
-        answer = recommender.answer(query, text=text, like=likes, dislike=dislikes,
-                                    drop=dropped, k=settings.k,
+        answer = recommender.answer(query, text=text, like=likes, dislike=dislikes, drop=dropped, k=settings.k,
                                     search_k=settings.search_k, n_trees=settings.n_trees, filters=filters,
-                                    colour_weight=settings.colour_weight, space=settings.space if query is None
-                                    else space, type_first=settings.type_first)
+                                    colour_weight=settings.colour_weight, space=settings.space,
+                                    type_first=settings.type_first)
     except NothingToSearch as error:
         st.warning(str(error))
         st.stop()
@@ -121,8 +120,10 @@ if query is not None or text.strip():
             st.session_state.pop("within_type", None)
             judged.clear()
             reset_photo_input()
-        else:  # a second click on the same judgement takes it back
-            judged.pop(item) if judged.get(item) == action else judged.update({item: action})
+        elif judged.get(item) == action:  # a second click on the same judgement takes it back
+            del judged[item]
+        else:
+            judged[item] = action
         st.rerun()
 tradeoff_chart(tradeoff_table(), settings.n_trees,
                engine.tuned_search_k(space) if settings.search_k is None else settings.search_k,

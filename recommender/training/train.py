@@ -180,9 +180,8 @@ def train_space(root: str | Path, *, space: str = DEFAULT_SPACE, holdout: float 
         **({"phone_like": {"copies": phone_like, "count": len(copies.items),
                            "backgrounds": str(backgrounds) if backgrounds else None}}
            if copies is not None else {})}))
-    entry = _judge_and_commit(root, artifacts, space, entry, space_vectors, current, dev, holdout=holdout,
-                              seed=seed, log=log)
-    return train_words(root, space=space, holdout=holdout, seed=seed, log=log)
+    _judge_and_commit(root, artifacts, space, entry, space_vectors, current, dev, holdout=holdout, seed=seed, log=log)
+    return train_words(root, space=space, log=log)
 
 
 def _splits(artifacts: Artifacts, holdout: float, seed: int, split: str | Path | None) -> tuple[Splits, float, int]:
@@ -230,7 +229,7 @@ def _save_space(artifacts: Artifacts, space: str, head: Head, splits: Splits, *,
 
 def _judge_and_commit(root: str | Path, artifacts: Artifacts, space: str, entry: SpaceEntry,
                       space_vectors: np.ndarray, current: dict[str, str], dev: PhotoFolder | None, *,
-                      holdout: float, seed: int, log: Callable[[str], None]) -> SpaceEntry:
+                      holdout: float, seed: int, log: Callable[[str], None]) -> None:
     """Measure a trained space before anything is committed (its index tuned, judged against the backbone on
     held-out products and, with ``dev``, against each kind's current default on real photos), then commit it
     with each kind of query's default: readers see the new space once, whole, with its verdict."""
@@ -253,7 +252,6 @@ def _judge_and_commit(root: str | Path, artifacts: Artifacts, space: str, entry:
     verdicts = ", ".join(f"{name!r} for {side}" for side, name in defaults.items())
     log(f"Space {space!r} committed to {root}; default space: {verdicts} (a space becomes a default where it wins "
         f"beyond noise on {judged_on}).")
-    return entry
 
 
 def phone_like_copies(artifacts: Artifacts, extractor: Extractor, rows: np.ndarray, copies: int, *,

@@ -51,18 +51,16 @@ def fit_text_model(words: Sequence[Sequence[str]], targets: np.ndarray, *, alpha
     return TextModel(vocabulary, vectorizer.idf_.astype(np.float32), ridge.coef_.T.astype(np.float32))
 
 
-def train_words(root: str | Path, *, space: str | None = None, holdout: float | None = None, seed: int = 0,
-                log: Callable[[str], None] = silent) -> SpaceEntry:
+def train_words(root: str | Path, *, space: str | None = None, log: Callable[[str], None] = silent) -> SpaceEntry:
     """Learn the text model of a trained space (default: the product photos' default) on the products it trained
-    on, save it and record it in the manifest with the space."""
+    on (its own split's), save it and record it in the manifest with the space."""
     artifacts = load_artifacts(root)
     space = space or artifacts.manifest.searched_space
     if space == BACKBONE_SPACE or space not in artifacts.manifest.spaces:
         raise ValueError(f"Expected a trained space in {list(artifacts.manifest.spaces)}, got {space!r}: the text "
                          "model learns where words land in a fashion space (python -m recommender train first)")
     entry = artifacts.manifest.spaces[space]
-    holdout = entry.training.get("holdout", 0.1) if holdout is None else holdout
-    seed = entry.training.get("seed", seed)
+    holdout, seed = entry.training["holdout"], entry.training["seed"]
     rows = evaluation_splits(artifacts, holdout, seed=seed, space=space).train
     started = time.perf_counter()
     words = catalogue_words(artifacts.metadata[rows])
