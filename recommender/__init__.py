@@ -48,6 +48,7 @@ from .index.annoy import DEFAULT_N_TREES, DEFAULT_SEARCH_K, METRICS, VectorIndex
 from .index.exact import exact_search
 from .pipeline.build import build_catalogue
 from .pipeline.first_start import ensure_catalogue
+from .pipeline.improve import last_progress, read_status, start_in_background, status_lines
 from .pipeline.update import format_update_report, update_catalogue
 from .search.ask import NothingToSearch
 from .search.catalogue import FILTER_COLUMNS, RESULT_COLUMNS, CatalogueView
@@ -57,6 +58,7 @@ from .search.queries import PhotoQueries, QueryMaker
 from .search.recommender import PREDICTED_LABELS, Answer, Recommender
 from .store.artifacts import Artifacts, DatasetChanged, current_build_id, load_artifacts
 from .store.manifest import BACKBONE_SPACE, ArtifactError, Manifest, NoCatalogue
+from .store.predictor import served_version
 from .training.train import EMBEDDING_DIM, HIDDEN_DIM
 
 __all__ = [
@@ -76,5 +78,5 @@ __all__ = [
     "read_catalogue", "requested_runtime", "Recommender", "resolve_weights", "RESULT_COLUMNS", "robustness_table",
     "sample_order",
     "saved_map", "stratified_sample", "TARGET_RECALL", "tsne_seconds", "update_catalogue", "VectorIndex", "Weights",
-    "WeightsUnavailable",
+    "WeightsUnavailable", "last_progress", "read_status", "served_version", "start_in_background", "status_lines",
 ]

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app.components.layout import build_offer, catalogue_caption, progress_bar, update_offer
-from app.components.loaders import get_recommender
+from app.components.layout import build_offer, catalogue_caption, progress_bar, training_box, update_offer
+from app.components.loaders import finder_weights_sha256, get_recommender
 from recommender import (
     DATASET_HELP,
     DEMO_SAMPLE,
@@ -19,18 +19,30 @@ from recommender import (
     Recommender,
     WeightsUnavailable,
     artifacts_dir,
-    current_build_id,
     ensure_catalogue,
     find_dataset,
+    last_progress,
+    read_status,
+    resolve_weights,
+    served_version,
+    start_in_background,
+    status_lines,
     update_catalogue,
 )
 
+TRAINING_CHECK_SECONDS = 5
 
-def recommender_or_stop() -> Recommender:
-    """The recommender of the current build, or a clear message (and the page stops) when there is none."""
+
+def recommender_or_stop() -> tuple[Recommender, str]:
+    """The recommender of the catalogue's current version and that version (the key its loaders cache by,
+    :func:`recommender.served_version`), or a clear message (and the page stops) when there is none.
+
+    The sidebar says what is still training in the background, and the page reruns with each model it commits.
+    """
     root = str(artifacts_dir())
     try:
-        recommender = get_recommender(root, current_build_id(root))
+        version = served_version(root, finder_weights_sha256())
+        recommender = get_recommender(root, version)
     except (ArtifactError, WeightsUnavailable) as error:
         st.error(str(error))
         if isinstance(error, DatasetChanged):
@@ -46,7 +58,24 @@ def recommender_or_stop() -> Recommender:
                 except (ArtifactError, WeightsUnavailable, DatasetUnavailable) as failure:
                     st.error(str(failure))
                     st.stop()
+                start_in_background(root, resolve_weights(None))
                 st.rerun()
         st.stop()
     catalogue_caption(recommender.summary)
-    return recommender
+    with st.sidebar:
+        record = read_status(root)
+        if record.get("running"):
+            background_training(root, version)
+        else:
+            training_box(status_lines(record), "", running=False)
+    return recommender, version
+
+
+@st.fragment(run_every=TRAINING_CHECK_SECONDS)
+def background_training(root: str, version: str) -> None:
+    """What the background training has made and is making, read again every few seconds while it runs; the
+    whole page reruns once a model is committed (so that it searches with it) or the training ends."""
+    record = read_status(root)
+    if not record.get("running") or served_version(root, finder_weights_sha256()) != version:
+        st.rerun(scope="app")
+    training_box(status_lines(record), last_progress(root), running=True)

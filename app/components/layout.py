@@ -29,6 +29,19 @@ def catalogue_caption(summary: dict) -> None:
                        f"· made {summary['created'].replace('T', ' ').rstrip('Z')} UTC")
 
 
+def training_box(lines: list[str], progress: str, *, running: bool) -> None:
+    """The background training's state in the sidebar: a line per model (ready, training now, waiting) and the
+    training's last progress line; folded once the training is over."""
+    if not lines:
+        return
+    with st.expander("Getting better in the background" if running else "Models trained in the background",
+                     expanded=running, icon=":material/model_training:"):
+        for line in lines:
+            st.caption(line)
+        if progress:
+            st.caption(f"`{progress[:120]}`")
+
+
 def progress_bar(text: str):
     """A progress bar; returns the ``(done, total)`` callback that moves it."""
     bar = st.progress(0.0, text=text)

@@ -79,7 +79,7 @@ $w \, (1 - p)$ on top of its distance, where $p$ is the probability of *its* lab
 prediction: products of the type and colour the photo most likely shows come first. The weights $w$ were chosen
 on products held out of training (a validation split), never on the products used to measure the model.
 """)
-recommender = recommender_or_stop()
+recommender, _ = recommender_or_stop()
 summary = recommender.summary
 st.caption(f"This catalogue: {summary['count']:,} products, input {summary['input_size']}x{summary['input_size']}, "
            f"pooling {summary['pooling']}, resize {summary['resize']}, "

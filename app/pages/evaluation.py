@@ -16,9 +16,9 @@ from recommender import (
 )
 
 st.title("Retrieval quality")
-recommender = recommender_or_stop()
+recommender, version = recommender_or_stop()
 catalogue = recommender.catalogue
-saved = get_evaluations(str(catalogue.root), catalogue.build_id)
+saved = get_evaluations(str(catalogue.root), version)
 # The split the trained space never saw (0.1 when nothing was trained: `evaluate --holdout 0.1`).
 holdout = recommender.summary["trained_holdout"] or 0.1
 default = next((result for result in saved.values() if result["space"] == catalogue.default_space
@@ -64,7 +64,7 @@ else:
         st.dataframe(robust[name].style.format(precision=3), width="stretch")
 
 st.header("Side by side")
-examples = held_out_examples(str(catalogue.root), catalogue.build_id, holdout)
+examples = held_out_examples(str(catalogue.root), version, holdout)
 metadata = catalogue.metadata.set_index("id")
 types = metadata.loc[examples, "articleType"].value_counts()
 kind = st.selectbox("Held-out products of the type", types.index.tolist(), key="eval-type",

@@ -20,9 +20,9 @@ from recommender import MAP_METHODS, MAX_PHOTOS, MAX_POINTS, full_bounds, inside
 REGION_LIMIT = 20
 
 st.title("Explore the embedding space")
-recommender = recommender_or_stop()
+recommender, version = recommender_or_stop()
 catalogue = recommender.catalogue
-root, build_id, metadata = str(catalogue.root), catalogue.build_id, catalogue.metadata
+root, metadata = str(catalogue.root), catalogue.metadata
 settings = map_sidebar(recommender, MAP_METHODS)
 space, method = settings.space, settings.method
 
@@ -30,7 +30,7 @@ space, method = settings.space, settings.method
 @st.fragment(run_every=2)
 def tsne_progress(started: float, estimate: float) -> None:
     """A progress bar while the t-SNE map is computed in the background; the page reruns when it is done."""
-    job = map_in_background(root, build_id, space, "tsne")
+    job = map_in_background(root, version, space, "tsne")
     if not isinstance(job, Future) or job.done():
         st.rerun()
     elapsed = time.monotonic() - started
@@ -41,19 +41,19 @@ def tsne_progress(started: float, estimate: float) -> None:
 
 
 if method == "tsne":
-    job = map_in_background(root, build_id, space, method)
+    job = map_in_background(root, version, space, method)
     if isinstance(job, Future) and job.done() and job.exception() is not None:
         st.error(f"The t-SNE map could not be computed: {job.exception()}")
         method = "pca"
     elif isinstance(job, Future) and not job.done():
-        started = st.session_state.setdefault(f"tsne-started-{build_id}-{space}", time.monotonic())
+        started = st.session_state.setdefault(f"tsne-started-{version}-{space}", time.monotonic())
         tsne_progress(started, tsne_seconds(len(metadata)))
         method = "pca"
-points = get_map(root, build_id, space, method)
-codes, label_names = label_codes(root, build_id, settings.colour_by)
+points = get_map(root, version, space, method)
+codes, label_names = label_codes(root, version, settings.colour_by)
 
-zooms = st.session_state.setdefault(f"map-zoom-{build_id}-{space}-{method}", [])  # views zoomed into, outermost first
-view = map_view(points, codes, sample_order_of(root, build_id), zooms[-1] if zooms else full_bounds(points))
+zooms = st.session_state.setdefault(f"map-zoom-{version}-{space}-{method}", [])  # views zoomed into, outermost first
+view = map_view(points, codes, sample_order_of(root, version), zooms[-1] if zooms else full_bounds(points))
 chart_key = f"map-{space}-{method}-{len(zooms)}"  # a new zoom starts with no selection
 state = st.session_state.get(chart_key)
 selection = state["selection"] if state is not None else {}  # the chart's last pick and rectangle
@@ -82,7 +82,7 @@ if zoom is not None:
     else:
         zooms.clear()
     st.rerun()
-photos = photo_uris(root, build_id, tuple(view.rows.tolist())) if view.photos else None
+photos = photo_uris(root, version, tuple(view.rows.tolist())) if view.photos else None
 embedding_map(points, view, codes, label_names, metadata, colour_by=settings.colour_by, photos=photos,
               highlight=highlight, key=chart_key)
 

@@ -25,9 +25,9 @@ from app.components.widgets import (
 from recommender import FULL_FRAME, ImageError, NothingToSearch, crop
 
 st.title("Find similar products")
-recommender = recommender_or_stop()
+recommender, version = recommender_or_stop()
 catalogue, engine = recommender.catalogue, recommender.engine
-root, build_id = str(catalogue.root), catalogue.build_id
+root = str(catalogue.root)
 settings = search_sidebar(recommender)
 photo = photo_input()
 text = words_input()
@@ -58,7 +58,7 @@ if st.session_state.get("query_id"):
 elif photo is not None:
     try:
         image = decoded(photo.data)
-        garments = read_photo(photo.data, root, build_id).garments
+        garments = read_photo(photo.data, root, version).garments
     except ImageError as error:
         st.error(f"This file cannot be used: {error}")
     else:
@@ -69,11 +69,11 @@ elif photo is not None:
             with photo_column:
                 show_photo(garments_photo(image, garments, chosen), caption=f"Searching {chosen}: "
                            f"{garments[chosen - 1].label}")
-            query = garment_query(photo.data, chosen, root, build_id)
+            query = garment_query(photo.data, chosen, root, version)
         else:
             with photo_column:
                 show_photo(crop(image, box), caption="Your photo")
-            query = crop_query(photo.data, box, root, build_id)
+            query = crop_query(photo.data, box, root, version)
 elif not text.strip():
     st.info(f"Upload a JPEG, PNG or WebP photo (or take one), or describe what you look for, to search "
             f"{len(catalogue.metadata):,} products.")

@@ -19,11 +19,11 @@ from PIL import Image
 
 from ..config import silent
 from ..data.images import CropBox, crop
-from ..features.weights import Weights
+from ..features.weights import Weights, resolve_weights
 from ..search.catalogue import FILTER_COLUMNS
 from ..search.engine import Query, check_k
 from ..search.recommender import PREDICTED_LABELS, Recommender
-from ..store.artifacts import current_build_id
+from ..store.predictor import served_version
 
 # How often the manifest is read to see whether a new build was committed.
 BUILD_CHECK_SECONDS = 1.0
@@ -48,7 +48,8 @@ class SearchRequest:
 
 
 class ServedBuild:
-    """The artifacts folder's current build, loaded once per build and shared by every request.
+    """The artifacts folder's current build, loaded once per version (a model trained in the background is a new
+    one, :func:`recommender.store.predictor.served_version`) and shared by every request.
 
     Parameters
     ----------
@@ -67,6 +68,8 @@ class ServedBuild:
         self._log = log
         self._lock = threading.Lock()
         self._recommender: Recommender | None = None
+        self._version: str | None = None  # recommender.store.predictor.served_version of the one loaded
+        self._finder_sha256: str | None = None
         self._checked = 0.0
 
     def current(self) -> Recommender:
@@ -76,10 +79,13 @@ class ServedBuild:
         if loaded is not None and now - self._checked < BUILD_CHECK_SECONDS:
             return loaded
         with self._lock:
-            build_id = current_build_id(self.root)
-            if self._recommender is None or self._recommender.catalogue.build_id != build_id:
+            if self._finder_sha256 is None:
+                self._finder_sha256 = resolve_weights(self.weights, log=self._log).sha256
+            version = served_version(self.root, self._finder_sha256)
+            if self._recommender is None or self._version != version:
                 self._recommender = Recommender.load(self.root, weights=self.weights, runtime=self.runtime,
                                                      threads=self.threads, log=self._log)
+                self._version = version
             self._checked = time.monotonic()
             return self._recommender
 

@@ -26,6 +26,7 @@ from . import (
     build,
     evaluate,
     finetune,
+    improve,
     options,
     query,
     reindex,
@@ -37,7 +38,8 @@ from . import (
     update,
 )
 
-COMMANDS = (build, update, query, similar, reindex, train, train_words, train_finder, finetune, evaluate, serve, api)
+COMMANDS = (build, update, query, similar, reindex, train, train_words, train_finder, improve, finetune, evaluate,
+            serve, api)
 
 
 def parser() -> argparse.ArgumentParser:

@@ -10,11 +10,14 @@ import sys
 from typing import NoReturn
 
 from ..config import ARTIFACTS_ENV, DEMO_SAMPLE, PROJECT_ROOT, RUNTIME_ENV, WEIGHTS_ENV, artifacts_dir
-from ..pipeline.first_start import ensure_catalogue
+from ..pipeline.first_start import demo_minutes, ensure_catalogue
+from ..pipeline.improve import pending_steps, plan_lines, start_in_background
+from ..store.names import MANIFEST, TRAINING_LOG
 from . import options
 
 NAME = "serve"
-HELP = "build a demo catalogue if there is none, then start the dashboard"
+HELP = ("build a demo catalogue if there is none, start the dashboard, and train what it still lacks in the "
+        "background")
 # Signals passed on to the dashboard's process, so that stopping `serve` stops it and frees its port.
 FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 RESTARTED_ENV = "RECOMMENDER_SERVE_RESTARTED"
@@ -38,6 +41,11 @@ def run(args: argparse.Namespace) -> int:
     weights = options.weights_of(args)
     print(f"ResNet50 ImageNet weights: {weights.path}")
     root = artifacts_dir(args.artifacts)
+    if not (root / MANIFEST).is_file():
+        print(f"First start: the dashboard in about {demo_minutes(args.sample)} minutes, then it gets better while it "
+              "runs:\n" + "\n".join(plan_lines(pending_steps(root, weights), building=(
+                  f"building a demo catalogue of {args.sample:,} products (about {demo_minutes(args.sample)} min)"))),
+              flush=True)
     ensure_catalogue(root, dataset=args.dataset, sample=args.sample, weights=weights, progress=not args.no_progress,
                      log=print)
     if not clean_process() and not os.environ.get(RESTARTED_ENV):
@@ -51,7 +59,12 @@ def run(args: argparse.Namespace) -> int:
     command = [sys.executable, "-m", "streamlit", "run", str(PROJECT_ROOT / "streamlit_app.py"),
                "--server.address", args.address, "--server.port", str(args.port)]
     print(f"Starting the dashboard on http://{args.address}:{args.port} (Ctrl-C stops it)...", flush=True)
-    return run_forwarding_signals(command, cwd=PROJECT_ROOT, env=env)
+    worker = start_in_background(root, weights)
+    if worker is not None:
+        print("Training in the background: " + "; ".join(step.title for step in pending_steps(root, weights))
+              + f". The dashboard's sidebar shows how far it is (details in {root / TRAINING_LOG}); each model is "
+              "used as soon as it is ready.", flush=True)
+    return run_forwarding_signals(command, companions=[worker] if worker else [], cwd=PROJECT_ROOT, env=env)
 
 
 def clean_process() -> bool:
@@ -67,14 +80,20 @@ def restart(argv: list[str]) -> NoReturn:
     os.execv(argv[0], argv)
 
 
-def run_forwarding_signals(command: list[str], **popen) -> int:
-    """Run ``command`` as a child, pass SIGTERM, SIGINT and SIGHUP on to it, and wait for it to end.
+def run_forwarding_signals(command: list[str], *, companions: list[subprocess.Popen] = (), **popen) -> int:
+    """Run ``command`` as a child, pass SIGTERM, SIGINT and SIGHUP on to it (and to the ``companions``, processes
+    that live as long as it: the background training), and wait for it to end; the companions are then stopped.
 
     Returns its exit status (128 + N where a signal N ended it, as a shell reports).
     """
     child = subprocess.Popen(command, **popen)
-    previous = {number: signal.signal(number, lambda number, _frame: child.send_signal(number))
-                for number in FORWARDED}
+
+    def forward(number: int, _frame) -> None:
+        for process in (child, *companions):
+            if process.poll() is None:
+                process.send_signal(number)
+
+    previous = {number: signal.signal(number, forward) for number in FORWARDED}
     try:
         while True:
             try:
@@ -85,4 +104,8 @@ def run_forwarding_signals(command: list[str], **popen) -> int:
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)
+        for process in companions:  # an interrupted training resumes at the next start
+            if process.poll() is None:
+                process.terminate()
+            process.wait()
     return 128 - code if code < 0 else code

@@ -34,8 +34,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    extra = [*args.extra_photos, *([street_garment_photos(args.street_photos, log=print)] if args.street_photos
-                                   else [])]
+    street = [street_garment_photos(args.street_photos, progress=not args.no_progress, log=print)
+              ] if args.street_photos else []
+    extra = [*args.extra_photos, *street]
     train_space(artifacts_dir(args.artifacts), space=args.space, holdout=args.holdout, seed=args.seed,
                 epochs=args.epochs, split=args.split, extra_photos=extra, dev_photos=args.dev_photos,
                 phone_like=args.phone_like, backgrounds=args.street_photos,

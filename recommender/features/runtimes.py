@@ -125,7 +125,7 @@ def calibration_batch(calibration: Calibration, input_size: int) -> np.ndarray:
                      for rel in calibration.images])
 
 
-def choose_runtime(weights: Weights, batch: np.ndarray, *, repeats: int = 3,
+def choose_runtime(weights: Weights, batch: np.ndarray, *, repeats: int = 2,
                    log: Callable[[str], None] = silent) -> tuple[str, str]:
     """The fastest installed runtime whose float32 vectors agree with TensorFlow's, and why (one line).
 
@@ -139,6 +139,7 @@ def choose_runtime(weights: Weights, batch: np.ndarray, *, repeats: int = 3,
     reference = _unit(networks["tensorflow"](batch)[0])
     measured = {}
     for name, network in networks.items():
+        log(f"Timing {name} on {len(batch)} of the catalogue's photos...")
         vectors = _unit(network(batch)[0])  # the first call also warms the runtime up
         timings = []
         for _ in range(repeats):

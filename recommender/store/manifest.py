@@ -32,7 +32,7 @@ BACKBONE_SPACE = "imagenet"
 # search with them, and it switches to the new build on its next rerun.
 GRACE_SECONDS = 600
 SUPERSEDED = "superseded.json"
-BUILD_FILE_PREFIXES = ("vectors", "colours", "metadata", "annoy", "head", "split", "map", "evaluation")
+BUILD_FILE_PREFIXES = ("vectors", "colours", "metadata", "annoy", "head", "split", "map", "evaluation", "words")
 _BUILD_ID = re.compile(r"\d{8}T\d{6}-[0-9a-f]{6}")
 
 

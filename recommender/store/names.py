@@ -64,3 +64,9 @@ def work_folder(key: str) -> str:
 def finetune_folder(build_id: str) -> str:
     """The folder of a fine-tune's conv4 cache, checkpoints and candidate build (removed when it is kept)."""
     return f".finetune-{build_id}"
+
+
+# The background training of a first start (recommender.pipeline.improve): its state, its log and its lock.
+TRAINING_STATUS = "training.json"
+TRAINING_LOG = "training.log"
+TRAINING_LOCK = ".training.lock"

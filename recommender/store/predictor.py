@@ -7,16 +7,19 @@ weights, runtime and calibration a catalogue needs are decided here only.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Callable
+from pathlib import Path
 
 from ..config import silent
 from ..features.extractor import DEFAULT_BATCH_SIZE, Extractor
 from ..features.runtimes import AUTO_RUNTIME, runtime_for
 from ..features.weights import Weights, resolve_weights
-from ..garments.finder import GarmentFinder, load_finder
+from ..garments.finder import GarmentFinder, finder_path, load_finder
 from .artifacts import backbone_weights
-from .manifest import Manifest
+from .manifest import Manifest, read_manifest
+from .names import MANIFEST
 
 
 def catalogue_extractor(root: str | os.PathLike, manifest: Manifest, *,
@@ -45,3 +48,16 @@ def catalogue_finder(extractor: Extractor, *, weights: Weights | str | os.PathLi
     vectors came from: a fine-tuned catalogue keeps its finder.
     """
     return load_finder(resolve_weights(weights, log=log), extractor.runtime, threads=threads, log=log)
+
+
+def served_version(root: str | os.PathLike, finder_weights_sha256: str) -> str:
+    """What a recommender loaded from ``root`` depends on, as one key: the build, its manifest's content (a
+    space trained, a default changed) and whether the garment finder over those ImageNet weights is trained.
+
+    A reader that loads by this key (the app) picks up each model the background training commits, at its next
+    rerun and without a restart. Raises what :func:`recommender.store.manifest.read_manifest` raises.
+    """
+    manifest = read_manifest(root)
+    content = hashlib.sha256((Path(root) / MANIFEST).read_bytes()).hexdigest()[:12]
+    finder = "finder" if finder_path(finder_weights_sha256).is_file() else "no-finder"
+    return f"{manifest.build_id}.{content}.{finder}"

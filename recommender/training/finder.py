@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import os
 import shutil
 import time
 from collections.abc import Callable
@@ -22,12 +23,13 @@ import numpy as np
 from PIL import Image, ImageOps
 from tqdm import tqdm
 
+from ..atomic import partial_path
 from ..config import cache_dir, silent
 from ..data.images import ImageError, decode_image
 from ..features import quiet
 from ..features.runtimes import AUTO_RUNTIME, load_map_network, runtime_for
 from ..features.weights import Weights
-from ..garments.finder import MAP_STRIDE, Garment, finder_input, finder_path, garment_photo
+from ..garments.finder import FINDER_SIZE, MAP_STRIDE, Garment, finder_input, finder_path, garment_photo
 from ..garments.kinds import ARTICLE_TYPE_OF_SOURCE, KINDS, kind_of_source_label
 from ..garments.parser import GarmentParser
 from .augment import background_patches
@@ -39,6 +41,9 @@ EPOCHS = 40  # 20 -> 40: held-out recall 0.622 -> 0.656 at FINDER_SIZE 512 (docs
 VALIDATION_EVERY = 10  # every 10th photo is held out
 SCENES = 1000  # pasted scenes, where a catalogue is given
 SCENE_LOOKUP = np.arange(256) * (np.arange(256) < len(KINDS))  # a scene's label map holds KINDS indices already
+BATCH_SIZE = 16
+MAP_CHANNELS = 1024  # ResNet50's conv4 block, the map the finder reads
+MAP_CELLS = FINDER_SIZE // MAP_STRIDE  # a fitted photo's longer side, in map cells
 
 
 def cell_targets(labels: Image.Image, lookup: np.ndarray, size: tuple[int, int], shape: tuple[int, int]) -> np.ndarray:
@@ -74,7 +79,30 @@ def train_parser(folder: str | Path, map_network: Callable[[np.ndarray], np.ndar
     if not photos:
         raise FileNotFoundError(f"No photos in {folder / 'images'}")
     started = time.perf_counter()
-    train, held_out = _Maps(), _Maps()
+    path = path or finder_path(weights.sha256)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    train, held_out = _Maps(partial_path(path, ".train-maps")), _Maps(partial_path(path, ".held-out-maps"))
+    try:
+        parser, record = _read_and_fit(folder, photos, lookup, train, held_out, map_network, products=products,
+                                       scene_count=scene_count, epochs=epochs, seed=seed, progress=progress, log=log)
+    finally:
+        train.close()
+        held_out.close()
+    record.update(folder=str(folder), products=None if products is None else str(products),
+                  weights_sha256=weights.sha256, seconds=round(time.perf_counter() - started, 1))
+    parser = GarmentParser(parser.layers, record)
+    parser.save(path)
+    log(f"Garment parser saved to {path} (held-out cells: accuracy {record['held_out_cell_accuracy']:.3f}; IoU "
+        + ", ".join(f"{kind} {iou:.2f}" for kind, iou in record["held_out_iou"].items()
+                    if kind not in ("background", "person")) + ").")
+    return parser
+
+
+def _read_and_fit(folder: Path, photos: list[Path], lookup: np.ndarray, train: _Maps, held_out: _Maps,
+                  map_network: Callable[[np.ndarray], np.ndarray], *, products: str | Path | None, scene_count: int,
+                  epochs: int, seed: int, progress: bool, log: Callable[[str], None]) -> tuple[GarmentParser, dict]:
+    """:func:`train_parser`'s work: every photo's maps read into ``train`` or ``held_out``, the parser fitted, and
+    the record of what it learned from and how well it labels the held-out cells."""
 
     def add(image: Image.Image, labels: Image.Image, values: np.ndarray, into: _Maps, *, mirrored: bool) -> None:
         array, size = finder_input(image)
@@ -105,28 +133,17 @@ def train_parser(folder: str | Path, map_network: Callable[[np.ndarray], np.ndar
                                   unit="scene", disable=not progress):
             add(image, labels, SCENE_LOOKUP, train, mirrored=False)
             pasted += 1
-    (x, y), (x_held, y_held) = train.arrays(), held_out.arrays()
-    cells, held_cells = int(y[..., -1].astype(bool).sum()), int(y_held[..., -1].astype(bool).sum())
+    cells, held_cells = (sum(t.shape[0] * t.shape[1] for t in maps.targets) for maps in (train, held_out))
     log(f"{street_photos:,} photos (and each mirrored) and {pasted:,} pasted scenes, {cells + held_cells:,} map "
         f"cells ({held_cells:,} held out); training...")
-    parser = _fit(x, y, epochs=epochs, seed=seed, progress=progress)
-    real = y_held[..., -1] > 0
-    predicted = np.stack([parser.probabilities(m.astype(np.float32)) for m in x_held])[real].argmax(axis=1)
-    truth = y_held[..., :-1][real].argmax(axis=1)
+    parser = _fit(train, epochs=epochs, seed=seed, progress=progress)
+    predicted = np.concatenate([parser.probabilities(held_out.feature_map(n)).reshape(-1, len(KINDS))
+                                for n in range(len(held_out))]).argmax(axis=1)
+    truth = np.concatenate([t.reshape(-1, len(KINDS)) for t in held_out.targets]).argmax(axis=1)
     per_kind = {kind: float(((predicted == k) & (truth == k)).sum() / max(1, ((predicted == k) | (truth == k)).sum()))
                 for k, kind in enumerate(KINDS)}
-    record = {"folder": str(folder), "photos": street_photos, "products": None if products is None else str(products),
-              "scenes": pasted, "cells": cells + held_cells, "weights_sha256": weights.sha256,
-              "epochs": epochs, "seconds": round(time.perf_counter() - started, 1),
-              "held_out_cell_accuracy": float((predicted == truth).mean()), "held_out_iou": per_kind}
-    parser = GarmentParser(parser.layers, record)
-    path = path or finder_path(weights.sha256)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    parser.save(path)
-    log(f"Garment parser saved to {path} (held-out cells: accuracy {record['held_out_cell_accuracy']:.3f}; IoU "
-        + ", ".join(f"{kind} {iou:.2f}" for kind, iou in per_kind.items() if kind not in ("background", "person"))
-        + ").")
-    return parser
+    return parser, {"photos": street_photos, "scenes": pasted, "cells": cells + held_cells, "epochs": epochs,
+                    "held_out_cell_accuracy": float((predicted == truth).mean()), "held_out_iou": per_kind}
 
 
 def train_finder(folder: str | Path, weights: Weights, *, products: str | Path | None = None,
@@ -139,42 +156,67 @@ def train_finder(folder: str | Path, weights: Weights, *, products: str | Path |
 
 
 class _Maps:
-    """Photos' feature maps (kept as float16: half the memory, ample for a parser) and their cells' targets."""
+    """Photos' feature maps, written to a scratch file as they are read (float16, each at its own size), and their
+    cells' targets (small, kept in memory): training reads one batch at a time, so memory stays flat whatever the
+    number of photos (16 GB resident for 3,400 maps held in memory before; ``benchmarks/first_start.py``).
+    """
 
-    def __init__(self) -> None:
-        self.maps: list[np.ndarray] = []
+    def __init__(self, scratch: Path) -> None:
+        self.path = scratch
+        self._file = open(scratch, "w+b")  # noqa: SIM115 - open for the store's life, closed by close()
+        self.offsets: list[int] = []
+        self.shapes: list[tuple[int, int]] = []
         self.targets: list[np.ndarray] = []
 
+    def __len__(self) -> int:
+        return len(self.offsets)
+
     def add(self, feature_map: np.ndarray, targets: np.ndarray) -> None:
-        self.maps.append(feature_map.astype(np.float16))
+        self.offsets.append(self._file.seek(0, 2))
+        self.shapes.append(feature_map.shape[:2])
+        self._file.write(np.ascontiguousarray(feature_map, np.float16).tobytes())
         self.targets.append(targets.astype(np.float32))
 
-    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
-        """Maps (n, rows, columns, channels) and targets (n, rows, columns, len(KINDS) + 1), padded to the largest
-        map; the targets' last channel is 1 on a photo's cells and 0 on the padding (which teaches nothing)."""
-        rows = max((m.shape[0] for m in self.maps), default=1)
-        columns = max((m.shape[1] for m in self.maps), default=1)
-        x = np.zeros((len(self.maps), rows, columns, 1024), np.float16)
-        y = np.zeros((len(self.maps), rows, columns, len(KINDS) + 1), np.float32)
-        for n, (feature_map, target) in enumerate(zip(self.maps, self.targets)):
-            h, w = target.shape[:2]
-            x[n, :h, :w], y[n, :h, :w, :-1], y[n, :h, :w, -1] = feature_map, target, 1.0
-        self.maps, self.targets = [], []  # the joined arrays replace the parts
-        return x, y
+    def feature_map(self, n: int) -> np.ndarray:
+        """The ``n``-th map, (rows, columns, MAP_CHANNELS) float32."""
+        rows, columns = self.shapes[n]
+        data = os.pread(self._file.fileno(), rows * columns * MAP_CHANNELS * 2, self.offsets[n])
+        return np.frombuffer(data, np.float16).reshape(rows, columns, MAP_CHANNELS).astype(np.float32)
+
+    def target(self, n: int) -> np.ndarray:
+        """The ``n``-th photo's targets padded to the largest map: (MAP_CELLS, MAP_CELLS, len(KINDS) + 1), the last
+        channel 1 on the photo's cells and 0 on the padding (which teaches nothing)."""
+        y = np.zeros((MAP_CELLS, MAP_CELLS, len(KINDS) + 1), np.float32)
+        h, w = self.targets[n].shape[:2]
+        y[:h, :w, :-1], y[:h, :w, -1] = self.targets[n], 1.0
+        return y
+
+    def batch(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Maps and targets of ``rows``, padded to (MAP_CELLS, MAP_CELLS)."""
+        x = np.zeros((len(rows), MAP_CELLS, MAP_CELLS, MAP_CHANNELS), np.float32)
+        for i, n in enumerate(rows):
+            h, w = self.shapes[n]
+            x[i, :h, :w] = self.feature_map(n)
+        return x, np.stack([self.target(n) for n in rows])
+
+    def close(self) -> None:
+        self._file.close()
+        self.path.unlink(missing_ok=True)
 
 
-def _fit(x: np.ndarray, y: np.ndarray, *, epochs: int, seed: int, progress: bool) -> GarmentParser:
-    """Train the parser's layers on padded maps ``x`` and targets ``y`` (:meth:`_Maps.arrays`), a bar per epoch."""
+def _fit(maps: _Maps, *, epochs: int, seed: int, progress: bool) -> GarmentParser:
+    """Train the parser's layers on ``maps`` (read a batch at a time), a bar per epoch."""
     quiet.tensorflow()
     import keras
     from keras import ops
 
     keras.utils.set_random_seed(seed)
     # Garment cells are few next to background: each kind weighs by the inverse square root of its share.
-    real = y[..., -1:]
-    share = (y[..., :-1] * real).sum(axis=(0, 1, 2)) / real.sum() + 1e-6
+    counts = sum(target.sum(axis=(0, 1)) for target in maps.targets)
+    share = counts / sum(target.shape[0] * target.shape[1] for target in maps.targets) + 1e-6
     kind_weight = (1.0 / np.sqrt(share)).astype(np.float32)
-    mean_weight = float(((y[..., :-1] @ kind_weight) * real[..., 0]).sum() / real.sum())
+    mean_weight = float(sum((target @ kind_weight).sum() for target in maps.targets)
+                        / sum(target.shape[0] * target.shape[1] for target in maps.targets))
     kind_weight /= mean_weight
 
     def loss(target, logits):
@@ -183,14 +225,31 @@ def _fit(x: np.ndarray, y: np.ndarray, *, epochs: int, seed: int, progress: bool
         cross_entropy = -ops.sum(target[..., :-1] * ops.log_softmax(logits, axis=-1), axis=-1)
         return ops.sum(weight * cross_entropy) / ops.maximum(cells, 1.0)
 
-    model = keras.Sequential([keras.Input((None, None, x.shape[-1])),
+    class Batches(keras.utils.PyDataset):
+        """The maps in a new random order each epoch, :data:`BATCH_SIZE` at a time."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.random = np.random.default_rng(seed)
+            self.order = self.random.permutation(len(maps))
+
+        def __len__(self) -> int:
+            return -(-len(maps) // BATCH_SIZE)
+
+        def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+            return maps.batch(np.sort(self.order[index * BATCH_SIZE:(index + 1) * BATCH_SIZE]))
+
+        def on_epoch_end(self) -> None:
+            self.order = self.random.permutation(len(maps))
+
+    model = keras.Sequential([keras.Input((None, None, MAP_CHANNELS)),
                               keras.layers.Conv2D(HIDDEN, 1, activation="relu"), keras.layers.Dropout(0.2),
                               keras.layers.Conv2D(CONTEXT, 3, padding="same", activation="relu"),
                               keras.layers.Dropout(0.2), keras.layers.Conv2D(len(KINDS), 1)])
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=loss)
     with tqdm(total=epochs, desc="Training the parser", unit="epoch", disable=not progress) as bar:
         epoch_done = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: bar.update())
-        model.fit(x, y, epochs=epochs, batch_size=16, shuffle=True, verbose=0, callbacks=[epoch_done])
+        model.fit(Batches(), epochs=epochs, verbose=0, callbacks=[epoch_done])
     layers = tuple((kernel, bias) for kernel, bias in (layer.get_weights() for layer in model.layers if layer.weights))
     return GarmentParser(layers, {})
 
@@ -198,7 +257,7 @@ def _fit(x: np.ndarray, y: np.ndarray, *, epochs: int, seed: int, progress: bool
 STREET_CROP_MIN_AREA = 0.01  # of the photo: smaller garments make crops of a few pixels
 
 
-def street_garment_photos(folder: str | Path, *, log: Callable[[str], None] = silent) -> Path:
+def street_garment_photos(folder: str | Path, *, progress: bool = False, log: Callable[[str], None] = silent) -> Path:
     """Each labelled garment of the street photos cut out (its box with the finder's margin), as a Kaggle-layout
     folder whose articleType is the garment's (:data:`~recommender.garments.kinds.ARTICLE_TYPE_OF_SOURCE`).
 
@@ -219,7 +278,7 @@ def street_garment_photos(folder: str | Path, *, log: Callable[[str], None] = si
     shutil.rmtree(scratch, ignore_errors=True)
     (scratch / "images").mkdir(parents=True)
     rows = []
-    for path in photos:
+    for path in tqdm(photos, desc="Cutting garments out of street photos", unit="photo", disable=not progress):
         label_path = folder / "labels" / f"{path.stem}.png"
         if not label_path.is_file():
             continue

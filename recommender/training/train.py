@@ -148,9 +148,9 @@ def train_space(root: str | Path, *, space: str = DEFAULT_SPACE, holdout: float 
             raise ValueError(f"{space!r} is a default space that a space trained on extra photos is judged "
                              f"against: name the new one otherwise (--space {space}-real)")
         extractor = catalogue_extractor(artifacts.root, artifacts.manifest, weights=weights, log=log)
-        dev = embed_folder(extractor, dev_photos, garments=True)
+        dev = embed_folder(extractor, dev_photos, garments=True, progress=progress)
     if extra_photos:
-        folders = [embed_folder(extractor, folder, labelled_only=False) for folder in extra_photos]
+        folders = [embed_folder(extractor, folder, labelled_only=False, progress=progress) for folder in extra_photos]
         real = PhotoFolder.joined(folders)
         log(f"{len(real.items):,} extra photos from {', '.join(str(f.folder) for f in folders)} teach the head; "
             f"{len(dev.items):,} real photos and annotated garments from {dev.folder} judge it.")

@@ -210,6 +210,8 @@ def test_the_parser_trains_on_a_street_folder_and_is_saved_where_the_finder_look
     train_parser(street, load_map_network(random_weights, "tensorflow"), random_weights, epochs=1, progress=False,
                  path=elsewhere)
     assert elsewhere.is_file()
+    # The maps were streamed through scratch files beside the parser, removed once it is trained.
+    assert sorted(path.name for path in elsewhere.parent.iterdir()) == ["parser.json", "parser.npz"]
     assert sorted((path.name, path.read_bytes()) for path in street.rglob("*") if path.is_file()) == before
     finder = load_finder(random_weights, "tensorflow")
     assert finder.parser.record["photos"] == 4 and finder.parser.record["folder"] == str(tmp_path / "street")
