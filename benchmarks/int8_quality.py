@@ -9,7 +9,7 @@ only on the ids and the seed), and prints per space (frozen ImageNet; the fashio
 each build's own vectors) and per split (random; near-duplicate grouped) the articleType and
 baseColour P@5 of both, the paired change and its 95% bootstrap interval
 (:func:`recommender.evaluation.comparison.compare_models`), and the refusal rule's verdict: int8
-is acceptable only where it loses less than half a point of both (``features.precision.INT8_MAX_LOSS``).
+is acceptable only where it loses less than half a point of both (``features.precision.MAX_LOSS``).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ def _saved(root: str, space: str) -> dict:
 
 def main() -> None:
     from recommender.evaluation.comparison import compare_models
-    from recommender.features.precision import INT8_LABELS, INT8_MAX_LOSS
+    from recommender.features.precision import JUDGED_LABELS, MAX_LOSS
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--float32", required=True, help="artifacts of the float32 build (trained)")
@@ -48,12 +48,12 @@ def main() -> None:
                 if split == "random" else (lambda result: result["grouped"])
             report = compare_models(pick(before), pick(after))
             cells = []
-            for label in INT8_LABELS:
+            for label in JUDGED_LABELS:
                 row = report[label]
                 low, high = row["interval"]
                 cells += [f"{row['before']:.3f} / {row['after']:.3f}",
                           f"{100 * row['change']:+.1f} ({100 * low:+.1f} to {100 * high:+.1f})"]
-            ok = all(-report[label]["change"] < INT8_MAX_LOSS for label in INT8_LABELS)
+            ok = all(-report[label]["change"] < MAX_LOSS for label in JUDGED_LABELS)
             print(f"| {space} | {split} | {pick(before)['n_queries']:,} | {' | '.join(cells)} | "
                   f"{'yes' if ok else 'no'} |")
 

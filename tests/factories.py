@@ -57,9 +57,9 @@ def bomb_png(width: int, height: int) -> bytes:
 
 
 def exif_rotated_jpeg() -> bytes:
-    """A 40x20 landscape photo, left half red, with EXIF orientation 6 (display rotated 90 degrees)."""
-    array = np.full((20, 40, 3), 255, np.uint8)
-    array[:, :20] = (255, 0, 0)
+    """An 80x40 landscape photo, left half red, with EXIF orientation 6 (display rotated 90 degrees)."""
+    array = np.full((40, 80, 3), 255, np.uint8)
+    array[:, :40] = (255, 0, 0)
     exif = Image.Exif()
     exif[0x0112] = 6
     return encode(Image.fromarray(array), "JPEG", exif=exif.tobytes(), quality=95)
@@ -76,12 +76,11 @@ PHOTO = product_photo()
 # The hostile-image corpus: photos every reader must take, and inputs it must refuse with a one-line message.
 GOOD = {
     "jpeg": encode(PHOTO, "JPEG"),
-    "png with alpha": encode(Image.new("RGBA", (30, 40), (255, 0, 0, 0)), "PNG"),
-    "16-bit png": encode(Image.fromarray((np.arange(1200).reshape(30, 40) * 50).astype(np.uint16)), "PNG"),
+    "png with alpha": encode(Image.new("RGBA", (60, 80), (255, 0, 0, 0)), "PNG"),
+    "16-bit png": encode(Image.fromarray((np.arange(4800).reshape(60, 80) * 13).astype(np.uint16)), "PNG"),
     "cmyk jpeg": encode(PHOTO.convert("CMYK"), "JPEG"),
     "palette gif": encode(PHOTO.convert("P"), "GIF"),
     "animated gif": animated_gif(),
-    "1x1": encode(Image.new("RGB", (1, 1), (10, 20, 30)), "PNG"),
     "webp": encode(PHOTO, "WEBP"),
     "greyscale": encode(PHOTO.convert("L"), "JPEG"),
 }
@@ -92,4 +91,6 @@ BAD = {
     "decompression bomb": (bomb_png(30000, 30000), "limit"),
     "svg": (b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>', "SVG"),
     "heic": (b"\0\0\0\x18ftypheic\0\0\0\0mif1heic" + b"\0" * 64, "HEIC"),
+    "1x1 png": (encode(Image.new("RGB", (1, 1), (10, 20, 30)), "PNG"), "too small"),
+    "a 31-pixel-wide strip": (encode(Image.new("RGB", (31, 400), (10, 20, 30)), "PNG"), "too small"),
 }

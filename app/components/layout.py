@@ -288,8 +288,21 @@ def region_summary(counts: pd.Series, *, inside: int, limit: int, colour_by: str
     st.dataframe(counts.rename("products").rename_axis(colour_by), width="content")
 
 
+# Box colours, each bright or dark enough to read on a photo; a box takes the one farthest from what it frames.
+BOX_COLOURS = ((255, 75, 75), (31, 119, 180), (255, 212, 0), (0, 200, 83), (255, 255, 255), (20, 20, 20))
+
+
+def contrasting_colour(image: Image.Image, box: tuple[float, float, float, float]) -> tuple[int, int, int]:
+    """The colour of :data:`BOX_COLOURS` farthest (RGB distance) from the mean colour of ``image`` inside ``box``
+    (pixel corners): a red box on red trousers could not be seen."""
+    region = image.crop(tuple(round(value) for value in box)).convert("RGB")
+    mean = np.asarray(region, np.float32).reshape(-1, 3).mean(axis=0) if region.width and region.height else 0
+    return max(BOX_COLOURS, key=lambda colour: float(np.linalg.norm(np.asarray(colour, np.float32) - mean)))
+
+
 def garments_photo(image: Image.Image, garments: list, selected: int | None) -> Image.Image:
-    """The photo with each garment's numbered box drawn (the selected one thicker)."""
+    """The photo with each garment's numbered box drawn in a colour that stands out from it (the selected one
+    thicker)."""
     from PIL import ImageDraw
 
     drawn = image.copy()
@@ -299,9 +312,9 @@ def garments_photo(image: Image.Image, garments: list, selected: int | None) -> 
     for number, garment in enumerate(garments, start=1):
         left, top, right, bottom = garment.box
         rectangle = (left * width, top * height, right * width, bottom * height)
-        colour = "#ff4b4b" if number == selected else "#1f77b4"
+        colour = contrasting_colour(image, rectangle)
         draw.rectangle(rectangle, outline=colour, width=line * (2 if number == selected else 1))
         draw.rectangle((rectangle[0], rectangle[1], rectangle[0] + 9 * line, rectangle[1] + 9 * line), fill=colour)
-        draw.text((rectangle[0] + 2 * line, rectangle[1] + line), str(number), fill="white",
-                  font_size=7 * line)
+        draw.text((rectangle[0] + 2 * line, rectangle[1] + line), str(number),
+                  fill="black" if sum(colour) > 450 else "white", font_size=7 * line)
     return drawn

@@ -45,12 +45,14 @@ def search_sidebar(recommender: Recommender) -> SearchSettings:
         # Two defaults: a product photo in one space, a garment worn by a person in another (each measured better).
         options = [None, *spaces] if worn != default else spaces
         space = st.selectbox("Model", options, index=options.index(None if worn != default else default), key="space",
-                             format_func=lambda name: name or f"Automatic: {default}, worn garments {worn}",
+                             format_func=lambda name: name or "Automatic: the best for each photo",
                              help=f"{spaces[0]}: the {backbone} ResNet50's own vectors; a trained space adds "
                                   "transfer learning on the catalogue's labels."
                                   + (f" Automatic: a photo of a product is searched in {default}, a garment "
                                      f"someone wears in {worn}, the spaces measured best on each." if worn != default
                                      else ""))
+        if space is None:  # the sidebar is narrow: what "automatic" means, on lines of its own
+            st.caption(f"Photos of a product: **{default}**  \nGarments people wear: **{worn}**")
         k = st.slider("Number of results (k)", 1, MAX_K, DEFAULT_K, key="k")
         n_trees_default = recommender.summary["n_trees"]
         choices = sorted({*N_TREES_CHOICES, n_trees_default})

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse
+from fastapi_offline import FastAPIOffline
 from PIL import Image
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -125,7 +126,8 @@ def create_app(root: str | os.PathLike, *, weights: Weights | str | os.PathLike 
         yield
         await batcher.close()
 
-    app = FastAPI(title="Fashion recommender API", version=VERSION, lifespan=lifespan,
+    # Swagger UI and ReDoc from files of an installed package (fastapi-offline), not a CDN: /docs works offline.
+    app = FastAPIOffline(title="Fashion recommender API", version=VERSION, lifespan=lifespan,
                   description="Visual search over a fashion catalogue: a photo (or a product) in, the most "
                               "similar products out.")
     # How a photo becomes a query: this process's micro-batcher, or (Ray Serve) the replica's @serve.batch method.

@@ -10,11 +10,10 @@ from pathlib import Path
 from tqdm import tqdm
 
 from ..config import artifacts_dir
-from ..evaluation.protocols import evaluation_splits, holdout_evaluation, query_folder_evaluation
+from ..evaluation.protocols import holdout_evaluation, query_folder_evaluation
 from ..evaluation.results import format_report, save_evaluation
-from ..evaluation.robustness import PERTURBATIONS, robustness_evaluation
+from ..evaluation.robustness import PERTURBATIONS, upload_robustness
 from ..features.weights import WeightsUnavailable
-from ..search.recommender import Recommender
 from ..store.artifacts import load_artifacts
 from ..store.manifest import ArtifactError, read_manifest
 from . import options
@@ -63,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
         result = holdout_evaluation(artifacts, args.holdout, seed=args.seed, baseline=other,
                                     log=options.to_stderr, **settings)
         baseline = result.get("baseline")
-        if args.robustness > 0 and (robustness := _robustness(root, args, space)):
+        if args.robustness > 0 and (robustness := _robustness(root, args)):
             result["robustness"] = robustness
     saved = save_evaluation(root, read_manifest(root).build_id, result)
     print(f"saved {saved}", file=sys.stderr)
@@ -71,18 +70,16 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _robustness(root: Path, args: argparse.Namespace, space: str) -> dict:
-    """The robustness table on the grouped split's queries, each photo searched as an upload is (with the garment
-    finder where one is trained), with a progress bar ({} where no photo is readable)."""
+def _robustness(root: Path, args: argparse.Namespace) -> dict:
+    """The robustness table (:func:`recommender.evaluation.robustness.upload_robustness`) with a progress bar
+    ({} where no photo is readable)."""
     try:
-        recommender, artifacts = Recommender.load(root, weights=args.weights), load_artifacts(root)
-        splits = evaluation_splits(artifacts, args.holdout, seed=args.seed, space=space)
         with tqdm(total=len(PERTURBATIONS) + 1, unit="photo set", desc=f"Robustness ({args.robustness} queries)",
                   file=sys.stderr, disable=args.json) as bar:
             # No --space: each photo in the space the product searches it in (a worn garment's can differ).
-            return robustness_evaluation(artifacts, recommender.queries, splits.grouped, ~splits.grouped,
-                                         space=args.space, count=args.robustness, type_first=not args.no_type_first,
-                                         seed=args.seed, progress=lambda done, total: bar.update(done - bar.n))
+            return upload_robustness(root, args.holdout, space=args.space, count=args.robustness,
+                                     type_first=not args.no_type_first, seed=args.seed, weights=args.weights,
+                                     progress=lambda done, total: bar.update(done - bar.n))
     except (ArtifactError, WeightsUnavailable, ValueError) as error:  # photos or model unavailable: say so
         print(f"warning: robustness not measured: {str(error).splitlines()[0]}", file=sys.stderr)
         return {}

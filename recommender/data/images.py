@@ -20,6 +20,9 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 INPUT_SIZE = 224
 MAX_BYTES = 20 * 1024 * 1024
 MAX_PIXELS = 40_000_000
+# A photo's shorter side at the least: below it a search reads noise (benchmarks/tiny_photos.py: articleType
+# P@5 by the query's size); a 1x1 PNG was read as "Shirts 39% · Red 96%".
+MIN_SIDE = 32
 SUPPORTED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF")
 RESIZE_MODES = ("pad", "squash")
 
@@ -49,9 +52,20 @@ def decode_image(source: bytes | str | os.PathLike, *, max_bytes: int = MAX_BYTE
     Raises
     ------
     ImageError
-        Empty, truncated, unsupported, too large or otherwise undecodable input.
+        Empty, truncated, unsupported, too large, too small (:data:`MIN_SIDE`) or otherwise undecodable input;
+        the message names the file where ``source`` is a path.
     """
-    data = _read_bytes(source, max_bytes)
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return _decode(bytes(source), max_bytes=max_bytes, max_pixels=max_pixels)
+    try:
+        return _decode(_read_bytes(source, max_bytes), max_bytes=max_bytes, max_pixels=max_pixels)
+    except ImageError as error:
+        raise type(error)(f"{source}: {error}") from None
+
+
+def _decode(data: bytes, *, max_bytes: int, max_pixels: int) -> Image.Image:
+    if len(data) > max_bytes:
+        raise ImageTooLarge(f"The file is {len(data):,} bytes; the limit is {max_bytes:,}.")
     if not data:
         raise ImageError("The file is empty (0 bytes).")
     try:
@@ -65,6 +79,9 @@ def decode_image(source: bytes | str | os.PathLike, *, max_bytes: int = MAX_BYTE
                 raise ImageTooLarge(
                     f"The image is {width}x{height} pixels; the limit is {max_pixels:,} pixels in all."
                 )
+            if min(width, height) < MIN_SIDE:
+                raise ImageError(f"The photo is {width}x{height} pixels, too small to tell what it shows; "
+                                 f"use one at least {MIN_SIDE} pixels on each side.")
             image.seek(0)  # first frame of an animated GIF or WebP
             image.load()
             image = ImageOps.exif_transpose(image)
@@ -194,22 +211,14 @@ def foreground_mask(image: Image.Image) -> np.ndarray:
     return np.linalg.norm(pixels - np.asarray(border_colour(image), np.float32), axis=2) > BACKGROUND_DISTANCE
 
 
-def _read_bytes(source: bytes | str | os.PathLike, max_bytes: int) -> bytes:
-    if isinstance(source, (bytes, bytearray, memoryview)):
-        data = bytes(source)
-    else:
-        path = Path(source)
-        try:
-            if path.stat().st_size > max_bytes:
-                raise ImageTooLarge(f"The file is {path.stat().st_size:,} bytes; the limit is {max_bytes:,}.")
-            data = path.read_bytes()
-        except ImageError:
-            raise
-        except OSError as error:
-            raise ImageError(f"The file could not be read: {error.strerror or error}.") from None
-    if len(data) > max_bytes:
-        raise ImageTooLarge(f"The file is {len(data):,} bytes; the limit is {max_bytes:,}.")
-    return data
+def _read_bytes(path: str | os.PathLike, max_bytes: int) -> bytes:
+    path = Path(path)
+    try:
+        if path.stat().st_size > max_bytes:
+            raise ImageTooLarge(f"The file is {path.stat().st_size:,} bytes; the limit is {max_bytes:,}.")
+        return path.read_bytes()
+    except OSError as error:
+        raise ImageError(f"The file could not be read: {error.strerror or error}.") from None
 
 
 def _unidentified_message(data: bytes) -> str:

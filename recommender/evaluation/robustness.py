@@ -12,18 +12,20 @@ queries, with 95% bootstrap intervals
 from __future__ import annotations
 
 import io
+import os
 from collections.abc import Callable
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageEnhance, ImageOps
 
 from ..data.images import ImageError, border_colour, decode_image, foreground_mask
+from ..features.weights import Weights
 from ..goals import COMPARED_LABELS, MAX_ROBUSTNESS_DROP_POINTS
 from ..search.engine import Query, SearchEngine
 from ..search.queries import QueryMaker
-from ..store.artifacts import Artifacts
+from ..store.artifacts import Artifacts, load_artifacts
 from .metrics import bootstrap_interval
-from .protocols import evaluate_vectors, space_ranking
+from .protocols import evaluate_vectors, evaluation_splits, space_ranking
 
 CLEAN = "clean photo"
 
@@ -187,3 +189,17 @@ def _hits_at_5(artifacts: Artifacts, engine: SearchEngine, queries: list[Query],
         for label in COMPARED_LABELS:
             hits[label][mine] = np.asarray(result["hits_at_5"][label], np.float64) / 5
     return hits
+
+
+def upload_robustness(root: str | os.PathLike, holdout: float, *, space: str | None, count: int, seed: int = 0,
+                      type_first: bool = True, weights: Weights | str | os.PathLike | None = None,
+                      progress: Callable[[int, int], None] | None = None) -> dict:
+    """:func:`robustness_evaluation` of the catalogue in ``root`` on its grouped split's queries, each photo
+    searched as an upload is (the garment finder where one is trained); ``space`` None: each photo in its kind's
+    default space. ``progress(done, total)`` after each set of photos, of ``len(PERTURBATIONS) + 1``."""
+    from ..search.recommender import Recommender  # the facade loads the finder and the network as search does
+
+    recommender, artifacts = Recommender.load(root, weights=weights), load_artifacts(root)
+    splits = evaluation_splits(artifacts, holdout, seed=seed, space=space or artifacts.manifest.searched_space)
+    return robustness_evaluation(artifacts, recommender.queries, splits.grouped, ~splits.grouped, space=space,
+                                 count=count, type_first=type_first, seed=seed, progress=progress)

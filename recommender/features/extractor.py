@@ -215,7 +215,7 @@ class Extractor:
         try:
             image = decode_image(Path(path))
         except ImageError as error:
-            return f"{Path(path).name}: {error}"
+            return str(error)  # it names the file
         return self.prepare(image), colour_signature(image)
 
     def _embed_loaded(self, start: int, loaded: list) -> FileBatch:

@@ -19,7 +19,7 @@ from ..data.catalogue import stratified_sample
 from ..data.images import ImageError, decode_image, to_model_input
 from .export import CALIBRATION_PHOTOS, Calibration
 from .extractor import DEFAULT_BATCH_SIZE, Extractor
-from .precision import AUTO_PRECISION, INT8_LABELS, INT8_SAMPLE, choose_precision
+from .precision import AUTO_PRECISION, JUDGED_LABELS, choose_precision
 from .runtimes import AUTO_RUNTIME, RUNTIME_PRECISIONS, choose_runtime, installed, runtime_for
 from .settings import DEFAULT_INPUT_SIZE, DEFAULT_POOLING, DEFAULT_RESIZE, PRECISIONS, FeatureSettings
 from .weights import Weights
@@ -57,10 +57,11 @@ def measured_extractor(weights: Weights, root: Path, items: pd.DataFrame, *, run
         if resumed:
             precision, why = resumed[0], f"{resumed[0]}: as chosen by the interrupted build being resumed"
         else:
-            labelled = _labelled_sample(root, items, calibration, seed=seed) if calibration else None
-            precision, why = choose_precision(weights, _readable_photos(root, items), input_size=input_size,
-                                              batch_size=batch_size, runtime=runtime, calibration=calibration,
-                                              labelled=labelled)
+            precision, why = choose_precision(
+                weights, lambda name, count: _labelled_sample(root, items, calibration if name == "int8" else None,
+                                                              count, seed=seed),
+                input_size=input_size, batch_size=batch_size, runtime=runtime, calibration=calibration,
+                progress=True)
         log(f"Precision {why}.")
     elif precision == "int8" and calibration is None:
         raise ValueError("--precision int8 needs OpenVINO and NNCF: pip install openvino nncf")
@@ -87,20 +88,22 @@ def calibration_photos(root: Path, items: pd.DataFrame, *, resize: str = DEFAULT
     return Calibration(root, tuple(rel for rel, _ in chosen), tuple(sha for _, sha in chosen), resize)
 
 
-def _labelled_sample(root: Path, items: pd.DataFrame, calibration: Calibration, *,
-                     seed: int) -> tuple[list[Image.Image], dict[str, list]] | None:
-    """:data:`INT8_SAMPLE` labelled photos, none of them a calibration photo, to judge int8 on (None: too few)."""
-    labelled = items.dropna(subset=list(INT8_LABELS))
-    labelled = labelled[~labelled["image"].isin(set(calibration.images))]
-    if len(labelled) < INT8_SAMPLE:
-        return None
-    photos, labels = [], {label: [] for label in INT8_LABELS}
-    for _, item in stratified_sample(labelled, INT8_SAMPLE, seed=seed + 1).iterrows():
+def _labelled_sample(root: Path, items: pd.DataFrame, calibration: Calibration | None, count: int, *,
+                     seed: int) -> tuple[list[Image.Image], dict[str, list]]:
+    """Up to ``count`` decodable labelled photos, stratified by articleType, none of them one of ``calibration``'s
+    (an int8 network is not judged on the photos it was calibrated on), to judge a precision on
+    (:func:`recommender.features.precision.choose_precision`)."""
+    labelled = items[(items[list(JUDGED_LABELS)] != "").all(axis=1) & items[list(JUDGED_LABELS)].notna().all(axis=1)]
+    if calibration is not None:
+        labelled = labelled[~labelled["image"].isin(set(calibration.images))]
+    photos, labels = [], {label: [] for label in JUDGED_LABELS}
+    chosen = stratified_sample(labelled, count, seed=seed + 1) if len(labelled) > count else labelled
+    for _, item in chosen.iterrows():
         try:
             photos.append(decode_image(root / item["image"]))
         except ImageError:
             continue
-        for label in INT8_LABELS:
+        for label in JUDGED_LABELS:
             labels[label].append(item[label])
     return photos, labels
 

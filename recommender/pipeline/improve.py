@@ -25,15 +25,22 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from tqdm import tqdm
+
 from ..atomic import write_json_atomic
 from ..config import PROJECT_ROOT, silent
 from ..data.locate import real_photos
+from ..evaluation.protocols import holdout_evaluation, query_folder_evaluation
+from ..evaluation.results import load_saved_evaluations, save_evaluation
+from ..evaluation.robustness import PERTURBATIONS, upload_robustness
 from ..features.weights import Weights, resolve_weights
 from ..garments.finder import finder_path
+from ..store.artifacts import load_artifacts
 from ..store.manifest import BACKBONE_SPACE, Manifest, NoCatalogue, read_manifest
 from ..store.names import TRAINING_LOCK, TRAINING_LOG, TRAINING_STATUS
 from ..training.finder import street_garment_photos, train_finder
 from ..training.train import (
+    DEFAULT_HOLDOUT,
     DEFAULT_SPACE,
     REAL_PHOTOS_SPACE,
     STREET_PHOTOS_SPACE,
@@ -60,7 +67,9 @@ STEPS = (
     Step(REAL_PHOTOS_SPACE, "a fashion model that also learned from shoppers' phone photos", 9),
     Step(STREET_PHOTOS_SPACE, "a fashion model that also learned from garments worn in street photos", 6),
     Step("finder", "the garment finder, which finds each garment a person wears in a photo", 14),
+    Step("evaluation", "the Evaluation page's figures: shoppers' photos by kind, and photos as shoppers take them", 4),
 )
+ROBUSTNESS_QUERIES = 40  # held-out products per perturbation on the Evaluation page (`evaluate --robustness`)
 STATES = ("waiting", "running", "done", "skipped", "failed")
 
 
@@ -81,8 +90,9 @@ def pending_steps(root: str | os.PathLike, weights: Weights) -> list[Step]:
     has_real = (phone / "images").is_dir() and (dev / "images").is_dir()
     has_street = (street / "labels.csv").is_file()
     possible = {DEFAULT_SPACE: True, REAL_PHOTOS_SPACE: has_real, STREET_PHOTOS_SPACE: has_real and has_street,
-                "finder": has_street}
-    done = {*(manifest.spaces if manifest else ()), *(["finder"] if finder_path(weights.sha256).is_file() else [])}
+                "finder": has_street, "evaluation": True}
+    done = {*(manifest.spaces if manifest else ()), *(["finder"] if finder_path(weights.sha256).is_file() else []),
+            *(["evaluation"] if manifest and _evaluated(root, manifest) else [])}
     return [step for step in STEPS if possible[step.name] and step.name not in done and step.name not in skipped]
 
 
@@ -136,8 +146,33 @@ def _run_step(step: Step, root: Path, weights: Weights, *, progress: bool, log: 
         garments = street_garment_photos(street, progress=progress, log=log)
         train_space(root, space=STREET_PHOTOS_SPACE, extra_photos=[phone, garments], dev_photos=dev,
                     weights=weights, progress=progress, log=log)
-    else:
+    elif step.name == "finder":
         train_finder(street, weights, progress=progress, log=log)
+    else:
+        evaluate_for_page(root, weights, dev if (dev / "images").is_dir() else None, progress=progress, log=log)
+
+
+def evaluate_for_page(root: Path, weights: Weights, dev: Path | None, *, progress: bool,
+                      log: Callable[[str], None]) -> None:
+    """Save what the Evaluation page shows beyond the trainings' comparisons: the default model on held-out
+    products with the robustness table (``evaluate --holdout H --robustness 40``), and the shoppers' photos of
+    ``dev`` by kind of query (``evaluate --queries DEV``)."""
+    artifacts = load_artifacts(root)
+    manifest = artifacts.manifest
+    holdout = min((space.training["holdout"] for space in manifest.spaces.values()), default=DEFAULT_HOLDOUT)
+    result = holdout_evaluation(artifacts, holdout, space=manifest.searched_space, log=log)
+    with tqdm(total=len(PERTURBATIONS) + 1, unit="photo set", desc="Robustness", disable=not progress) as bar:
+        result["robustness"] = upload_robustness(root, holdout, space=None, count=ROBUSTNESS_QUERIES, weights=weights,
+                                                 progress=lambda done, total: bar.update(done - bar.n))
+    log(f"Saved {save_evaluation(root, manifest.build_id, result)}")
+    if dev is not None:
+        photos = query_folder_evaluation(str(root), str(dev), "styles.csv", weights=weights, progress=progress)
+        log(f"Saved {save_evaluation(root, manifest.build_id, photos)}")
+
+
+def _evaluated(root: Path, manifest: Manifest) -> bool:
+    """Whether the build has a saved evaluation with the robustness table (the page's last step)."""
+    return any("robustness" in result for result in load_saved_evaluations(root, manifest.build_id).values())
 
 
 def start_in_background(root: str | os.PathLike, weights: Weights) -> subprocess.Popen | None:
@@ -163,6 +198,8 @@ def model_line(step: Step, manifest: Manifest) -> str:
     """
     if step.name == "finder":
         return f"Ready: {step.title}; street photos are now searched garment by garment."
+    if step.name == "evaluation":
+        return f"Ready: {step.title} (the dashboard's Evaluation page)."
     sides = {"photos of a product": manifest.space_for(worn=False), "garments people wear": manifest.space_for(True)}
     won = [side for side, space in sides.items() if space == step.name]
     kept = {side: space for side, space in sides.items() if space != step.name}

@@ -319,7 +319,13 @@ class SearchEngine:
             rows[mine], distances[mine], unranked[mine] = found.rows, found.distances, found.unranked
         return Neighbours(rows, distances, unranked, tuple(spaces))
 
+    def nearest(self, vector: np.ndarray) -> tuple[int | None, float]:
+        """The catalogue row nearest a backbone ``vector`` and its distance (unit vectors: 0 the same photo, about
+        1.4 an unrelated one), or (None, inf) in an empty catalogue."""
+        rows, distances = self.index().query(vector, 1, search_k=self.tuned_search_k(BACKBONE_SPACE))
+        return (int(rows[0]), float(distances[0])) if len(rows) else (None, float("inf"))
+
     def exact_row(self, vector: np.ndarray) -> int | None:
         """The catalogue row whose very photo a backbone ``vector`` is (within :data:`EXACT_MATCH_DISTANCE`)."""
-        rows, distances = self.index().query(vector, 1, search_k=self.tuned_search_k(BACKBONE_SPACE))
-        return int(rows[0]) if len(rows) and distances[0] <= EXACT_MATCH_DISTANCE else None
+        row, distance = self.nearest(vector)
+        return row if distance <= EXACT_MATCH_DISTANCE else None

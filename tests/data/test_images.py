@@ -46,8 +46,8 @@ def test_animated_gif_uses_its_first_frame():
 
 def test_exif_rotation_is_honoured():
     image = decode_image(exif_rotated_jpeg())
-    assert image.size == (20, 40)  # portrait once rotated
-    top, bottom = np.asarray(image)[5, 10], np.asarray(image)[35, 10]
+    assert image.size == (40, 80)  # portrait once rotated
+    top, bottom = np.asarray(image)[10, 20], np.asarray(image)[70, 20]
     # Orientation 6 is a 90-degree clockwise turn: the red left half ends on top.
     assert top[1] < 60 and bottom[1] > 200
 
@@ -78,3 +78,12 @@ def test_padding_keeps_the_aspect_ratio_on_the_background_colour():
 def test_unknown_resize_mode_is_refused():
     with pytest.raises(ValueError, match="Expected mode"):
         to_model_input(PHOTO, mode="crop")
+
+
+def test_a_file_that_cannot_be_read_is_named_in_the_message(tmp_path):
+    for path, why in ((tmp_path / "nonexistent.jpg", "could not be read"), (tmp_path / "notes.jpg", "not an image")):
+        if path.name == "notes.jpg":
+            path.write_text("not a photo")
+        with pytest.raises(ImageError) as caught:
+            decode_image(path)
+        assert str(caught.value).startswith(f"{path}: ") and why in str(caught.value)

@@ -65,7 +65,9 @@ def test_an_interrupted_build_resumes_with_the_precision_it_chose(tmp_path, rand
 
     root = make_dataset(tmp_path / "d", n=8)
     monkeypatch.setattr(precision, "bfloat16_hardware", lambda: "AMX")
-    monkeypatch.setattr(precision, "measure_bfloat16", lambda *args, **kwargs: (2.0, 1.0))  # bfloat16 wins
+    monkeypatch.setattr(precision, "BFLOAT16_MIN_SAMPLE", 4)  # this catalogue's 8 photos judge it
+    monkeypatch.setattr(precision, "measure_precision",  # bfloat16 wins
+                        lambda *args, **kwargs: (2.0, {"articleType": 0.0, "baseColour": 0.0}))
     calls = interrupt_embedding(2)
     # On a runtime that runs bfloat16: "auto" could measure ONNX Runtime fastest on a loaded machine, and it
     # runs float32 only.
@@ -74,11 +76,12 @@ def test_an_interrupted_build_resumes_with_the_precision_it_chose(tmp_path, rand
     with pytest.raises(KeyboardInterrupt):
         build_catalogue(root, tmp_path / "a", **options)
     # A new measurement would now choose float32 (a shared machine is noisy): the resumed build keeps bfloat16.
-    monkeypatch.setattr(precision, "measure_bfloat16", lambda *args, **kwargs: (0.5, 1.0))
+    monkeypatch.setattr(precision, "measure_precision",
+                        lambda *args, **kwargs: (0.5, {"articleType": 0.0, "baseColour": 0.0}))
     calls["n"] = 10
     lines = []
     manifest = build_catalogue(root, tmp_path / "a", log=lines.append, **options)
-    assert manifest.features.precision == "bfloat16" and calls["n"] == 11  # one chunk left to embed
+    assert manifest.features.precision == "bfloat16" and calls["n"] == 11, lines  # one chunk left to embed
     assert any("as chosen by the interrupted build" in line for line in lines)
 
 
