@@ -195,13 +195,15 @@ def tradeoff_chart(table: pd.DataFrame, n_trees: int, search_k: int, tuning: dic
         st.caption(f"Measured on the full 42k-product catalogue (benchmarks/annoy_tradeoff.py). {where}")
 
 
-LEGEND_SIZE = 20
 PHOTO_SIZE = 52  # pixels of a product's photo on the map
-# Tableau's 20 colours; products outside the legend are drawn in grey.
-PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22",
-           "#393b79", "#ad494a", "#637939", "#7b4173", "#3182bd", "#e6550d", "#31a354", "#aec7e8", "#ffbb78",
-           "#98df8a", "#ff9896"]
+# Tableau's 10 colours, its grey swapped for black: as many labels get a colour of their own as there are colours
+# that cannot be mistaken for one another (Tableau's 20 paired light and dark blues: Topwear and Socks looked
+# alike); the rest share the "other" grey.
+PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#222222", "#bcbd22",
+           "#17becf"]
+LEGEND_SIZE = len(PALETTE)
 OTHER_COLOUR = "#c8c8c8"
+RINGED = ("picked product", "its nearest products")
 
 
 def legend_labels(codes: np.ndarray, label_names: list[str]) -> tuple[np.ndarray, alt.Scale]:
@@ -256,8 +258,9 @@ def embedding_map(points: np.ndarray, view, codes: np.ndarray, label_names: list
                      alt.Tooltip("label:N", title=f"most common {colour_by}")]))
     if highlight is not None:
         layers.append(alt.Chart(highlight).mark_point(filled=False, strokeWidth=2, clip=True).encode(
-            x=alt.X("x:Q", scale=x_scale), y=alt.Y("y:Q", scale=y_scale), shape=alt.Shape("role:N", title="picked"),
-            size=alt.condition("datum.role == 'picked'", alt.value(400), alt.value(120)),
+            x=alt.X("x:Q", scale=x_scale), y=alt.Y("y:Q", scale=y_scale),
+            shape=alt.Shape("role:N", title="ringed", scale=alt.Scale(domain=list(RINGED))),
+            size=alt.condition(f"datum.role == '{RINGED[0]}'", alt.value(400), alt.value(120)),
             color=alt.value("black"), tooltip=["id:N", "name:N"]))
     return st.altair_chart(alt.layer(*layers).properties(height=520), width="stretch", on_select="rerun", key=key,
                            selection_mode=["pick", "region"])

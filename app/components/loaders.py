@@ -160,7 +160,7 @@ def held_out_examples(root: str, version: str, fraction: float) -> list[str]:
 @st.cache_data
 def get_evaluations(root: str, version: str) -> dict:
     """Saved ``evaluate`` results of this build, by name."""
-    return load_saved_evaluations(Path(root), version)
+    return load_saved_evaluations(Path(root), get_recommender(root, version).catalogue.build_id)
 
 
 @st.cache_data

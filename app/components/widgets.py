@@ -45,14 +45,15 @@ def search_sidebar(recommender: Recommender) -> SearchSettings:
         # Two defaults: a product photo in one space, a garment worn by a person in another (each measured better).
         options = [None, *spaces] if worn != default else spaces
         space = st.selectbox("Model", options, index=options.index(None if worn != default else default), key="space",
-                             format_func=lambda name: name or "Automatic: the best for each photo",
+                             format_func=lambda name: name or "Automatic",
                              help=f"{spaces[0]}: the {backbone} ResNet50's own vectors; a trained space adds "
                                   "transfer learning on the catalogue's labels."
                                   + (f" Automatic: a photo of a product is searched in {default}, a garment "
                                      f"someone wears in {worn}, the spaces measured best on each." if worn != default
                                      else ""))
         if space is None:  # the sidebar is narrow: what "automatic" means, on lines of its own
-            st.caption(f"Photos of a product: **{default}**  \nGarments people wear: **{worn}**")
+            st.caption(f"Automatic: the model measured best on each kind of photo. Photos of a product: "
+                       f"**{default}**  \nGarments people wear: **{worn}**")
         k = st.slider("Number of results (k)", 1, MAX_K, DEFAULT_K, key="k")
         n_trees_default = recommender.summary["n_trees"]
         choices = sorted({*N_TREES_CHOICES, n_trees_default})

@@ -10,6 +10,7 @@ from recommender import (
     evaluation_sizes,
     goal_table,
     headline_table,
+    model_choice_table,
     per_type_table,
     query_kind_table,
     robustness_table,
@@ -40,11 +41,24 @@ else:
     st.caption("Each query is a held-out product (not in the searched index); a neighbour counts when it shares "
                "the query's label. The grouped split keeps near-identical photos and same-name products together, "
                "so a query's twin is never in the index: the figure a shopper with a new product sees.")
-    st.dataframe(headline_table(saved).style.format("{:.3f}", na_rep="-"), width="stretch")
-    st.caption(evaluation_sizes(saved))
     names = {evaluation_name(result): key for key, result in saved.items()}
-    chosen = st.selectbox("Per-articleType table of", list(names), key="eval-table")
+    # Three columns fit the page; more scroll sideways and clip, so the reader picks which to set side by side.
+    first = sorted((name for name, key in names.items() if "holdout" in saved[key]),
+                   key=lambda name: saved[names[name]] is not default)  # the default model's first
+    compared = st.multiselect("Compare", list(names), default=(first or list(names))[:3], key="eval-compare")
+    chosen_saved = {names[name]: saved[names[name]] for name in compared} or saved
+    st.dataframe(headline_table(chosen_saved).style.format("{:.3f}", na_rep="-"), width="stretch")
+    st.caption(evaluation_sizes(chosen_saved))
+    chosen = st.selectbox("Evaluation shown per articleType", list(names), key="eval-table")
     st.dataframe(per_type_table(saved[names[chosen]]).style.format(precision=3), width="stretch", height=320)
+    choices = model_choice_table(catalogue.real_photo_judgements())
+    if not choices.empty:
+        st.subheader("What chose the default models")
+        st.caption("Each model that also learned from real photos was judged on the shoppers' development photos "
+                   "against the default of each kind of photo (articleType P@5); it became that kind's default only "
+                   "where it won beyond noise without losing studio P@5.")
+        st.dataframe(choices.style.format({"before": "{:.3f}", "after": "{:.3f}"}), width="stretch",
+                     hide_index=True)
     by_kind = {evaluation_name(result): query_kind_table(result) for result in saved.values()
                if result.get("by_query_kind")}
     if by_kind:

@@ -12,7 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from app.components.catalogue import recommender_or_stop
-from app.components.layout import embedding_map, map_caption, region_summary, results_grid
+from app.components.layout import RINGED, embedding_map, map_caption, region_summary, results_grid
 from app.components.loaders import get_map, label_codes, map_in_background, photo_uris, sample_order_of
 from app.components.widgets import map_sidebar, product_picker, zoom_buttons
 from recommender import MAP_METHODS, MAX_PHOTOS, MAX_POINTS, full_bounds, inside_mask, map_view, tsne_seconds
@@ -69,7 +69,7 @@ if picked is not None:
     rows = np.array([catalogue.row_of(picked), *[catalogue.row_of(i) for i in neighbours["id"]]])
     highlight = pd.DataFrame({"x": points[rows, 0], "y": points[rows, 1], "id": metadata["id"].to_numpy()[rows],
                               "name": metadata["productDisplayName"].to_numpy()[rows],
-                              "role": ["picked"] + ["neighbour"] * len(neighbours)})
+                              "role": [RINGED[0]] + [RINGED[1]] * len(neighbours)})
 
 map_caption(view, total=len(metadata), method=method, space=space, colour_by=settings.colour_by, zoomed=bool(zooms),
             max_points=MAX_POINTS, max_photos=MAX_PHOTOS)

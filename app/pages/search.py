@@ -99,6 +99,8 @@ if query is not None or text.strip():
         st.warning(str(error))
         st.stop()
     results, space = answer.results, answer.space
+    if answer.warning:
+        st.warning(answer.warning, icon=":material/help:")
     for note in answer.asked.notes if answer.asked is not None else ():
         st.caption(note)
     picked = prediction_line(answer.predictions, within=within, key="search")

@@ -307,7 +307,7 @@ def _answer(served: Recommender, query, wanted: SearchRequest, **words) -> dict:
     answer = served.answer(query, k=wanted.k, space=wanted.space, type_first=wanted.type_first,
                            filters=wanted.filters, **words)
     asked = answer.asked
-    return {"build_id": served.catalogue.build_id, "space": answer.space,
+    return {"build_id": served.catalogue.build_id, "space": answer.space, "warning": answer.warning,
             "read_as": read_as(served, query, answer.space, answer.predictions),
             "words": None if asked is None else {
                 "labels": asked.labels, "words": list(asked.reading.words) if asked.reading else [],

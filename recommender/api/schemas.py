@@ -51,6 +51,9 @@ class SearchResponse(BaseModel):
 
     build_id: str = Field(description="The catalogue build that answered", examples=["20261201T104808-4f1f07"])
     space: str = Field(description="The embedding space searched", examples=["fashion"])
+    warning: str | None = Field(default=None, description="Where the photo seems to show no fashion product (it "
+                                                          "lies far from every product): why the results may not "
+                                                          "fit; null otherwise", examples=[None])
     read_as: dict[str, list[Prediction]] = Field(
         description="What a trained space takes the query for (articleType, baseColour), likeliest first; "
                     "empty for the ImageNet space")

@@ -66,6 +66,8 @@ def run(args: argparse.Namespace) -> int:
         parts = recommender.look(image, **search) if args.garments else None
     if parts is None:
         answer = recommender.answer(query, text=args.text, like=args.like, dislike=args.dislike, **search)
+        if answer.warning:
+            options.to_stderr(f"warning: {answer.warning}")
         if answer.asked is not None:
             for line in [*answer.asked.notes, *(["Read as: " + " · ".join(answer.asked.chips)]
                                                if answer.asked.chips else [])]:

@@ -107,6 +107,24 @@ def query_kind_table(result: dict) -> pd.DataFrame | None:
                          for kind, row in result["by_query_kind"].items()]).set_index("query")
 
 
+def model_choice_table(judgements: dict[str, dict]) -> pd.DataFrame:
+    """How each model trained with real photos was judged on the shoppers' development photos, one row per kind of
+    photo: articleType P@5 of the kind's default before and of the model, the change's 95% interval, and whether
+    it became that kind's default (:meth:`recommender.CatalogueView.real_photo_judgements`)."""
+    rows = []
+    for space, judged in judgements.items():
+        for side, row in judged.items():
+            if not isinstance(row, dict):
+                continue
+            real = row["real_articleType"]
+            low, high = (100 * value for value in real["interval"])
+            rows.append({"model": space, "photos of": side, "queries": row["queries"], "against": row["against"],
+                         "before": real["before"], "after": real["after"],
+                         "change, points (95% interval)": f"{100 * real['change']:+.1f} ({low:+.1f} to {high:+.1f})",
+                         "default": "yes" if row["wins"] else "no"})
+    return pd.DataFrame(rows)
+
+
 def per_type_table(result: dict) -> pd.DataFrame:
     """An evaluation's per-articleType rows (queries, articleType P@5, baseColour P@5), largest types first."""
     table = pd.DataFrame(result["per_article_type"]).T[["n", "articleType_p5", "baseColour_p5"]]

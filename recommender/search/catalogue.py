@@ -69,6 +69,12 @@ class CatalogueView:
         """The space garments worn by a person (and their photo whole) are searched in by default."""
         return self._artifacts.manifest.space_for(worn=True)
 
+    def real_photo_judgements(self) -> dict[str, dict]:
+        """Each space trained with real photos -> how it was judged on them against each kind's default
+        (:func:`recommender.training.train.judge_on_real_photos`'s record): what chose the default models."""
+        return {name: dict(entry.comparison["real_photos"]) for name, entry in self._artifacts.manifest.spaces.items()
+                if entry.comparison and "real_photos" in entry.comparison}
+
     def tuning(self, space: str | None = None) -> dict | None:
         """How the space's search_k was measured at build time (value, recall@5, queries), or None."""
         return self._artifacts.manifest.index.search_k.get(space or self.default_space)

@@ -34,17 +34,25 @@ from .queries import QueryMaker
 
 # What a trained space predicts for a query photo, shown to the shopper and used to rank.
 PREDICTED_LABELS = ("articleType", "baseColour")
+# A photo whose ImageNet vector lies farther than this from every product shows no fashion product, most likely:
+# no photo of the shoppers' development set lies beyond 1.10 (demo catalogues of 1,500 and 3,000 products),
+# half of scikit-image's sample photos do (grass, bricks, coins, the moon, a cat; benchmarks/unfamiliar_photos.py).
+UNFAMILIAR_DISTANCE = 1.12
+UNFAMILIAR_WARNING = ("This photo looks like none of the catalogue's products: it may show no garment, shoe or "
+                      "accessory, and the results may not be what you look for.")
 
 
 @dataclass(frozen=True)
 class Answer:
     """A search as a page shows it: the results, what the head read the query as (label -> [(value,
-    probability)]), the space searched, and what words or likes asked for (None: a plain search)."""
+    probability)]), the space searched, what words or likes asked for (None: a plain search), and a warning
+    where the photo seems to show no fashion product (:meth:`Recommender.unfamiliar`)."""
 
     results: pd.DataFrame
     predictions: dict[str, list[tuple[str, float]]]
     space: str
     asked: Asked | None = None
+    warning: str | None = None
 
 
 class Recommender:
@@ -153,6 +161,7 @@ class Recommender:
         Raises :class:`~recommender.search.ask.NothingToSearch` for words with nothing to search.
         """
         space = options.pop("space", None)
+        warning = self.unfamiliar(query)
         if query is not None and not (text.strip() or like or dislike):
             asked = None
             space = self.engine.space_for(query, space)
@@ -164,7 +173,14 @@ class Recommender:
             options["allowed"] = allowed if filtered is None else filtered if allowed is None else allowed & filtered
         probabilities = self.engine.predict([query], space)
         results = self.search_batch([query], space=space, probabilities=probabilities or None, **options)[0]
-        return Answer(results, self._named(probabilities, space, top), space, asked)
+        return Answer(results, self._named(probabilities, space, top), space, asked, warning)
+
+    def unfamiliar(self, query: Query | None) -> str | None:
+        """:data:`UNFAMILIAR_WARNING` where ``query`` is a photo (not a catalogue product, not words) whose
+        ImageNet vector lies farther than :data:`UNFAMILIAR_DISTANCE` from every product, else None."""
+        if query is None or query.vector is None or query.row is not None:
+            return None
+        return UNFAMILIAR_WARNING if self.engine.nearest(query.vector)[1] > UNFAMILIAR_DISTANCE else None
 
     def _named(self, probabilities: Mapping[str, np.ndarray], space: str,
                top: int) -> dict[str, list[tuple[str, float]]]:

@@ -51,6 +51,7 @@ def test_a_photo_returns_k_products_in_the_columns_of_query_json(client, synthet
     assert body["results"][0]["image_path"].startswith("images/")  # relative to the dataset, as query --json
     assert set(body["read_as"]) == {"articleType", "baseColour"}
     assert body["read_as"]["articleType"][0]["probability"] > 0
+    assert body["warning"] is None  # the catalogue's own photo is no stranger
 
 
 def test_a_product_id_searches_without_the_product_itself_and_filters_apply(client, synthetic_artifacts):

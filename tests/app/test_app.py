@@ -16,7 +16,7 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from recommender import load_artifacts
-from tests.factories import SYNTHETIC_SIZE, make_dataset
+from tests.factories import BAD, SYNTHETIC_SIZE, make_dataset
 
 APP = str(Path(__file__).resolve().parents[2] / "streamlit_app.py")
 TIMEOUT = 120
@@ -66,6 +66,13 @@ def test_a_non_image_upload_is_a_message_and_the_next_upload_works(app, syntheti
     assert "cannot be used" in app.error[0].value and _result_count(app) == 0
     _upload(app, _photo(synthetic_env, 3))
     assert not app.exception and not app.error and _result_count(app) == 5
+
+
+def test_a_photo_too_small_to_read_is_refused_with_its_size(app):
+    """A 1x1 PNG was read as "Shirts 39% · Red 96%"."""
+    _upload(app, BAD["1x1 png"][0], "pixel.png")
+    assert not app.exception and _result_count(app) == 0
+    assert "1x1 pixels, too small to tell what it shows" in app.error[0].value
 
 
 def test_more_like_this_searches_with_that_product_and_empties_the_uploader(app, synthetic_env):

@@ -87,6 +87,12 @@ def test_query_prints_only_its_own_lines_and_a_table_that_fits(synthetic_env):
     assert all(" images/" in line for line in lines[2:]) and max(map(len, lines[1:])) <= 100
 
 
+def test_a_photo_that_cannot_be_read_is_named_in_one_line(synthetic_env, tmp_path, capsys):
+    missing = tmp_path / "nonexistent.jpg"
+    assert main(["query", str(missing)]) == 1
+    assert capsys.readouterr().err == f"error: {missing}: The file could not be read: No such file or directory.\n"
+
+
 def test_query_paths_option_gives_absolute_paths(synthetic_env, capsys):
     photo = Path(os.environ["RECOMMENDER_DATASET"]) / "images" / "1001.jpg"
     assert main(["query", str(photo), "-k", "3", "--paths", "--json"]) == 0

@@ -100,3 +100,22 @@ def _first_id(root) -> str:
     from recommender.store.artifacts import load_artifacts
 
     return load_artifacts(root).metadata["id"].iloc[0]
+
+
+def test_a_photo_of_no_fashion_product_is_answered_with_a_warning_and_a_product_photo_without(recommender,
+                                                                                              dataset_dir):
+    """Five products came back for a photo of a lawn with no word of doubt (benchmarks/unfamiliar_photos.py)."""
+    skimage = pytest.importorskip("skimage", reason="scikit-image ships the non-fashion sample photos")
+    from pathlib import Path
+
+    from recommender.search.recommender import UNFAMILIAR_WARNING
+
+    samples = Path(skimage.__file__).parent / "data"
+    for name in ("grass.png", "brick.png", "gravel.png"):
+        answer = recommender.answer(recommender.queries.from_image(samples / name), k=5)
+        assert answer.warning == UNFAMILIAR_WARNING and len(answer.results) == 5, name  # warned, still answered
+    built = set(recommender.catalogue.metadata["image"])
+    others = [path for path in sorted((dataset_dir / "images").glob("*.jpg"))[:400]
+              if f"images/{path.name}" not in built][:20]
+    assert others and all(recommender.answer(recommender.queries.from_image(path), k=5).warning is None
+                          for path in others)
