@@ -75,7 +75,7 @@ def _embed_photos(extractor: Extractor, root: Path, items: pd.DataFrame, *, garm
                   progress: bool) -> PhotoFolder:
     """:func:`embed_folder`'s work: the folder's photos (``items``, its rows), then its annotated garments."""
     vectors, colours, good = [], [], []
-    bar = tqdm(total=len(items), desc=f"Embedding the photos of {root.name}", unit="photo", disable=not progress)
+    bar = tqdm(total=len(items), desc="Embedding photos", unit="photo", disable=not progress)
     for batch in extractor.embed_files([root / rel for rel in items["image"]]):
         bar.update(len(batch.errors))
         for i, error in enumerate(batch.errors):

@@ -161,9 +161,13 @@ def evaluate_for_page(root: Path, weights: Weights, dev: Path | None, *, progres
     manifest = artifacts.manifest
     holdout = min((space.training["holdout"] for space in manifest.spaces.values()), default=DEFAULT_HOLDOUT)
     result = holdout_evaluation(artifacts, holdout, space=manifest.searched_space, log=log)
-    with tqdm(total=len(PERTURBATIONS) + 1, unit="photo set", desc="Robustness", disable=not progress) as bar:
-        result["robustness"] = upload_robustness(root, holdout, space=None, count=ROBUSTNESS_QUERIES, weights=weights,
-                                                 progress=lambda done, total: bar.update(done - bar.n))
+    try:
+        with tqdm(total=len(PERTURBATIONS) + 1, unit="photo set", desc="Robustness", disable=not progress) as bar:
+            result["robustness"] = upload_robustness(root, holdout, space=None, count=ROBUSTNESS_QUERIES,
+                                                     weights=weights,
+                                                     progress=lambda done, total: bar.update(done - bar.n))
+    except ValueError as error:  # too few held-out products to perturb: the rest of the page still has its figures
+        log(f"Robustness not measured: {error}")
     log(f"Saved {save_evaluation(root, manifest.build_id, result)}")
     if dev is not None:
         photos = query_folder_evaluation(str(root), str(dev), "styles.csv", weights=weights, progress=progress)
@@ -171,8 +175,11 @@ def evaluate_for_page(root: Path, weights: Weights, dev: Path | None, *, progres
 
 
 def _evaluated(root: Path, manifest: Manifest) -> bool:
-    """Whether the build has a saved evaluation with the robustness table (the page's last step)."""
-    return any("robustness" in result for result in load_saved_evaluations(root, manifest.build_id).values())
+    """Whether the page's figures were made for this build: a saved evaluation with the robustness table, or the
+    step done (a catalogue too small to perturb has none)."""
+    last = read_status(root)
+    return (last.get("build_id") == manifest.build_id and last["steps"].get("evaluation", {}).get("state") == "done"
+            or any("robustness" in result for result in load_saved_evaluations(root, manifest.build_id).values()))
 
 
 def start_in_background(root: str | os.PathLike, weights: Weights) -> subprocess.Popen | None:
@@ -202,9 +209,11 @@ def model_line(step: Step, manifest: Manifest) -> str:
         return f"Ready: {step.title} (the dashboard's Evaluation page)."
     sides = {"photos of a product": manifest.space_for(worn=False), "garments people wear": manifest.space_for(True)}
     won = [side for side, space in sides.items() if space == step.name]
-    kept = {side: space for side, space in sides.items() if space != step.name}
-    kept_text = "; ".join(f"{side} stay with {'the ImageNet features' if space == BACKBONE_SPACE else space}"
-                          for side, space in kept.items())
+    kept: dict[str, list[str]] = {}
+    for side, space in sides.items():
+        if space != step.name:
+            kept.setdefault("the ImageNet features" if space == BACKBONE_SPACE else space, []).append(side)
+    kept_text = "; ".join(f"{' and '.join(them)} stay with {space}" for space, them in kept.items())
     if not won:
         return f"Ready: {step.title}; kept aside, as it did not search better ({kept_text})."
     return (f"Ready: {step.title}; it now searches {' and '.join(won)}"

@@ -151,22 +151,26 @@ def test_train_with_an_earlier_split_holds_out_the_same_products(synthetic_artif
 
 
 
-@pytest.mark.slow  # a whole first start: build, train, evaluate
-def test_serve_says_what_it_does_builds_trains_and_binds_loopback(tmp_path, monkeypatch, capsys, random_weights,
-                                                                  synthetic_dataset):
+@pytest.mark.slow  # a first start's build
+def test_serve_says_its_plan_builds_starts_the_training_in_the_background_and_binds_loopback(
+        tmp_path, monkeypatch, capsys, random_weights, synthetic_dataset):
     import recommender.cli.serve as serve
 
-    calls, restarts = [], []
+    calls, restarts, workers = [], [], []
     monkeypatch.setattr(serve, "run_forwarding_signals", lambda command, **kwargs: calls.append((command, kwargs)) or 0)
     monkeypatch.setattr(serve, "restart", restarts.append)  # this test process has TensorFlow loaded
+    monkeypatch.setattr(serve, "start_in_background", lambda root, weights: workers.append(root) or None)
     monkeypatch.setenv("RECOMMENDER_WEIGHTS", str(random_weights.path))
     root = tmp_path / "artifacts"
     assert main(["serve", "--artifacts", str(root), "--dataset", str(synthetic_dataset), "--sample", "20",
                  "--no-progress"]) == 0
     out = capsys.readouterr().out
-    assert f"No catalogue in {root} yet: building a demo of 20 products" in out
-    assert "Build one:" not in out and "default space:" in out
-    assert len(list(root.glob("evaluation-*.json"))) == 2  # the Evaluation page shows the comparison
+    # The plan first (no shoppers' photos here: the fashion model and the Evaluation page's figures), then the build.
+    plan = out.index("First start: the dashboard in about 2 minutes, then it gets better while it runs:")
+    assert out.index("  1/3 building a demo catalogue of 20 products") > plan
+    assert out.index(f"No catalogue in {root} yet: building a demo of 20 products") > out.index("  3/3 ")
+    assert "Build one:" not in out and "default space:" not in out  # nothing trained before the dashboard
+    assert workers == [root]
     # The network ran in this process: the dashboard is started from a fresh one, with the same settings.
     argv = restarts[0]
     assert argv[1:4] == ["-m", "recommender", "serve"] and argv[argv.index("--artifacts") + 1] == str(root)
@@ -175,7 +179,8 @@ def test_serve_says_what_it_does_builds_trains_and_binds_loopback(tmp_path, monk
     assert command[command.index("--server.address") + 1] == "127.0.0.1"
     assert kwargs["env"]["RECOMMENDER_ARTIFACTS"] == str(root)
     assert main(["serve", "--artifacts", str(root), "--no-progress"]) == 0  # a later start builds nothing
-    assert "Catalogue: " in capsys.readouterr().out and len(calls) == 2
+    later = capsys.readouterr().out
+    assert "Catalogue: " in later and "First start" not in later and len(calls) == 2
 
 
 @pytest.mark.slow  # starts the dashboard in a process of its own

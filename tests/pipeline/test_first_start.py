@@ -1,5 +1,5 @@
-"""The first start where shoppers' real photos are at hand: a head taught real photos too, and the garment
-finder, made once."""
+"""The first start where shoppers' real photos are at hand: the demo build, then in the background a head taught
+real photos too, one taught street garments too, and the garment finder, made once."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import pytest
 
 from recommender import load_artifacts
 from recommender.pipeline.first_start import ensure_catalogue
+from recommender.pipeline.improve import improve
 from tests.factories import make_dataset
 from tests.garments.test_finder import make_street_folder
 
@@ -25,6 +26,8 @@ def test_a_first_start_with_real_photos_trains_both_real_photo_heads_and_the_fin
     lines = []
     ensure_catalogue(tmp_path / "artifacts", dataset=synthetic_dataset, sample=20, weights=random_weights,
                      progress=False, log=lines.append)
+    assert not load_artifacts(tmp_path / "artifacts").manifest.spaces  # the dashboard comes first
+    improve(tmp_path / "artifacts", weights=random_weights, progress=False, log=lines.append)
     artifacts = load_artifacts(tmp_path / "artifacts")
     assert {"fashion-real", "fashion-street"} <= set(artifacts.spaces)
     extra = {name: artifacts.manifest.spaces[name].training["extra_photos"]["count"]
@@ -36,4 +39,4 @@ def test_a_first_start_with_real_photos_trains_both_real_photo_heads_and_the_fin
     # The phone and development photos were embedded once, for both heads.
     assert len(list((tmp_path / "cache" / "embedded-folders").glob("*.npz"))) == 3
     assert finder_path(random_weights.sha256).is_file()
-    assert any(line.startswith("Teaching the garment finder on") for line in lines)
+    assert any(line.startswith("Garment parser saved to") for line in lines)
