@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 
 from ..config import artifacts_dir
@@ -40,6 +41,8 @@ def run(args: argparse.Namespace) -> int:
         print("\n".join(lines))
         return 0
     if args.background:
+        # serve stops its companion with SIGTERM: exit through Python, so scratch files are removed on the way.
+        signal.signal(signal.SIGTERM, lambda number, _frame: sys.exit(128 + number))
         os.nice(BACKGROUND_NICENESS)
         log_file = open(root / TRAINING_LOG, "a", buffering=1)  # noqa: SIM115 - this process's stderr from now on
         os.dup2(log_file.fileno(), sys.stderr.fileno())  # the libraries' lines and the bars land there too

@@ -81,6 +81,7 @@ def train_parser(folder: str | Path, map_network: Callable[[np.ndarray], np.ndar
     started = time.perf_counter()
     path = path or finder_path(weights.sha256)
     path.parent.mkdir(parents=True, exist_ok=True)
+    _remove_orphaned_maps(path.parent)
     train, held_out = _Maps(partial_path(path, ".train-maps")), _Maps(partial_path(path, ".held-out-maps"))
     try:
         parser, record = _read_and_fit(folder, photos, lookup, train, held_out, map_network, products=products,
@@ -153,6 +154,24 @@ def train_finder(folder: str | Path, weights: Weights, *, products: str | Path |
     runtime = runtime_for(runtime, "float32", recorded="openvino", log=log)
     return train_parser(folder, load_map_network(weights, runtime, log=log), weights, products=products,
                         scene_count=scene_count, epochs=epochs, limit=limit, progress=progress, log=log)
+
+
+def _remove_orphaned_maps(folder: Path) -> None:
+    """Scratch maps of trainings whose process is gone (killed before it could remove them): gigabytes of disk."""
+    for scratch in folder.glob(".*.partial.*-maps"):
+        pid = scratch.name.rsplit(".partial", 1)[0].rsplit(".", 1)[-1].split("-")[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            scratch.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 class _Maps:

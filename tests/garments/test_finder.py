@@ -207,6 +207,9 @@ def test_the_parser_trains_on_a_street_folder_and_is_saved_where_the_finder_look
                  log=lines.append)
     assert finder_path(random_weights.sha256).is_file() and lines[-1].startswith("Garment parser saved to")
     elsewhere = tmp_path / "elsewhere" / "parser.npz"
+    elsewhere.parent.mkdir()
+    orphan = elsewhere.parent / ".parser.npz.999999999-0a1b2c3d.partial.train-maps"  # a killed training's
+    orphan.write_bytes(b"\0" * 64)
     train_parser(street, load_map_network(random_weights, "tensorflow"), random_weights, epochs=1, progress=False,
                  path=elsewhere)
     assert elsewhere.is_file()
