@@ -168,7 +168,7 @@ def test_explorer_a_name_search_then_a_dragged_rectangle_lists_the_region(app, s
 
 
 def test_explorer_zoomed_in_draws_photos_and_the_whole_map_comes_back(app, synthetic_env):
-    from recommender import catalogue_map
+    from recommender import catalogue_map, resolve_weights, served_version
 
     artifacts = load_artifacts(synthetic_env)
     space = artifacts.manifest.searched_space
@@ -176,7 +176,8 @@ def test_explorer_zoomed_in_draws_photos_and_the_whole_map_comes_back(app, synth
     app.switch_page("app/pages/explorer.py").run()
     assert any(f"space: {SYNTHETIC_SIZE} products. Each drawn as its photo." in c.value for c in app.caption)
     # A zoom as the "Zoom in to the rectangle" button leaves it: a tight box around one product.
-    app.session_state[f"map-zoom-{artifacts.build_id}-{space}-pca"] = [(x - 1e-3, x + 1e-3, y - 1e-3, y + 1e-3)]
+    version = served_version(synthetic_env, resolve_weights(None).sha256)  # what the pages key their state by
+    app.session_state[f"map-zoom-{version}-{space}-pca"] = [(x - 1e-3, x + 1e-3, y - 1e-3, y + 1e-3)]
     app.run()
     assert not app.exception
     assert any(f"zoomed in: 1 product of {SYNTHETIC_SIZE} here. Each drawn as its photo." in c.value
@@ -394,3 +395,29 @@ def test_a_type_read_under_one_percent_is_no_button():
 
     at = AppTest.from_function(page).run()
     assert [button.label for button in at.button] == ["Kurtas 98%", "Tops 2%"]
+
+
+def test_the_sidebar_shows_what_the_background_is_training_and_what_is_ready(synthetic_env):
+    """The first start trains its models after the dashboard starts: the sidebar says how far it is."""
+    from recommender.pipeline.improve import training_lock
+
+    record = {"build_id": load_artifacts(synthetic_env).build_id, "order": ["fashion", "finder"],
+              "steps": {"fashion": {"state": "done", "title": "the fashion model", "minutes": 2,
+                                    "said": "Ready: the fashion model; it now searches photos of a product."},
+                        "finder": {"state": "running", "title": "the garment finder", "minutes": 14}}}
+    (synthetic_env / "training.json").write_text(json.dumps(record))
+    (synthetic_env / "training.log").write_text("Training the parser:  25%|##5 | 10/40\r")
+    try:
+        with training_lock(synthetic_env):  # a worker holds it
+            at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+            assert not at.exception
+            shown = [caption.value for caption in at.sidebar.caption]
+            assert "Ready: the fashion model; it now searches photos of a product." in shown
+            assert "Training now: the garment finder (about 14 min)." in shown
+            assert any("10/40" in line for line in shown)
+        at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()  # the worker was stopped
+        shown = [caption.value for caption in at.sidebar.caption]
+        assert any(line.startswith("Stopped before the end") for line in shown)
+    finally:
+        (synthetic_env / "training.json").unlink()
+        (synthetic_env / "training.log").unlink()

@@ -62,8 +62,8 @@ def test_the_console_script_runs_the_cli(capsys):
 
 
 @pytest.mark.parametrize("content, message", [
-    (b"", "error: The file is empty (0 bytes)."),
-    (b"just text", "error: This file is not an image that can be read; use JPEG, PNG or WebP."),
+    (b"", "The file is empty (0 bytes)."),
+    (b"just text", "This file is not an image that can be read; use JPEG, PNG or WebP."),
 ])
 def test_a_bad_photo_is_answered_before_tensorflow_starts(tmp_path, content, message):
     bad = tmp_path / "bad.jpg"
@@ -72,7 +72,7 @@ def test_a_bad_photo_is_answered_before_tensorflow_starts(tmp_path, content, mes
             f"code = main(['query', {str(bad)!r}, '--artifacts', {str(tmp_path)!r}]); "
             "sys.exit(90 if 'tensorflow' in sys.modules else code)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=PROJECT)
-    assert done.returncode == 1 and done.stderr.strip() == message and done.stdout == ""
+    assert done.returncode == 1 and done.stderr.strip() == f"error: {bad}: {message}" and done.stdout == ""
 
 
 @pytest.mark.slow  # a process of its own: TensorFlow's start-up is what it checks

@@ -168,6 +168,7 @@ def test_bfloat16_and_int8_are_taken_by_one_rule_faster_and_under_half_a_point_o
     monkeypatch.setattr(precision, "bfloat16_hardware", lambda: "AMX" if precision_name == "bfloat16" else None)
     monkeypatch.setattr(precision, "installed", lambda name: precision_name == "int8")
     monkeypatch.setattr(precision, "_nncf_installed", lambda: True)
+    monkeypatch.setattr(precision, "INT8_SAMPLE", 300)  # the photos _labelled gives
     measured = []
     monkeypatch.setattr(precision, "measure_precision",
                         lambda weights, name, photos, labels, **kwargs: measured.append((name, len(photos)))

@@ -28,7 +28,7 @@ def test_build_embeds_every_photo_and_reports(tmp_path, random_extractor):
     assert manifest.count == 10 and "2000" not in set(artifacts.metadata["id"])
     np.testing.assert_allclose(np.linalg.norm(artifacts.vectors, axis=1), 1, atol=1e-5)
     assert "malformed" in lines[0] and any("2000.jpg" in line for line in lines)
-    assert manifest.catalogue["skipped_images"][0].startswith("2000.jpg")
+    assert manifest.catalogue["skipped_images"][0].startswith(f"{root / 'images' / '2000.jpg'}: ")
     assert not list((tmp_path / "a").glob(".work-*"))
 
 
