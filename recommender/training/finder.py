@@ -29,7 +29,7 @@ from ..data.images import ImageError, decode_image
 from ..features import quiet
 from ..features.runtimes import AUTO_RUNTIME, load_map_network, runtime_for
 from ..features.weights import Weights
-from ..garments.finder import FINDER_SIZE, MAP_STRIDE, Garment, finder_input, finder_path, garment_photo
+from ..garments.finder import MAP_STRIDE, Garment, finder_input, finder_path, garment_photo
 from ..garments.kinds import ARTICLE_TYPE_OF_SOURCE, KINDS, kind_of_source_label
 from ..garments.parser import GarmentParser
 from .augment import background_patches
@@ -43,7 +43,6 @@ SCENES = 1000  # pasted scenes, where a catalogue is given
 SCENE_LOOKUP = np.arange(256) * (np.arange(256) < len(KINDS))  # a scene's label map holds KINDS indices already
 BATCH_SIZE = 16
 MAP_CHANNELS = 1024  # ResNet50's conv4 block, the map the finder reads
-MAP_CELLS = FINDER_SIZE // MAP_STRIDE  # a fitted photo's longer side, in map cells
 
 
 def cell_targets(labels: Image.Image, lookup: np.ndarray, size: tuple[int, int], shape: tuple[int, int]) -> np.ndarray:
@@ -202,21 +201,18 @@ class _Maps:
         data = os.pread(self._file.fileno(), rows * columns * MAP_CHANNELS * 2, self.offsets[n])
         return np.frombuffer(data, np.float16).reshape(rows, columns, MAP_CHANNELS).astype(np.float32)
 
-    def target(self, n: int) -> np.ndarray:
-        """The ``n``-th photo's targets padded to the largest map: (MAP_CELLS, MAP_CELLS, len(KINDS) + 1), the last
-        channel 1 on the photo's cells and 0 on the padding (which teaches nothing)."""
-        y = np.zeros((MAP_CELLS, MAP_CELLS, len(KINDS) + 1), np.float32)
-        h, w = self.targets[n].shape[:2]
-        y[:h, :w, :-1], y[:h, :w, -1] = self.targets[n], 1.0
-        return y
-
     def batch(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Maps and targets of ``rows``, padded to (MAP_CELLS, MAP_CELLS)."""
-        x = np.zeros((len(rows), MAP_CELLS, MAP_CELLS, MAP_CHANNELS), np.float32)
+        """Maps and targets of ``rows``, padded to the batch's largest map (a street photo's 32x22 cells, not
+        the 32x32 of any photo: 1.45x the convolutions for nothing); the targets' last channel is 1 on a photo's
+        cells and 0 on the padding (which teaches nothing)."""
+        height = max(self.shapes[n][0] for n in rows)
+        width = max(self.shapes[n][1] for n in rows)
+        x = np.zeros((len(rows), height, width, MAP_CHANNELS), np.float32)
+        y = np.zeros((len(rows), height, width, len(KINDS) + 1), np.float32)
         for i, n in enumerate(rows):
             h, w = self.shapes[n]
-            x[i, :h, :w] = self.feature_map(n)
-        return x, np.stack([self.target(n) for n in rows])
+            x[i, :h, :w], y[i, :h, :w, :-1], y[i, :h, :w, -1] = self.feature_map(n), self.targets[n], 1.0
+        return x, y
 
     def close(self) -> None:
         self._file.close()
@@ -248,7 +244,7 @@ def _fit(maps: _Maps, *, epochs: int, seed: int, progress: bool) -> GarmentParse
         """The maps in a new random order each epoch, :data:`BATCH_SIZE` at a time."""
 
         def __init__(self) -> None:
-            super().__init__()
+            super().__init__(workers=2)  # the next batch is read while this one trains
             self.random = np.random.default_rng(seed)
             self.order = self.random.permutation(len(maps))
 
