@@ -60,6 +60,22 @@ def test_the_sidebar_names_the_build_shown(app, synthetic_env):
                for caption in app.sidebar.caption)
 
 
+def test_the_model_box_reads_whole_and_says_which_model_each_kind_of_photo_gets(synthetic_env, tmp_path,
+                                                                             monkeypatch):
+    """"Automatic: fashion-real, wor..." was cut by the sidebar's width."""
+    root = tmp_path / "artifacts"
+    shutil.copytree(synthetic_env, root)
+    manifest = json.loads((root / "manifest.json").read_text())
+    manifest.update(default_space="fashion", worn_space="imagenet")  # two models, one per kind of photo
+    (root / "manifest.json").write_text(json.dumps(manifest))
+    monkeypatch.setenv("RECOMMENDER_ARTIFACTS", str(root))
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    box = at.sidebar.selectbox(key="space")
+    assert box.value is None and len(box.format_func(None)) <= 20  # fits the sidebar
+    assert any("Photos of a product: **fashion**" in caption.value and "Garments people wear: **imagenet**"
+               in caption.value for caption in at.sidebar.caption)
+
+
 def test_a_non_image_upload_is_a_message_and_the_next_upload_works(app, synthetic_env):
     _upload(app, b"just text", "notes.jpg")
     assert not app.exception

@@ -36,3 +36,14 @@ def test_a_garments_box_is_drawn_in_the_colour_farthest_from_the_garment(garment
     assert np.linalg.norm(np.subtract(colour, garment)) == max(np.linalg.norm(np.subtract(c, garment))
                                                                for c in BOX_COLOURS)
     assert np.linalg.norm(np.subtract(colour, garment)) > 150
+
+
+def test_the_page_icon_is_a_file_of_the_app_not_a_cdn_address():
+    """A Material icon as page icon made the browser fetch it from fonts.gstatic.com: an error offline."""
+    from pathlib import Path
+
+    project = Path(__file__).resolve().parents[2]
+    entry = (project / "streamlit_app.py").read_text()
+    assert 'page_icon=str(Path(__file__).parent / "app" / "icon.png")' in entry and ":material/checkroom:" not in entry
+    with Image.open(project / "app" / "icon.png") as icon:
+        assert icon.format == "PNG" and min(icon.size) >= 32
