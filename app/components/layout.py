@@ -125,7 +125,7 @@ def word_chips(values: list[str], *, key: str) -> list[str]:
     """
     if not values:
         return []
-    kept = st.pills("Read as (click to drop one)", values, selection_mode="multi", default=values, key=key)
+    kept = st.pills("Read as (click to drop one)", values, selection_mode="multi", default=values, key=key, wrap=True)
     return [value for value in values if value not in (kept or [])]
 
 

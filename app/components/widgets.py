@@ -126,7 +126,8 @@ def garment_choice(garments: list, key: str) -> int:
     """Chips "1 Top · 2 Trousers or skirt · 3 Bag · Whole photo": the garment to search (1, the most
     prominent, by default; 0 the whole photo)."""
     options = [*range(1, len(garments) + 1), 0]
-    chosen = st.pills("Garments in your photo", options, default=1, key=key,
+    # wrap: in a column, pills keep to one row and six garments were cut at its edge ("Whole phot").
+    chosen = st.pills("Garments in your photo", options, default=1, key=key, wrap=True,
                       format_func=lambda number: f"{number} {garments[number - 1].label}" if number else "Whole photo")
     return 1 if chosen is None else chosen
 

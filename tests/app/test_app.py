@@ -344,6 +344,7 @@ def test_a_street_photo_shows_numbered_garments_and_each_chip_searches_its_own(s
     assert not at.exception and not at.error
     [chips] = at.pills
     assert chips.options == ["1 Top", "2 Trousers or skirt", "Whole photo"] and chips.value == 1
+    assert chips.proto.HasField("wrap") and chips.proto.wrap  # six garments' chips were cut at the column's edge
     assert _image_captions(at)[0] == "Searching 1: Top"
     top_results = [caption.value for caption in at.caption]
     chips.set_value(2).run()
