@@ -255,8 +255,11 @@ def read_status(root: str | os.PathLike) -> dict:
         return {}
     if not isinstance(record, dict):
         return {}
-    with training_lock(Path(root)) as free:
-        record["running"] = not free
+    try:
+        with training_lock(Path(root)) as free:
+            record["running"] = not free
+    except OSError:  # a folder this process may not write to (a read-only deployment): no worker of its own
+        record["running"] = False
     return record
 
 
