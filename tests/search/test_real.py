@@ -78,7 +78,8 @@ def test_cli_bad_photo_is_one_clear_line(real_artifacts, tmp_path, weights):
     done = subprocess.run([sys.executable, "-m", "recommender", "query", str(bad), "--artifacts",
                            str(real_artifacts)], capture_output=True, text=True, env=env)
     assert done.returncode == 1
-    assert done.stderr.strip().splitlines()[-1].startswith("error: This file is not an image")
+    assert done.stderr.strip().splitlines()[-1] == (f"error: {bad}: This file is not an image that can be read; "
+                                                    "use JPEG, PNG or WebP.")
     assert "Traceback" not in done.stderr
 
 
