@@ -91,7 +91,7 @@ def pending_steps(root: str | os.PathLike, weights: Weights) -> list[Step]:
     possible = {DEFAULT_SPACE: True, REAL_PHOTOS_SPACE: has_real, STREET_PHOTOS_SPACE: has_real and has_street,
                 "finder": has_street, "evaluation": True}
     done = {*(manifest.spaces if manifest else ()), *(["finder"] if finder_path(weights.sha256).is_file() else []),
-            *(["evaluation"] if manifest and _evaluated(root, manifest) else [])}
+            *(["evaluation"] if manifest and _evaluated(root, manifest, last) else [])}
     return [step for step in STEPS if possible[step.name] and step.name not in done and step.name not in skipped]
 
 
@@ -158,7 +158,7 @@ def evaluate_for_page(root: Path, weights: Weights, dev: Path | None, *, progres
     ``dev`` by kind of query (``evaluate --queries DEV``)."""
     artifacts = load_artifacts(root)
     manifest = artifacts.manifest
-    holdout = min((space.training["holdout"] for space in manifest.spaces.values()), default=DEFAULT_HOLDOUT)
+    holdout = manifest.trained_holdout or DEFAULT_HOLDOUT
     result = holdout_evaluation(artifacts, holdout, space=manifest.searched_space, log=log)
     try:
         with tqdm(total=len(PERTURBATIONS) + 1, unit="photo set", desc="Robustness", disable=not progress) as bar:
@@ -173,10 +173,9 @@ def evaluate_for_page(root: Path, weights: Weights, dev: Path | None, *, progres
         log(f"Saved {save_evaluation(root, manifest.build_id, photos)}")
 
 
-def _evaluated(root: Path, manifest: Manifest) -> bool:
+def _evaluated(root: Path, manifest: Manifest, last: dict) -> bool:
     """Whether the page's figures were made for this build: a saved evaluation with the robustness table, or the
-    step done (a catalogue too small to perturb has none)."""
-    last = read_status(root)
+    step done in the ``last`` worker's state (a catalogue too small to perturb has none)."""
     return (last.get("build_id") == manifest.build_id and last["steps"].get("evaluation", {}).get("state") == "done"
             or any("robustness" in result for result in load_saved_evaluations(root, manifest.build_id).values()))
 

@@ -116,8 +116,7 @@ class Recommender:
                 "n_trees": manifest.index.n_trees, "default_space": catalogue.default_space,
                 "worn_space": catalogue.worn_space, "search_k": self.engine.tuned_search_k(catalogue.default_space),
                 "backbone": "ImageNet" if features.backbone is None else "fine-tuned",
-                "trained_holdout": min((space.training["holdout"] for space in manifest.spaces.values()),
-                                       default=None)}
+                "trained_holdout": manifest.trained_holdout}
 
     def search(self, query: Query, **options) -> pd.DataFrame:
         """The products nearest to one query (:meth:`search_batch` of one)."""

@@ -270,6 +270,11 @@ class Manifest:
         """The space searched by default (product photos)."""
         return self.default_space or BACKBONE_SPACE
 
+    @property
+    def trained_holdout(self) -> float | None:
+        """The smallest share of products any trained space held out (the split none of them saw), or None."""
+        return min((space.training["holdout"] for space in self.spaces.values()), default=None)
+
     def space_for(self, worn: bool) -> str:
         """The space a query is searched in by default: :attr:`searched_space`, or for a garment worn by a
         person (and its photo whole) :attr:`worn_space` where one measured better on those."""
